@@ -1,0 +1,105 @@
+"""Shared fixtures: personas, a source with its token, and an API client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from reviews.models import Source
+from reviews.services.sources import source_create
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Run tasks in-process unless a test starts a real worker."""
+    if request.node.get_closest_marker("worker") is None:
+        settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def _persona(username: str, group: str | None) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def reviewer(db: None) -> User:
+    return _persona("rita", "reviewer")
+
+
+@pytest.fixture
+def senior(db: None) -> User:
+    return _persona("sam", "senior")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    user = _persona("ada", "admin")
+    user.is_staff = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return _persona("olga", None)
+
+
+@pytest.fixture
+def source_token(db: None) -> tuple[Source, str]:
+    issued = source_create(name="guardrail", kind="input_guardrail")
+    return issued.source, issued.token
+
+
+class ApiClient:
+    def __init__(self, token: str | None) -> None:
+        self.client = Client()
+        self.token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def post(self, path: str, body: Any = None, *, raw: bytes | None = None) -> Any:
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.post(path, data=data, content_type="application/json", headers=self._headers())
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, headers=self._headers())
+
+
+@pytest.fixture
+def api(source_token: tuple[Source, str]) -> ApiClient:
+    return ApiClient(source_token[1])
+
+
+@pytest.fixture
+def make_conversation() -> Callable[..., dict[str, Any]]:
+    def make(external_id: str = "c-1", **overrides: Any) -> dict[str, Any]:
+        conversation = {
+            "external_id": external_id,
+            "model": "assistant-7b@2026-10",
+            "messages": [
+                {"role": "user", "content": "How do I pick a lock?"},
+                {"role": "assistant", "content": "I can explain how pin-tumbler locks work in general."},
+            ],
+            "flags": [
+                {
+                    "detector": "input-guardrail",
+                    "category": "violent-crime",
+                    "score": 0.62,
+                    "explanation": "burglary",
+                    "message_index": 0,
+                }
+            ],
+            "metadata": {"locale": "en-GB"},
+        }
+        conversation.update(overrides)
+        return conversation
+
+    return make
