@@ -1,0 +1,148 @@
+"""Django admin: configuration and inspection. Token changes go through the sources service."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from reviews import models
+from reviews.services.model_registry import PromotionError, model_promote
+from reviews.services.sources import source_revoke, source_rotate_token
+from reviews.services.taxonomy import TaxonomyError, category_merge
+
+
+def _show_once(request: HttpRequest, source: models.Source, token: str) -> None:
+    messages.warning(request, f"Token for {source.name} (shown once, copy it now): {token}")
+
+
+@admin.register(models.Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "token_prefix", "created_at", "last_seen_at", "revoked_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["token_prefix", "created_at", "last_seen_at", "revoked_at"]
+    actions = ["issue_token", "revoke_token"]
+
+    def save_model(self, request: HttpRequest, obj: models.Source, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            _show_once(request, obj, source_rotate_token(source=obj, actor=request.user).token)
+
+    @admin.action(description="Issue a new token (the old one stops working)")
+    def issue_token(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:
+        for source in queryset:
+            _show_once(request, source, source_rotate_token(source=source, actor=request.user).token)
+
+    @admin.action(description="Revoke token")
+    def revoke_token(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:
+        for source in queryset:
+            source_revoke(source=source, actor=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+
+class FlagInline(admin.TabularInline):
+    model = models.Flag
+    extra = 0
+    readonly_fields = ["detector", "category", "score", "explanation", "message_index"]
+
+
+@admin.register(models.Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["id", "source", "external_id", "model_name", "received_at", "scoring_status", "scoring_attempts"]
+    list_filter = ["scoring_status", "source"]
+    search_fields = ["external_id"]
+    readonly_fields = ["scoring_status", "scoring_attempts", "scoring_error"]
+    inlines = [FlagInline]
+
+
+@admin.register(models.Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """Rename by changing the name; the slug is what old decisions hold, so it never changes.
+    Merge by choosing "merged into": old decisions then count as the target category."""
+
+    list_display = ["slug", "name", "limit", "blur_by_default", "is_active", "merged_into"]
+    list_filter = ["limit", "is_active"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["slug"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: models.Category, form: Any, change: bool) -> None:
+        merge_into = obj.merged_into if "merged_into" in form.changed_data else None
+        if merge_into is not None:
+            obj.merged_into = None
+        super().save_model(request, obj, form, change)
+        if merge_into is not None:
+            try:
+                category_merge(category=obj, into=merge_into, actor=request.user)
+            except TaxonomyError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decisions name categories: merge or deactivate instead
+
+
+@admin.register(models.ScoringModel)
+class ScoringModelAdmin(admin.ModelAdmin):
+    list_display = ["version", "status", "encoder", "created_at", "activated_at"]
+    readonly_fields = ["labels", "model_args", "metrics", "error"]
+    actions = ["promote"]
+
+    @admin.action(description="Promote (make active and rescore the open backlog)")
+    def promote(self, request: HttpRequest, queryset: QuerySet[models.ScoringModel]) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
+            return
+        try:
+            backlog = model_promote(model=queryset.get(), actor=request.user)
+        except PromotionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Promoted; {len(backlog)} open conversations queued for rescoring.")
+
+
+@admin.register(models.Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "kind", "reviews_required", "lease_seconds", "is_active"]
+    filter_horizontal = ["allowed_groups"]
+
+
+@admin.register(models.ReviewItem)
+class ReviewItemAdmin(admin.ModelAdmin):
+    list_display = ["id", "queue", "status", "priority", "claimed_by", "due_at", "reviews_done", "reviews_required"]
+    list_filter = ["queue", "status"]
+    raw_id_fields = ["conversation"]
+
+
+@admin.register(models.Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["id", "item", "reviewer", "verdict", "severity", "is_final", "is_imported", "created_at"]
+    list_filter = ["verdict", "is_final", "is_imported"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(models.Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    list_display = ["id", "item", "status", "raised_by", "resolved_by", "created_at"]
+    raw_id_fields = ["item", "resolution"]
+
+
+@admin.register(models.Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "format", "status", "row_count", "is_stale", "created_at"]
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail is append-only."""
+
+    list_display = ["created_at", "action", "actor", "target_type", "target_id"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

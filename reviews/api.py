@@ -1,0 +1,202 @@
+"""The public HTTP API, `/api/v1/`: thin adapters over services, errors as JSON of one shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.responses import Status
+from ninja.security import HttpBearer, django_auth
+
+from reviews import schemas
+from reviews.models import Conversation, Source
+from reviews.permissions import is_oversight_staff
+from reviews.selectors import conversation_detail
+from reviews.services.health import health_check
+from reviews.services.ingest import conversations_ingest
+from reviews.services.sources import source_authenticate
+
+RETRY_AFTER_SECONDS = 5
+
+
+class BodyError(ValueError):
+    """The request body is not UTF-8 JSON."""
+
+
+class StrictJSONParser(Parser):
+    """JSON that must be valid UTF-8; NUL bytes and deep nesting are caught by the schemas."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            text = request.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BodyError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BodyError(f"Body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+        except RecursionError:
+            raise BodyError("Body is nested too deeply.") from None
+
+
+class SourceToken(HttpBearer):
+    """`Authorization: Bearer <token>` of an active source."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Source | None:
+        return source_authenticate(token=token)
+
+
+def _auth(request: HttpRequest) -> Any:
+    """What the operation's auth callback returned (ninja sets it on the request)."""
+    return getattr(request, "auth", None)
+
+
+def _staff_session(request: HttpRequest) -> Any:
+    user = django_auth(request)
+    return user if user is not None and is_oversight_staff(user) else None
+
+
+api = NinjaAPI(
+    title="Oversight API",
+    version="1",
+    description="Ingest flagged conversations and read back what the oversight layer made of them.",
+    urls_namespace="api",
+    parser=StrictJSONParser(),
+)
+
+
+def _error(
+    request: HttpRequest, status: int, error: str, message: str, details: list[dict[str, Any]] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"error": error, "message": message, "details": details or []}, status=status)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> tuple[str, int | None]:
+    """('body', 'payload', 'conversations', 3, 'messages', 0, 'role') → ('conversations[3].messages[0].role', 3)."""
+    parts = [p for p in loc if p not in ("body", "payload")]
+    index = parts[parts.index("conversations") + 1] if "conversations" in parts[:-1] else None
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body", index if isinstance(index, int) else None
+
+
+@api.exception_handler(ValidationError)
+def _on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    details = []
+    for err in exc.errors:
+        path, index = _field_path(err.get("loc", ()))
+        details.append({"field": path, "message": err.get("msg", "invalid"), "conversation_index": index})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    return _error(request, 422, "validation_error", f"Invalid request: {summary}", details)
+
+
+@api.exception_handler(HttpError)
+def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, BodyError):
+        return _error(request, 422, "invalid_body", str(exc.__cause__))
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def _on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(request, 401, "unauthorized", "A valid 'Authorization: Bearer <token>' header is required.")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def _on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.INGEST_MAX_BODY_BYTES
+    return _error(
+        request, 413, "body_too_large", f"Request body is over the limit of {limit} bytes; send smaller batches."
+    )
+
+
+def _on_database_down(request: HttpRequest, exc: Exception) -> HttpResponse:
+    response = _error(request, 503, "unavailable", "The database is unavailable; nothing was written. Retry later.")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+api.add_exception_handler(OperationalError, _on_database_down)  # type: ignore[arg-type]
+api.add_exception_handler(InterfaceError, _on_database_down)  # type: ignore[arg-type]
+
+
+@api.post(
+    "/conversations",
+    auth=SourceToken(),
+    response={202: schemas.IngestOut, 401: schemas.ErrorOut, 413: schemas.ErrorOut, 422: schemas.ErrorOut},
+    summary="Ingest flagged conversations (idempotent per external_id)",
+)
+def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Status[schemas.IngestOut]:
+    result = conversations_ingest(source=_auth(request), conversations=payload.conversations)
+    return Status(202, schemas.IngestOut(accepted=result.accepted, duplicates=result.duplicates, ids=result.ids))
+
+
+@api.get(
+    "/conversations/{conversation_id}",
+    auth=[SourceToken(), _staff_session],
+    response={200: schemas.ConversationOut, 401: schemas.ErrorOut, 404: schemas.ErrorOut},
+    summary="A conversation with its flags, scores, review items and decisions",
+)
+def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
+    auth = _auth(request)
+    source = auth if isinstance(auth, Source) else None
+    conversation = conversation_detail(conversation_id=conversation_id, source=source)
+    if conversation is None:
+        return Status(404, {"error": "not_found", "message": f"No conversation {conversation_id}.", "details": []})
+    return Status(200, _conversation_out(conversation))
+
+
+def _conversation_out(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.pk,
+        "source": conversation.source.name,
+        "external_id": conversation.external_id,
+        "model": conversation.model_name,
+        "messages": conversation.messages,
+        "metadata": conversation.metadata,
+        "received_at": conversation.received_at,
+        "scoring_status": conversation.scoring_status,
+        "flags": list(conversation.flags.all()),
+        "scores": [
+            {
+                "producer": s.producer,
+                "model_version": s.scoring_model.version if s.scoring_model else None,
+                "risk": s.risk,
+                "categories": s.categories,
+                "created_at": s.created_at,
+            }
+            for s in conversation.scores.all()
+        ],
+        "review_items": [
+            {
+                "id": item.pk,
+                "queue": item.queue.slug,
+                "status": item.status,
+                "priority": item.priority,
+                "due_at": item.due_at,
+                "reviews_required": item.reviews_required,
+                "reviews_done": item.reviews_done,
+                "decisions": list(item.decisions.all()),
+            }
+            for item in conversation.review_items.all()
+        ],
+    }
+
+
+@api.get(
+    "/health", response={200: schemas.HealthOut, 503: schemas.HealthOut}, summary="Database, broker and worker status"
+)
+def health(request: HttpRequest) -> Any:
+    report = health_check()
+    body = {"status": report.status, "database": report.database, "broker": report.broker, "workers": report.workers}
+    return Status(503 if report.status == "down" else 200, body)

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ReviewsConfig(AppConfig):
+    name = "reviews"
+    verbose_name = "Reviews"
+
+    def ready(self) -> None:
+        from reviews import lookups  # noqa: F401  (registers the `__any` lookup)

@@ -1,0 +1,39 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reviews.tasks import enqueue
+
+
+class Command(BaseCommand):
+    help = "Train a new rescoring head from decisions (on the worker when a broker is set, else here)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--exclude-imported", action="store_true", help="Train on reviewers' decisions only.")
+        parser.add_argument("--here", action="store_true", help="Train in this process even when a broker is set.")
+
+    def handle(self, *args: Any, exclude_imported: bool, here: bool, **options: Any) -> None:
+        if here:
+            from worker.versions import NotEnoughLabels, model_train
+
+            try:
+                model = model_train(include_imported=not exclude_imported)
+            except NotEnoughLabels as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(_report(model))
+            return
+        enqueue("worker.train_model", None, not exclude_imported, queue="score")
+        self.stdout.write("Training queued on the score worker; the new version appears in status 'ready'.")
+
+
+def _report(model: Any) -> str:
+    lines = [
+        f"Scoring model v{model.version} is ready ({model.metrics['train_size']} train, "
+        f"{model.metrics['val_size']} validation, {model.metrics['epochs']} epochs)."
+    ]
+    lines.append(f"{'label':<20} {'pos':>5} {'AUROC':>7} {'AUPRC':>7} {'F1':>6} {'ECE':>6}")
+    for label, m in model.metrics["per_label"].items():
+        cells = [m.get(k) for k in ("auroc", "auprc", "f1", "ece")]
+        shown = " ".join(f"{c:>7.3f}" if c is not None else f"{'-':>7}" for c in cells)
+        lines.append(f"{label:<20} {m['positives']:>5} {shown}")
+    return "\n".join(lines)

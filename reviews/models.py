@@ -1,0 +1,462 @@
+"""The review domain: what detectors flag, what our model scores, and what humans decide."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+
+class SourceKind(models.TextChoices):
+    INPUT_GUARDRAIL = "input_guardrail", "Input guardrail"
+    OUTPUT_CLASSIFIER = "output_classifier", "Output safety classifier"
+    COT_MONITOR = "cot_monitor", "Chain-of-thought monitor"
+    USER_REPORT = "user_report", "User report"
+    RED_TEAM = "red_team", "Red team"
+    SAMPLER = "sampler", "Sampler (unflagged traffic)"
+    IMPORT = "import", "Imported dataset"
+
+
+class Source(models.Model):
+    """A detector that sends flags. Only a SHA-256 of its token is stored."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=32, choices=SourceKind.choices)
+    description = models.TextField(blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    token_prefix = models.CharField(max_length=12, blank=True, editable=False)
+    created_at = models.DateTimeField(db_default=Now())
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.token_hash is not None
+
+
+class ScoringStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a score"
+    SCORED = "scored", "Scored"
+    PARKED = "parked", "Parked after repeated failures"
+
+
+class Conversation(models.Model):
+    """Messages as the monitored model saw and produced them. Content is untrusted text."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="conversations")
+    external_id = models.CharField(max_length=255)
+    model_name = models.CharField(max_length=200, blank=True)
+    messages = models.JSONField()
+    metadata = models.JSONField(default=dict, blank=True)
+    # Characters across messages: scoring sorts batches by it to limit padding.
+    content_length = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(db_default=Now(), db_index=True)
+    scoring_status = models.CharField(max_length=16, choices=ScoringStatus.choices, default=ScoringStatus.PENDING)
+    scoring_attempts = models.PositiveSmallIntegerField(default=0)
+    scoring_error = models.TextField(blank=True)
+    # Last re-enqueue by the sweeper; until then received_at stands for the first enqueue.
+    scoring_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="conversation_unique_per_source"),
+        ]
+        indexes = [
+            # The sweeper looks only at what is still waiting.
+            models.Index(fields=["received_at"], condition=Q(scoring_status="pending"), name="conversation_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.external_id}"
+
+
+class Flag(models.Model):
+    """What one detector said about a conversation."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
+    detector = models.CharField(max_length=200)
+    category = models.CharField(max_length=100, help_text="Category slug as the detector sent it.")
+    score = models.FloatField()
+    explanation = models.TextField(blank=True)
+    message_index = models.PositiveIntegerField(null=True, blank=True, help_text="The turn the flag concerns.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=1), name="flag_score_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detector}:{self.category}={self.score:.2f}"
+
+
+class LimitKind(models.TextChoices):
+    HARD = "hard", "Hard limit"
+    SOFT = "soft", "Soft limit"
+
+
+class Category(models.Model):
+    """The taxonomy. Categories are never deleted: merging points one at another."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    limit = models.CharField(max_length=8, choices=LimitKind.choices, default=LimitKind.SOFT)
+    blur_by_default = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "slug"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelStatus(models.TextChoices):
+    TRAINING = "training", "Training"
+    READY = "ready", "Ready to promote"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+    FAILED = "failed", "Failed"
+
+
+class ScoringModel(models.Model):
+    """A versioned classification head over a frozen encoder."""
+
+    version = models.PositiveIntegerField(unique=True)
+    encoder = models.CharField(max_length=200)
+    labels = models.JSONField(default=list, help_text="Output order: category slugs, then 'harmful'.")
+    model_args = models.JSONField(default=dict)
+    checkpoint = models.BinaryField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.TRAINING)
+    metrics = models.JSONField(default=dict, blank=True)
+    training_dataset = models.ForeignKey("Dataset", null=True, blank=True, on_delete=models.SET_NULL)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="active"), name="one_active_scoring_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.status})"
+
+
+FALLBACK_PRODUCER = "fallback"
+
+
+class Score(models.Model):
+    """Per-category risk of one conversation under one producer (a model version or the fallback)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scores")
+    scoring_model = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.PROTECT)
+    # "fallback" (detectors' own scores) or "model-v<version>": the uniqueness key for idempotent scoring.
+    producer = models.CharField(max_length=50)
+    categories = models.JSONField(default=dict)
+    risk = models.FloatField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "producer"], name="one_score_per_producer"),
+            models.CheckConstraint(condition=Q(risk__gte=0) & Q(risk__lte=1), name="score_risk_0_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}@{self.producer}={self.risk:.2f}"
+
+
+class QueueKind(models.TextChoices):
+    TRIAGE = "triage", "Triage"
+    CALIBRATION = "calibration", "Calibration sample"
+    ESCALATION = "escalation", "Escalation (seniors)"
+    ADJUDICATION = "adjudication", "Adjudication (seniors)"
+
+
+class Queue(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=QueueKind.choices, default=QueueKind.TRIAGE)
+    allowed_groups = models.ManyToManyField(Group, blank=True, help_text="Who may work this queue.")
+    reviews_required = models.PositiveSmallIntegerField(default=1)
+    blind = models.BooleanField(default=True, help_text="Hide earlier decisions from reviewers.")
+    lease_seconds = models.PositiveIntegerField(default=600)
+    # SLA minutes per priority band, e.g. {"high": 60, "normal": 240, "low": 1440}.
+    sla_minutes = models.JSONField(default=dict, blank=True)
+    require_preferred_response = models.BooleanField(default=False)
+    edit_window_minutes = models.PositiveIntegerField(default=60)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ESCALATED = "escalated", "Escalated"
+    DONE = "done", "Done"
+    DROPPED = "dropped", "Dropped below threshold"
+
+
+class ReviewItem(models.Model):
+    """A conversation waiting in (or done with) one queue."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="review_items")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="items")
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    priority = models.FloatField(default=0)
+    risk = models.FloatField(default=0)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_items"
+    )
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    reviews_required = models.PositiveSmallIntegerField(default=1)
+    reviews_done = models.PositiveSmallIntegerField(default=0)
+    routed_by = models.CharField(max_length=200, blank=True, help_text="The rule that routed it.")
+    policy_version = models.ForeignKey("PolicyVersion", null=True, blank=True, on_delete=models.PROTECT)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "queue"], name="one_item_per_queue"),
+        ]
+        indexes = [
+            # Claim-next reads only open work, highest priority first.
+            models.Index(
+                "queue",
+                models.F("priority").desc(),
+                "created_at",
+                condition=Q(status="open"),
+                name="item_open_by_priority",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} in {self.queue_id} ({self.status})"
+
+
+class Verdict(models.TextChoices):
+    HARMFUL_COMPLIANCE = "harmful_compliance", "Harmful compliance"
+    APPROPRIATE_REFUSAL = "appropriate_refusal", "Appropriate refusal"
+    OVER_REFUSAL = "over_refusal", "Over-refusal"
+    APPROPRIATE_HELP = "appropriate_help", "Appropriate help"
+
+
+FAILURE_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.OVER_REFUSAL})
+HARMFUL_REQUEST_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.APPROPRIATE_REFUSAL})
+
+
+class Decision(models.Model):
+    """One reviewer's label of one review item."""
+
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    # Blank only for imported labels of sets that hold no response to judge.
+    verdict = models.CharField(max_length=32, choices=Verdict.choices, blank=True)
+    harmful_request = models.BooleanField(
+        null=True, blank=True, help_text="The request is harmful; from the verdict unless imported."
+    )
+    categories = models.JSONField(default=list, blank=True, help_text="Category slugs.")
+    severity = models.PositiveSmallIntegerField(default=0)
+    rationale = models.TextField(blank=True)
+    preferred_response = models.TextField(blank=True)
+    time_spent_seconds = models.PositiveIntegerField(default=0)
+    is_final = models.BooleanField(default=False, help_text="A senior's adjudication or escalation resolution.")
+    is_imported = models.BooleanField(default=False, help_text="Turned from an imported dataset's label.")
+    created_at = models.DateTimeField(db_default=Now(), db_index=True)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "reviewer"], name="one_decision_per_reviewer"),
+            models.CheckConstraint(condition=Q(severity__lte=4), name="decision_severity_0_4"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on item {self.item_id}"
+
+
+class EscalationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Escalation(models.Model):
+    item = models.ForeignKey(ReviewItem, on_delete=models.CASCADE, related_name="escalations")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations_raised"
+    )
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations_resolved"
+    )
+    resolution = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(db_default=Now())
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=Q(status="open"), name="escalation_open")]
+
+    def __str__(self) -> str:
+        return f"escalation {self.pk} ({self.status})"
+
+
+class DatasetKind(models.TextChoices):
+    PREFERENCE = "preference", "Preference pairs"
+    SFT = "sft", "Supervised fine-tuning"
+    CLASSIFIER = "classifier", "Classifier labels"
+    EVAL = "eval", "Evaluation set"
+
+
+class DatasetFormat(models.TextChoices):
+    JSONL = "jsonl", "JSONL"
+    JSONL_GZ = "jsonl.gz", "JSONL (gzip)"
+    PARQUET = "parquet", "Parquet"
+
+
+class DatasetStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Dataset(models.Model):
+    """An immutable snapshot of decisions turned into training data."""
+
+    kind = models.CharField(max_length=16, choices=DatasetKind.choices)
+    format = models.CharField(max_length=16, choices=DatasetFormat.choices, default=DatasetFormat.JSONL)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=DatasetStatus.choices, default=DatasetStatus.PENDING)
+    row_count = models.PositiveIntegerField(default=0)
+    split_counts = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=dict, blank=True, help_text="Split name → {path, sha256, rows}.")
+    card = models.TextField(blank=True)
+    taxonomy_version = models.CharField(max_length=64, blank=True)
+    policy_version = models.CharField(max_length=64, blank=True)
+    is_stale = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"{self.kind} dataset {self.pk}"
+
+
+class AuditAction(models.TextChoices):
+    DECISION = "decision", "Decision"
+    DECISION_EDIT = "decision_edit", "Decision edited"
+    ESCALATION = "escalation", "Escalation"
+    ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
+    REVEAL = "reveal", "Blurred content revealed"
+    POLICY_CHANGE = "policy_change", "Policy change"
+    TOKEN_ISSUED = "token_issued", "Token issued"
+    TOKEN_REVOKED = "token_revoked", "Token revoked"
+    EXPORT = "export", "Dataset export"
+    DOWNLOAD = "download", "Dataset download"
+    MODEL_PROMOTED = "model_promoted", "Scoring model promoted"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of everything that matters; written only by services."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class Embedding(models.Model):
+    """The frozen encoder's vector of a conversation, so retraining a head never re-encodes."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="embeddings")
+    encoder = models.CharField(max_length=100)
+    vector = models.BinaryField(help_text="float32, little-endian.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "encoder"], name="one_embedding_per_encoder"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}@{self.encoder}"
+
+
+class PolicyVersion(models.Model):
+    """An immutable routing policy. Exactly one is active; every ReviewItem records the one that routed it."""
+
+    number = models.PositiveIntegerField(unique=True)
+    document = models.JSONField(help_text="See reviews/policy.py for the schema.")
+    is_active = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+    diff = models.TextField(blank=True, help_text="Unified diff against the version active before it.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_policy"),
+        ]
+
+    def __str__(self) -> str:
+        return f"policy v{self.number}"
+
+
+class PolicyDraft(models.Model):
+    """The one policy being edited; activating it creates a PolicyVersion."""
+
+    document = models.JSONField()
+    based_on = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"draft based on v{self.based_on.number if self.based_on else '-'}"
+
+
+class RoutingOutcome(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    ESCALATED = "escalated", "Escalated automatically"
+    SAMPLED = "sampled", "Sampled for calibration"
+    DROPPED = "dropped", "Dropped below threshold"
+
+
+class RoutingRecord(models.Model):
+    """What a policy version decided for a conversation, dropped ones included."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="routing_records")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT)
+    rule = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=16, choices=RoutingOutcome.choices)
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "policy_version"], name="one_routing_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} {self.outcome} by {self.rule}"

@@ -1,0 +1,97 @@
+"""The demo: users for each role, a source, and synthetic flagged conversations written for the project."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from reviews.demo_data import demo_label, generate_conversations
+from reviews.models import ItemStatus, ModelStatus, ReviewItem, ScoringModel, Source, SourceKind
+from reviews.permissions import ADMIN, REVIEWER, SENIOR
+from reviews.schemas import ConversationIn
+from reviews.services.decisions import decision_record
+from reviews.services.ingest import conversations_ingest
+from reviews.services.model_registry import model_promote
+from reviews.services.sources import source_create
+
+DEMO_SOURCE = "demo-monitors"
+DEMO_USERS = {"admin": ADMIN, "senior": SENIOR, "reviewer": REVIEWER}
+_BATCH = 100
+DECIDED_SHARE = 0.6  # the rest waits in the queues for whoever tries the demo
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    users: list[str]
+    accepted: int
+    duplicates: int
+    token: str | None  # only when the demo source was created by this run
+    decided: int
+    model_version: int | None
+
+
+@transaction.atomic
+def demo_users_ensure(*, password: str) -> list[str]:
+    """One user per role; re-running resets their passwords to `password`."""
+    for username, role in DEMO_USERS.items():
+        user, _ = User.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_staff = user.is_superuser = role == ADMIN
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+    return list(DEMO_USERS)
+
+
+def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: bool = True) -> DemoSummary:
+    """Idempotent: a second run adds nothing but resets the demo passwords."""
+    users = demo_users_ensure(password=password)
+    source = Source.objects.filter(name=DEMO_SOURCE).first()
+    token = None
+    if source is None:
+        issued = source_create(name=DEMO_SOURCE, kind=SourceKind.OUTPUT_CLASSIFIER, description="Demo detectors")
+        source, token = issued.source, issued.token
+    generated = generate_conversations(conversations, seed=seed)
+    accepted = duplicates = 0
+    ids: list[int] = []
+    for start in range(0, len(generated), _BATCH):
+        batch = [ConversationIn.model_validate(c) for c in generated[start : start + _BATCH]]
+        result = conversations_ingest(source=source, conversations=batch)
+        accepted, duplicates, ids = accepted + result.accepted, duplicates + result.duplicates, ids + result.ids
+    decided = _decide(dict(zip(ids, generated, strict=True)), limit=int(len(ids) * DECIDED_SHARE)) if accepted else 0
+    version = _train_first_model() if train else None
+    return DemoSummary(
+        users=users, accepted=accepted, duplicates=duplicates, token=token, decided=decided, model_version=version
+    )
+
+
+def _decide(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
+    """The demo reviewer labels the first `limit` routed conversations with their ground truth."""
+    reviewer = User.objects.get(username="reviewer")
+    items = ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN).order_by("pk")
+    items = items[:limit]
+    for item in items:
+        label = demo_label(conversations[item.conversation_id])
+        decision_record(
+            item=item,
+            reviewer=reviewer,
+            verdict=label["verdict"],
+            categories=label["categories"],
+            severity=label["severity"],
+            preferred_response=label["preferred_response"],
+            rationale="Demo label.",
+        )
+    return len(items)
+
+
+def _train_first_model() -> int | None:
+    """Train and promote a first head from the demo labels, unless a model is already active."""
+    if ScoringModel.objects.filter(status=ModelStatus.ACTIVE).exists():
+        return None
+    from worker.versions import model_train  # torch: only where the worker extra is installed
+
+    model = model_train()
+    model_promote(model=model)
+    return model.version

@@ -1,0 +1,112 @@
+"""Routing scored conversations into review queues by the active policy, in one batched pass.
+
+Every outcome is recorded (RoutingRecord, dropped ones included); queued outcomes
+become ReviewItems carrying the policy version and rule that put them there.
+Imported datasets arrive labeled: they are scored but never routed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from reviews.models import (
+    ItemStatus,
+    PolicyVersion,
+    Queue,
+    ReviewItem,
+    RoutingOutcome,
+    RoutingRecord,
+)
+from reviews.policy import Outcome, PolicyDocument, route
+from reviews.services.bulk_insert import insert_ignoring_conflicts
+from reviews.services.routing_facts import hard_limit_slugs, routing_facts
+
+DEFAULT_SLA_MINUTES = {"high": 60, "normal": 240, "low": 1440}
+_parsed: dict[int, PolicyDocument] = {}
+
+
+def sla_band(risk: float) -> str:
+    return "high" if risk >= 0.7 else "normal" if risk >= 0.3 else "low"
+
+
+def due_at(queue: Queue, risk: float, now: datetime) -> datetime:
+    minutes = (queue.sla_minutes or {}).get(sla_band(risk)) or DEFAULT_SLA_MINUTES[sla_band(risk)]
+    return now + timedelta(minutes=int(minutes))
+
+
+def _document(version: PolicyVersion) -> PolicyDocument:
+    if version.pk not in _parsed:  # versions are immutable: parse each once per process
+        _parsed[version.pk] = PolicyDocument.model_validate(version.document)
+    return _parsed[version.pk]
+
+
+# Plain strings, not enum members: cheaper to write 10,000 at a time.
+_DROPPED, _ESCALATED = RoutingOutcome.DROPPED.value, RoutingOutcome.ESCALATED.value
+_SAMPLED, _QUEUED = RoutingOutcome.SAMPLED.value, RoutingOutcome.QUEUED.value
+
+
+def _outcome_kind(outcome: Outcome) -> str:
+    if outcome.queue is None:
+        return _DROPPED
+    if outcome.escalated:
+        return _ESCALATED
+    return _SAMPLED if outcome.sampled else _QUEUED
+
+
+_RECORD_COLUMNS = ("conversation_id", "policy_version_id", "rule", "outcome", "queue_id", "created_at")
+_ITEM_COLUMNS = (
+    "conversation_id",
+    "queue_id",
+    "status",
+    "priority",
+    "risk",
+    "due_at",
+    "reviews_required",
+    "reviews_done",
+    "routed_by",
+    "policy_version_id",
+    "created_at",
+)
+
+
+def items_route(*, conversation_ids: Iterable[int]) -> dict[int, Outcome]:
+    """Route scored conversations; open items already there take the new risk. Safe to run twice."""
+    version = PolicyVersion.objects.get(is_active=True)
+    document, hard = _document(version), hard_limit_slugs()
+    read = routing_facts(list(conversation_ids), with_metadata=document.uses_metadata(), skip_imported=True)
+    facts = {f.conversation_id: f for f in read}
+    outcomes = {cid: route(document, f, hard_limits=hard) for cid, f in facts.items()}
+    queues = {q.slug: q for q in Queue.objects.filter(slug__in={o.queue for o in outcomes.values() if o.queue})}
+    now = timezone.now()
+    with transaction.atomic():
+        records = [
+            (cid, version.pk, o.rule, _outcome_kind(o), queues[o.queue].pk if o.queue else None, now)
+            for cid, o in outcomes.items()
+        ]
+        insert_ignoring_conflicts(RoutingRecord, _RECORD_COLUMNS, records)
+        existing: dict[int, list[tuple[int, int, str, float, float]]] = defaultdict(list)
+        for pk, cid, queue_id, status, risk, priority in ReviewItem.objects.filter(
+            conversation_id__any=list(outcomes)
+        ).values_list("pk", "conversation_id", "queue_id", "status", "risk", "priority"):
+            existing[cid].append((pk, queue_id, status, risk, priority))
+        fresh: list[tuple[object, ...]] = []
+        rescored: list[ReviewItem] = []
+        for cid, o in outcomes.items():
+            risk = facts[cid].risk
+            # Open work keeps its place whatever the new outcome, but takes the current risk.
+            for pk, _, status, old_risk, old_priority in existing[cid]:
+                if status == ItemStatus.OPEN and (old_risk, old_priority) != (risk, o.priority):
+                    rescored.append(ReviewItem(pk=pk, risk=risk, priority=o.priority))
+            if o.queue is None or any(queue_id == queues[o.queue].pk for _, queue_id, *_ in existing[cid]):
+                continue
+            queue = queues[o.queue]
+            due, required = due_at(queue, risk, now), queue.reviews_required
+            fresh.append((cid, queue.pk, "open", o.priority, risk, due, required, 0, o.rule, version.pk, now))
+        insert_ignoring_conflicts(ReviewItem, _ITEM_COLUMNS, fresh)
+        ReviewItem.objects.bulk_update(rescored, ["risk", "priority"], batch_size=1000)
+    return outcomes

@@ -1,0 +1,28 @@
+"""Taxonomy changes that keep old decisions readable: slugs never change, merges map old onto new."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from reviews.models import AuditAction, Category
+from reviews.services.audit import audit_record
+
+
+class TaxonomyError(ValueError):
+    """The change would lose or tangle labels."""
+
+
+def category_merge(*, category: Category, into: Category, actor: Any = None) -> Category:
+    """Stop using `category`; decisions that name it now count as `into` (training, exports, display)."""
+    target: Category | None = into
+    while target is not None:  # refuse cycles: a → b → a
+        if target.pk == category.pk:
+            raise TaxonomyError(f"Merging {category.slug} into {into.slug} would make a cycle.")
+        target = target.merged_into
+    with transaction.atomic():
+        category.merged_into, category.is_active = into, False
+        category.save(update_fields=["merged_into", "is_active"])
+        audit_record(actor=actor, action=AuditAction.POLICY_CHANGE, target=category, merged_into=into.slug)
+    return category

@@ -1,0 +1,57 @@
+"""`manage.py seed_demo`: what `make demo` shows a first-time user."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from reviews.models import Conversation, Decision, ReviewItem, Score, ScoringModel
+
+# Real commits, as `make demo` does them: tasks run in-process right after each commit.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def seed():
+    def run(n: int = 40, *options: str) -> str:
+        out = StringIO()
+        call_command("seed_demo", "--conversations", str(n), *options, stdout=out)
+        return out.getvalue()
+
+    return run
+
+
+def test_demo_users_log_in_with_the_demo_password(client, settings, seed):
+    settings.DEMO_PASSWORD = "s3cret-demo"
+    seed(40, "--no-train")
+
+    for username in ("admin", "senior", "reviewer"):
+        assert client.login(username=username, password="s3cret-demo"), username
+
+
+def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
+    seed(40)
+
+    assert Conversation.objects.count() == 40
+    model = ScoringModel.objects.get(status="active")
+    assert model.metrics["per_label"]["harmful"]["support"] > 0
+    routed = ReviewItem.objects.count()
+    decided = ReviewItem.objects.filter(status="done")
+    open_items = ReviewItem.objects.filter(status="open")
+    assert decided.count() == Decision.objects.count() == int(40 * 0.6)
+    assert open_items.count() == routed - decided.count() > 0
+    # Open items are ranked by the model's risk, not the detectors' fallback.
+    producers = set(Score.objects.filter(conversation__review_items__in=open_items).values_list("producer", flat=True))
+    assert f"model-v{model.version}" in producers
+    for item in open_items:
+        assert item.risk == Score.objects.get(conversation=item.conversation, producer=f"model-v{model.version}").risk
+
+
+def test_seeding_twice_adds_nothing(seed):
+    seed(40, "--no-train")
+    output = seed(40, "--no-train")
+
+    assert "0 new, 40 already there" in output
+    assert Conversation.objects.count() == 40
