@@ -1,0 +1,470 @@
+"""Rescoring throughput: the whole scoring task against the bare encoder forward on the same texts.
+
+What it measures, in one process, on a throw-away PostgreSQL database
+(``oversight_bench_rescore``, migrated, dropped at the end, also on error):
+
+1. **task**: conversations/second through the Celery task body
+   ``worker.tasks.score_conversations`` run in-process (the task function called
+   directly, exactly what a ``score`` worker runs per message), one call per
+   ``--batch`` conversations. That is the whole path: attempt bookkeeping
+   (``SELECT ... FOR UPDATE``), the embedding-cache lookup, reading the
+   conversations' messages, ``conversation_text``, ``Encoder.encode``, storing the
+   embeddings, the active head, writing Scores and routing into the triage queue.
+   Nothing is cached: every round scores freshly inserted conversations (new
+   external ids, the table truncated before), so every vector is encoded.
+2. **bare encoder**: ``Encoder.encode`` (the very encoder object the task uses) on
+   ``conversation_text(messages)`` of the same conversations, chunked the same way
+   (one call per ``--batch`` texts, so length sorting and padding see the same
+   groups), with ``batch_size=--batch``: the forward at the task's batch size.
+3. **bare encoder, inner 64**: the same, but ``Encoder.encode(chunk)`` with its
+   default ``batch_size`` (64), which is the call ``worker.scoring.embed`` makes
+   inside the task. task / this = the task's overhead over its own encoder work,
+   independent of which inner forward batch is faster on the device.
+
+Printed: median conversations/second of each over interleaved rounds (order
+alternating per round), task/bare ratios (of the medians and the median of
+per-round ratios; the target for task/bare is >= 0.85 on CPU), the device and
+dtype, batch size, torch threads and the texts' token lengths (the encoder's own
+tokenizer, truncated at 256 like the encoder). When task/bare is below the target
+(or with ``--profile``) one more task round runs under cProfile and the time per
+batch of each stage of the task path is printed.
+
+Conversations come from ``reviews.demo_data.generate_conversations`` (realistic
+lengths: multi-turn, some long answers and pasted logs), inserted with
+``reviews.services.bulk_insert.insert_batch`` before the clock starts (it does not
+enqueue scoring). The active head is a throw-away one trained for a few epochs on
+random vectors with the real label list: its weights do not change the cost.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432, user postgres, trust auth)::
+
+    .venv/bin/python bench/rescore.py                  # CPU: ~4.5 minutes on 2 cores
+    .venv/bin/python bench/rescore.py --quick          # ~1 minute
+    .venv/bin/python bench/rescore.py --device cuda    # float16 encoder on the GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = "postgres://postgres@127.0.0.1:5432"
+DB = "oversight_bench_rescore"
+SEED = 1729
+TARGET = 0.85
+DEFAULT_BATCH = 256  # reviews.services.scoring.SCORE_BATCH (checked after Django starts)
+EMBED_INNER_BATCH = 64  # Encoder.encode's default batch_size, which worker.scoring.embed uses
+
+
+@dataclass(frozen=True)
+class Params:
+    per_round: int = 1024  # conversations per measurement
+    rounds: int = 4
+
+
+FULL = Params()
+QUICK = Params(per_round=512, rounds=2)
+
+
+# --- Database and Django ---------------------------------------------------------
+
+
+def admin(sql: str) -> None:
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
+
+
+def drop_database() -> None:
+    admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+
+
+def setup_django(device: str) -> None:
+    """Environment first (settings read it at import), then django.setup() and migrate."""
+    os.environ.pop("REDIS_URL", None)  # tasks would run eagerly; the only one run here is called directly
+    os.environ.update(
+        {
+            "DATABASE_URL": f"{PG_URL}/{DB}",
+            "DJANGO_SETTINGS_MODULE": "oversight.settings",
+            "DEBUG": "0",  # DEBUG keeps every query in memory
+            "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "SCORING_DEVICE": device,
+        }
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def create_active_model() -> list[str]:
+    """A throw-away active head over the real label list, trained a few epochs on random vectors."""
+    import numpy as np
+
+    from reviews.models import ModelStatus, ScoringModel
+    from reviews.services.training_data import label_names
+    from worker.encoder import DIM, ENCODER_ID
+    from worker.head import checkpoint_dumps
+    from worker.training import TrainConfig, train_head
+
+    labels = label_names()
+    rng = np.random.default_rng(SEED)
+    features = rng.standard_normal((2048, DIM), dtype=np.float32)
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    targets = (rng.random((2048, len(labels))) < 0.2).astype(np.float32)
+    head = train_head(features, targets, TrainConfig(max_epochs=3)).head
+    ScoringModel.objects.create(
+        version=1,
+        encoder=ENCODER_ID,
+        labels=labels,
+        model_args={"hidden_dim": head.config.hidden_dim},
+        checkpoint=checkpoint_dumps(head, version=1, labels=labels),
+        status=ModelStatus.ACTIVE,
+    )
+    return labels
+
+
+def truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE reviews_conversation CASCADE")  # scores, embeddings, items, flags go with it
+
+
+# --- The benchmark ------------------------------------------------------------------
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass
+class Bench:
+    params: Params
+    batch: int
+    pool: list[dict[str, Any]]  # generated conversations in the ingest payload shape
+    texts: list[str]  # conversation_text of each, in pool order
+    source: int
+    encoder: Any
+    sync: Callable[[], None]
+    runs: int = 0
+
+    def insert(self) -> list[int]:
+        """Fresh conversations (new external ids) on an empty table; their ids in pool order."""
+        from django.db import transaction
+        from django.utils import timezone
+
+        from reviews.schemas import ConversationIn
+        from reviews.services.bulk_insert import insert_batch
+
+        self.runs += 1
+        tag = f"r{self.runs}"  # fresh external ids
+        payloads = [ConversationIn.model_validate({**c, "external_id": f"{tag}-{n}"}) for n, c in enumerate(self.pool)]
+        truncate()
+        with transaction.atomic():
+            return insert_batch(source_id=self.source, payloads=payloads, received_at=timezone.now())
+
+    def run_task(self, ids: list[int]) -> float:
+        from worker.tasks import score_conversations
+
+        self.sync()
+        start = time.perf_counter()
+        for chunk in chunks(ids, self.batch):
+            scored = score_conversations(chunk)
+            assert scored == len(chunk), f"the task scored {scored} of {len(chunk)}"
+        self.sync()
+        return len(ids) / (time.perf_counter() - start)
+
+    def task(self) -> float:
+        ids = self.insert()
+        rate = self.run_task(ids)
+        self.verify(ids)
+        return rate
+
+    def verify(self, ids: list[int]) -> None:
+        from reviews.models import Conversation, Embedding, ReviewItem, Score, ScoringStatus
+
+        n = len(ids)
+        assert Embedding.objects.filter(conversation_id__in=ids).count() == n, "not every conversation was encoded"
+        assert Score.objects.filter(conversation_id__in=ids, producer="model-v1").count() == n, "scores missing"
+        assert ReviewItem.objects.filter(conversation_id__in=ids).count() == n, "not every conversation was routed"
+        assert not Conversation.objects.filter(pk__in=ids).exclude(scoring_status=ScoringStatus.SCORED).exists()
+
+    def bare(self, inner: int | None, texts: list[str] | None = None) -> float:
+        """Encoder.encode per chunk of `batch` texts, at batch_size=inner (None: its default, as embed calls it)."""
+        texts = self.texts if texts is None else texts
+        groups = chunks(texts, self.batch)
+        self.sync()
+        start = time.perf_counter()
+        for group in groups:
+            if inner is None:
+                self.encoder.encode(group)
+            else:
+                self.encoder.encode(group, batch_size=inner)
+        self.sync()
+        return len(texts) / (time.perf_counter() - start)
+
+    def measurements(self) -> dict[str, Callable[[], float]]:
+        return {
+            "task": self.task,
+            f"bare encoder, batch {self.batch}": lambda: self.bare(self.batch),
+            f"bare encoder, inner {EMBED_INNER_BATCH} (as embed)": lambda: self.bare(None),
+        }
+
+    def warm_up(self) -> None:
+        """One batch of each: loads the head, touches every code path (on CUDA: initialises the kernels); and
+        checks that the bare encoder reads exactly the texts the task reads."""
+        from reviews.models import Conversation
+        from reviews.text import conversation_text
+
+        ids = self.insert()
+        stored = dict(Conversation.objects.filter(pk__in=ids).values_list("pk", "messages"))
+        assert [conversation_text(stored[cid]) for cid in ids] == self.texts, "the task would read other texts"
+        self.run_task(ids[: self.batch])
+        self.verify(ids[: self.batch])
+        self.bare(self.batch, self.texts[: self.batch])
+        self.bare(None, self.texts[: self.batch])
+
+    def run(self) -> dict[str, list[float]]:
+        named = self.measurements()
+        results: dict[str, list[float]] = {name: [] for name in named}
+        for round_no in range(self.params.rounds):
+            order = list(named) if round_no % 2 == 0 else list(reversed(named))
+            for name in order:
+                results[name].append(named[name]())
+            print(f"  round {round_no + 1}/{self.params.rounds}: " + ", ".join(
+                f"{n} {results[n][-1]:,.1f}" for n in named), flush=True)  # fmt: skip
+        return results
+
+    def profile(self) -> None:
+        """One more task round under cProfile (cumulative time per batch of each stage), then one with wall clocks."""
+        ids = self.insert()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        self.run_task(ids)
+        profiler.disable()
+        self.verify(ids)
+        print_profile(pstats.Stats(profiler), batches=len(chunks(ids, self.batch)))
+        self.stage_clocks()
+
+    def stage_clocks(self) -> None:
+        """One more task round with a wall clock around each stage (no profiler overhead): the stages'
+        functions are wrapped where the task path looks them up, in this process only, then restored."""
+        from django.db.models import QuerySet
+
+        import worker.scoring
+        import worker.tasks
+        from worker.encoder import Encoder
+
+        spent: dict[str, list[float]] = {}
+
+        def clocked(label: str, func: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    spent.setdefault(label, []).append(time.perf_counter() - start)
+
+            return wrapper
+
+        targets: list[tuple[Any, str, str]] = [
+            (worker.tasks, "scoring_attempt_begin", "  attempt bookkeeping"),
+            (worker.scoring, "active_head", "  active_head"),
+            (worker.scoring, "embeddings_cached", "  embedding-cache lookup"),
+            (Encoder, "encode", "  Encoder.encode"),
+            (worker.scoring, "embeddings_store", "  embeddings_store"),
+            (worker.scoring, "predict", "  predict (head)"),
+            (worker.scoring, "scores_store", "  scores_store"),
+            (worker.scoring, "items_route", "  items_route"),
+        ]
+        targets += [(QuerySet, name, f"    {{model}}.{name}") for name in ("bulk_create", "bulk_update", "update")]
+        originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
+        for owner, name, label in targets:
+            original = getattr(owner, name)
+            setattr(owner, name, _per_model(label, original, spent) if owner is QuerySet else clocked(label, original))
+        ids = self.insert()
+        try:
+            for chunk in chunks(ids, self.batch):
+                clocked("task body (total)", worker.tasks.score_conversations)(chunk)
+                self.sync()
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+        self.verify(ids)
+        batches = len(chunks(ids, self.batch))
+        total = sum(spent.get("task body (total)", []))
+        encode = sum(spent.get("  Encoder.encode", []))
+        print(f"\nwall clock per stage, one task round ({batches} batches, no profiler):")
+        print(f"{'stage':<48} {'ms/batch':>9} {'calls/batch':>12}")
+        for label, values in sorted(spent.items(), key=lambda item: not item[0].startswith("task")):
+            print(f"{label:<48} {1000 * sum(values) / batches:>9.1f} {len(values) / batches:>12.1f}")
+        print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}"
+              f"   ({(total - encode) / total:.1%} of the task)")  # fmt: skip
+
+
+def _per_model(label: str, func: Callable[..., Any], spent: dict[str, list[float]]) -> Callable[..., Any]:
+    """A QuerySet method clocked per model class, e.g. "ReviewItem.bulk_update"."""
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return func(self, *args, **kwargs)
+        finally:
+            spent.setdefault(label.format(model=self.model.__name__), []).append(time.perf_counter() - start)
+
+    return wrapper
+
+
+# (file suffix, function) → what it is, in call order within the task.
+STAGES = [
+    ("worker/tasks.py", "score_conversations", "task body (total)"),
+    ("reviews/services/scoring_attempts.py", "scoring_attempt_begin", "  attempt bookkeeping (FOR UPDATE, +1)"),
+    ("worker/scoring.py", "score_and_route", "  score_and_route"),
+    ("worker/scoring.py", "active_head", "    active_head (model row)"),
+    ("worker/scoring.py", "embed", "    embed"),
+    ("reviews/services/embeddings.py", "embeddings_cached", "      embedding-cache lookup"),
+    ("reviews/text.py", "conversation_text", "      conversation_text"),
+    ("worker/encoder.py", "encode", "      Encoder.encode"),
+    ("worker/encoder.py", "_encode_batch", "        forward batches (tokenize+model+pool)"),
+    ("transformers/tokenization_utils_base.py", "__call__", "          tokenizer"),
+    ("reviews/services/embeddings.py", "embeddings_store", "      embeddings_store"),
+    ("worker/scoring.py", "predict", "    predict (head)"),
+    ("reviews/services/scoring.py", "scores_store", "    scores_store"),
+    ("reviews/services/routing.py", "items_route", "    items_route"),
+]
+
+
+def print_profile(stats: pstats.Stats, batches: int) -> None:
+    table: dict[tuple[str, str], tuple[float, int]] = {}
+    for (filename, _line, name), (_cc, calls, _tt, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for suffix, func, _label in STAGES:
+            if name == func and filename.replace(os.sep, "/").endswith(suffix):
+                old = table.get((suffix, func), (0.0, 0))
+                table[(suffix, func)] = (old[0] + cumtime, old[1] + calls)
+    print(f"\ncProfile of one task round ({batches} batches; cProfile inflates Python-heavy stages):")
+    print(f"{'stage':<48} {'ms/batch':>9} {'calls/batch':>12}")
+    for suffix, func, label in STAGES:
+        if (suffix, func) in table:
+            cumtime, calls = table[(suffix, func)]
+            print(f"{label:<48} {1000 * cumtime / batches:>9.1f} {calls / batches:>12.1f}")
+    total = table.get(("worker/tasks.py", "score_conversations"), (0.0, 0))[0]
+    encode = table.get(("worker/encoder.py", "encode"), (0.0, 0))[0]
+    print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}")
+    print("\ntop 15 functions by own time:")
+    stats.sort_stats("tottime").print_stats(15)
+
+
+# --- Report ----------------------------------------------------------------------------
+
+
+def token_lengths(encoder: Any, texts: list[str]) -> list[int]:
+    from worker.encoder import MAX_TOKENS
+
+    ids = encoder.tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+    return [len(row) for row in ids]
+
+
+def report(bench: Bench, results: dict[str, list[float]], device: str) -> float:
+    import torch
+
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    print(f"\n{'measurement':<36} {'median conv/s':>14} {'min':>9} {'max':>9}")
+    for name, values in results.items():
+        print(f"{name:<36} {medians[name]:>14,.1f} {min(values):>9,.1f} {max(values):>9,.1f}")
+
+    print()
+    names = list(results)
+    task, bare, inner = names
+    ratios = {}
+    for other, note in ((bare, f"  (target >= {TARGET:.2f})"), (inner, "  (the task's overhead)")):
+        paired = statistics.median(t / b for t, b in zip(results[task], results[other], strict=True))
+        ratios[other] = medians[task] / medians[other]
+        print(f"task / {other:<34}: {ratios[other]:.2f} (median of per-round ratios {paired:.2f}){note}")
+
+    lengths = token_lengths(bench.encoder, bench.texts)
+    truncated = sum(n >= 256 for n in lengths) / len(lengths)
+    dev = bench.encoder.device
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
+    dtype = next(bench.encoder.model.parameters()).dtype
+    print(
+        f"\nparameters: device {device} ({name}, encoder {dtype}), batch {bench.batch} conversations per task call,"
+        f" torch threads {torch.get_num_threads()},\n  {bench.params.per_round:,} conversations per measurement,"
+        f" {bench.params.rounds} rounds (medians), demo conversations (seed {SEED});"
+        f" texts {statistics.mean(lengths):.0f} tokens mean, {max(lengths)} max, {truncated:.0%} at the 256 cap,"
+        f" {statistics.mean(map(len, bench.texts)):,.0f} chars mean."
+    )
+    return ratios[bare]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--quick", action="store_true", help="fewer conversations and rounds (a smoke run)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="conversations per task call and encode")
+    parser.add_argument("--profile", action="store_true", help="profile a task round even when on target")
+    args = parser.parse_args()
+    p = QUICK if args.quick else FULL
+    started = time.monotonic()
+    with ExitStack() as stack:
+        drop_database()
+        admin(f'CREATE DATABASE "{DB}"')
+        stack.callback(drop_database)
+        print("migrating and loading ...", flush=True)
+        setup_django(args.device)
+        from django.db import connections
+
+        stack.callback(connections.close_all)
+
+        import torch
+
+        from reviews.demo_data import generate_conversations
+        from reviews.models import SourceKind
+        from reviews.services.scoring import SCORE_BATCH
+        from reviews.services.sources import source_create
+        from reviews.text import conversation_text
+        from worker.encoder import get_encoder
+
+        assert SCORE_BATCH == DEFAULT_BATCH, f"SCORE_BATCH is now {SCORE_BATCH}: update DEFAULT_BATCH"
+        if args.device == "cuda" and not torch.cuda.is_available():
+            sys.exit("--device cuda: CUDA is not available here.")
+        create_active_model()
+        source = source_create(name="bench", kind=SourceKind.OUTPUT_CLASSIFIER).source
+        pool = generate_conversations(p.per_round, seed=SEED)
+        texts = [conversation_text(c["messages"]) for c in pool]
+        encoder = get_encoder()  # the task's own encoder (SCORING_DEVICE)
+        assert encoder.device.type == args.device
+
+        def sync() -> None:
+            if encoder.device.type == "cuda":
+                torch.cuda.synchronize()
+
+        bench = Bench(p, args.batch, pool, texts, source.pk, encoder, sync)
+        print(f"  ready after {time.monotonic() - started:.0f}s; warming up ...", flush=True)
+        bench.warm_up()
+        print("measuring (conversations/second per round) ...", flush=True)
+        results = bench.run()
+        ratio = report(bench, results, args.device)
+        if ratio < TARGET or args.profile:
+            bench.profile()
+    print(f"\ntotal {time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

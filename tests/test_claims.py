@@ -1,0 +1,134 @@
+"""Claim next: no item is ever claimed twice, leases expire, and a naive claim would fail the same test."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from reviews.models import Conversation, Queue, ReviewItem, Source
+from reviews.services.claims import ClaimConflict, item_claim, item_renew_lease
+
+
+def _items(n: int, queue: Queue) -> None:
+    source = Source.objects.create(name=f"load-{n}", kind="sampler")
+    conversations = Conversation.objects.bulk_create(
+        [Conversation(source=source, external_id=str(i), messages=[]) for i in range(n)], batch_size=2000
+    )
+    ReviewItem.objects.bulk_create(
+        [ReviewItem(conversation=c, queue=queue, priority=i % 97) for i, c in enumerate(conversations)],
+        batch_size=2000,
+    )
+
+
+def _reviewers(n: int) -> list[User]:
+    group = Group.objects.get(name="reviewer")
+    users = User.objects.bulk_create([User(username=f"r{i}") for i in range(n)])
+    for user in users:
+        user.groups.add(group)
+    return users
+
+
+def _naive_claim(*, reviewer: User, queue: Queue) -> ReviewItem | None:
+    """Select, then update: the race the real claim exists to prevent."""
+    item = ReviewItem.objects.filter(queue=queue, status="open").order_by("-priority").first()
+    if item is not None:
+        ReviewItem.objects.filter(pk=item.pk).update(claimed_by=reviewer)
+    return item
+
+
+def _hammer(claim, reviewers: list[User], queue: Queue) -> list[tuple[int, int]]:
+    taken: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def work(reviewer: User) -> None:
+        try:
+            while True:
+                item = claim(reviewer=reviewer, queue=queue)
+                if item is None:
+                    return
+                with lock:
+                    taken.append((item.pk, reviewer.pk))
+                # Done with it, as a reviewer would be: claimed items don't pile up in the queue.
+                ReviewItem.objects.filter(pk=item.pk).update(status="done")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return taken
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED concurrency needs PostgreSQL")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_fifty_reviewers_claiming_ten_thousand_items_never_share_one():
+    queue = Queue.objects.get(slug="triage")
+    _items(10_000, queue)
+    reviewers = _reviewers(50)
+
+    taken = _hammer(item_claim, reviewers, queue)
+
+    items = [pk for pk, _ in taken]
+    assert len(items) == 10_000
+    assert len(set(items)) == len(items)  # zero double claims
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_same_test_finds_doubles_in_a_naive_claim():
+    queue = Queue.objects.get(slug="triage")
+    _items(3_000, queue)
+    reviewers = _reviewers(50)
+
+    taken = _hammer(_naive_claim, reviewers, queue)
+
+    items = [pk for pk, _ in taken]
+    assert len(set(items)) < len(items)  # the race is real, so the test above can fail
+
+
+@pytest.mark.django_db
+def test_claim_resumes_your_item_then_gives_the_next_and_respects_leases(reviewer, senior):
+    queue = Queue.objects.get(slug="triage")
+    _items(2, queue)
+
+    first = item_claim(reviewer=reviewer, queue=queue)
+    assert item_claim(reviewer=reviewer, queue=queue) == first  # your open item comes back
+    other = item_claim(reviewer=senior, queue=queue)
+    assert other != first
+
+    ReviewItem.objects.filter(pk=first.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert item_claim(reviewer=senior, queue=queue) in (first, other)
+
+
+@pytest.mark.django_db
+def test_renewing_a_lease_that_passed_to_someone_else_is_refused(reviewer, senior):
+    queue = Queue.objects.get(slug="triage")
+    _items(1, queue)
+    item = item_claim(reviewer=reviewer, queue=queue)
+    ReviewItem.objects.filter(pk=item.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    taken = item_claim(reviewer=senior, queue=queue)
+    assert taken == item
+
+    with pytest.raises(ClaimConflict):
+        item_renew_lease(item=item, reviewer=reviewer)
+    renewed = item_renew_lease(item=item, reviewer=senior)
+    assert renewed.lease_expires_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_nobody_claims_from_a_queue_they_may_not_work(reviewer):
+    queue = Queue.objects.get(slug="escalation")
+    _items(1, queue)
+
+    with transaction.atomic():
+        assert item_claim(reviewer=reviewer, queue=queue) is None

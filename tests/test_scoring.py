@@ -1,0 +1,194 @@
+"""Rescoring in-process: idempotent Scores, the cached embeddings, parking poison, the sweeper, promotion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from reviews.demo_data import demo_label, generate_conversations
+from reviews.models import AuditEvent, Conversation, Embedding, ReviewItem, Score, ScoringModel, ScoringStatus
+from reviews.schemas import ConversationIn
+from reviews.services.decisions import decision_record
+from reviews.services.ingest import conversations_ingest
+from reviews.services.model_registry import PromotionError, model_promote
+from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
+from worker import tasks
+from worker.training import TrainConfig
+from worker.versions import model_train
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ingest(source_token, django_capture_on_commit_callbacks):
+    def run(conversations: list[dict]) -> list[int]:
+        with django_capture_on_commit_callbacks(execute=True):
+            payloads = [ConversationIn.model_validate(c) for c in conversations]
+            return conversations_ingest(source=source_token[0], conversations=payloads).ids
+
+    return run
+
+
+@pytest.fixture
+def labeled(ingest, reviewer):
+    """80 demo conversations, scored by the fallback; 40 of those the policy routed are decided."""
+    generated = dict(enumerate(generate_conversations(80, seed=11)))
+    ids = ingest(list(generated.values()))
+    by_id = dict(zip(ids, generated.values(), strict=True))
+    items = list(ReviewItem.objects.filter(conversation_id__in=ids).order_by("pk"))
+    assert len(items) > 50, "the default policy should route most demo conversations"
+    for item in items[:40]:
+        label = demo_label(by_id[item.conversation_id])
+        decision_record(
+            item=item, reviewer=reviewer, verdict=label["verdict"], categories=label["categories"], severity=1
+        )
+    return ids
+
+
+@pytest.fixture
+def trained(labeled):
+    return model_train(config=TrainConfig(max_epochs=60, patience=5))
+
+
+def test_scoring_twice_writes_one_score(ingest, make_conversation):
+    [cid] = ingest([make_conversation("a")])
+
+    tasks.score_conversations.apply(args=([cid],))
+    Conversation.objects.filter(pk=cid).update(scoring_status=ScoringStatus.PENDING)
+    tasks.score_conversations.apply(args=([cid],))
+
+    assert Score.objects.filter(conversation_id=cid).count() == 1
+    assert ReviewItem.objects.filter(conversation_id=cid).count() == 1
+
+
+@pytest.fixture
+def promote(django_capture_on_commit_callbacks):
+    def run(model: ScoringModel) -> list[int]:
+        with django_capture_on_commit_callbacks(execute=True):
+            return model_promote(model=model)
+
+    return run
+
+
+def test_trained_model_scores_with_its_labels_and_reuses_cached_embeddings(labeled, trained, monkeypatch, promote):
+    assert trained.status == "ready" and trained.labels[-1] == "harmful"
+    assert Embedding.objects.count() == 40  # training encoded exactly the labeled conversations
+    undecided = set(ReviewItem.objects.filter(status="open").values_list("conversation_id", flat=True))
+    backlog = promote(trained)
+    assert set(backlog) == undecided
+
+    score = Score.objects.get(conversation_id=backlog[0], producer=f"model-v{trained.version}")
+    assert set(score.categories) == set(trained.labels[:-1]) and 0 <= score.risk <= 1
+    assert Embedding.objects.count() == 40 + len(backlog)
+
+    retrained = model_train(config=TrainConfig(max_epochs=5, patience=2))
+    monkeypatch.setattr("worker.encoder.Encoder.encode", lambda *a, **k: pytest.fail("re-encoded a cached vector"))
+    promote(retrained)
+    assert Score.objects.filter(producer=f"model-v{retrained.version}").count() == len(backlog)
+
+
+def test_promotion_changes_the_stored_risk_of_open_items(labeled, trained, promote):
+    open_item = ReviewItem.objects.filter(status="open").first()
+    before = open_item.risk
+
+    promote(trained)
+
+    open_item.refresh_from_db()
+    model_risk = Score.objects.get(conversation_id=open_item.conversation_id, producer=f"model-v{trained.version}").risk
+    assert open_item.risk == model_risk != before
+    assert open_item.priority > open_item.risk  # the policy's formula: 10 x risk + severity term
+    assert AuditEvent.objects.filter(action="model_promoted", target_id=str(trained.pk)).exists()
+
+
+def test_only_a_ready_model_can_be_promoted(trained):
+    model_promote(model=trained)
+    with pytest.raises(PromotionError, match="is active"):
+        model_promote(model=ScoringModel.objects.get(pk=trained.pk))
+
+
+def test_promote_model_command(trained):
+    out = StringIO()
+    call_command("promote_model", str(trained.version), stdout=out)
+
+    assert "is active" in out.getvalue()
+    with pytest.raises(CommandError, match="No scoring model v99"):
+        call_command("promote_model", "99")
+
+
+def test_training_needs_enough_labels(ingest, make_conversation):
+    ingest([make_conversation("a")])
+
+    with pytest.raises(CommandError, match="at least 20 are needed"):
+        call_command("train_model", "--here", stdout=StringIO())
+
+
+def test_train_model_command_reports_metrics_per_label(labeled):
+    out = StringIO()
+    call_command("train_model", "--here", stdout=out)
+
+    report = out.getvalue()
+    assert "is ready" in report and "AUROC" in report
+    assert "harmful" in report and "violent-crime" in report
+
+
+def test_poison_conversation_is_parked_after_three_attempts_and_the_batch_moves_on(
+    ingest, make_conversation, monkeypatch
+):
+    ids = ingest([make_conversation("ok-1"), make_conversation("poison"), make_conversation("ok-2")])
+    poison = ids[1]
+    Conversation.objects.filter(pk__in=ids).update(scoring_status=ScoringStatus.PENDING)
+    Score.objects.all().delete()
+
+    import worker.scoring
+
+    real = worker.scoring.score_and_route
+
+    def crashing(conversation_ids):
+        if poison in conversation_ids:
+            raise ValueError("tokenizer exploded")
+        return real(conversation_ids)
+
+    monkeypatch.setattr(worker.scoring, "score_and_route", crashing)
+    tasks.score_conversations.apply(args=(ids,), throw=False)
+
+    parked = Conversation.objects.get(pk=poison)
+    assert parked.scoring_status == ScoringStatus.PARKED
+    assert parked.scoring_attempts == MAX_ATTEMPTS and "tokenizer exploded" in parked.scoring_error
+    assert set(Conversation.objects.filter(pk__in=[ids[0], ids[2]]).values_list("scoring_status", flat=True)) == {
+        "scored"
+    }
+    # Parked is not lost: it still reaches reviewers on its detectors' scores.
+    assert ReviewItem.objects.filter(conversation_id=poison).exists()
+
+
+def test_a_conversation_that_keeps_killing_its_worker_is_parked(
+    ingest, make_conversation, django_capture_on_commit_callbacks
+):
+    [cid] = ingest([make_conversation("a")])
+    Conversation.objects.filter(pk=cid).update(scoring_status=ScoringStatus.PENDING)
+
+    for _ in range(MAX_ATTEMPTS):  # each delivery starts, then the worker dies before finishing
+        assert scoring_attempt_begin(conversation_ids=[cid]).conversation_ids == [cid]
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = scoring_attempt_begin(conversation_ids=[cid])
+
+    assert attempt.conversation_ids == []
+    conversation = Conversation.objects.get(pk=cid)
+    assert conversation.scoring_status == ScoringStatus.PARKED and "worker died" in conversation.scoring_error
+
+
+def test_sweeper_re_enqueues_only_conversations_whose_task_was_lost(ingest, make_conversation):
+    ids = ingest([make_conversation("old"), make_conversation("new")])
+    Score.objects.all().delete()
+    Conversation.objects.filter(pk__in=ids).update(scoring_status=ScoringStatus.PENDING)
+    Conversation.objects.filter(pk=ids[0]).update(received_at=timezone.now() - SWEEP_AFTER - timedelta(seconds=1))
+
+    assert scoring_sweep() == 1
+
+    assert Score.objects.filter(conversation_id=ids[0]).exists()
+    assert not Score.objects.filter(conversation_id=ids[1]).exists()
+    assert scoring_sweep() == 0  # just re-enqueued: not lost again yet

@@ -1,0 +1,69 @@
+"""Rescoring: conversations → cached embeddings → the active head → Scores → routing."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from reviews.models import Conversation, ModelStatus, ScoringModel
+from reviews.services.embeddings import embeddings_cached, embeddings_store
+from reviews.services.routing import items_route
+from reviews.services.scoring import score_with_fallback, scores_store
+from reviews.text import conversation_text
+from worker.encoder import ENCODER_ID, get_encoder
+from worker.head import RiskHead, checkpoint_loads
+
+_heads: dict[int, tuple[RiskHead, list[str]]] = {}
+
+
+def embed(conversation_ids: list[int]) -> dict[int, np.ndarray]:
+    """Vectors for the conversations, encoding (and caching) only those not cached yet."""
+    cached = embeddings_cached(conversation_ids=conversation_ids, encoder=ENCODER_ID)
+    missing = [cid for cid in conversation_ids if cid not in cached]
+    if missing:
+        messages = dict(Conversation.objects.filter(pk__in=missing).values_list("pk", "messages"))
+        ids = [cid for cid in missing if cid in messages]
+        vectors = get_encoder().encode([conversation_text(messages[cid]) for cid in ids])
+        fresh = {cid: vectors[i].tobytes() for i, cid in enumerate(ids)}
+        embeddings_store(encoder=ENCODER_ID, vectors=fresh)
+        cached.update(fresh)
+    return {cid: np.frombuffer(vector, dtype=np.float32) for cid, vector in cached.items()}
+
+
+def active_head() -> tuple[ScoringModel, RiskHead, list[str]] | None:
+    model = ScoringModel.objects.filter(status=ModelStatus.ACTIVE).first()
+    if model is None or model.checkpoint is None:
+        return None
+    if model.version not in _heads:  # one load per process and version
+        head, checkpoint = checkpoint_loads(bytes(model.checkpoint))
+        _heads[model.version] = (head, checkpoint["labels"])
+    head, labels = _heads[model.version]
+    return model, head, labels
+
+
+def predict(head: RiskHead, vectors: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.sigmoid(head(torch.from_numpy(vectors))).numpy()  # [n, n_labels]
+
+
+def score_and_route(conversation_ids: list[int]) -> list[int]:
+    """Score with the active head (or the detectors' fallback before any head exists), then route."""
+    current = active_head()
+    if current is None:
+        scored = score_with_fallback(conversation_ids=conversation_ids)
+    else:
+        model, head, labels = current
+        vectors = embed(conversation_ids)
+        ids = list(vectors)
+        probs = predict(head, np.stack([vectors[cid] for cid in ids])) if ids else np.zeros((0, len(labels)))
+        categories = labels[:-1]  # the last label is the overall "harmful"
+        scored = scores_store(
+            producer=f"model-v{model.version}",
+            scoring_model=model,
+            per_conversation={
+                cid: dict(zip(categories, map(float, probs[i, :-1]), strict=True)) for i, cid in enumerate(ids)
+            },
+            overall={cid: float(probs[i, -1]) for i, cid in enumerate(ids)},
+        )
+    items_route(conversation_ids=scored)
+    return scored

@@ -1,0 +1,66 @@
+"""Celery tasks of the `score` queue. Tasks take ids, are acked late and are safe to run twice.
+
+torch is imported inside the tasks: `worker-default` and beat load this module without it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
+
+from reviews.services.scoring import SCORE_QUEUE, SCORE_TASK
+from reviews.services.scoring_attempts import (
+    scoring_attempt_begin,
+    scoring_attempt_failed,
+    scoring_attempt_uncount,
+)
+from reviews.tasks import enqueue
+
+logger = logging.getLogger(__name__)
+TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError)
+
+
+@shared_task(bind=True, name=SCORE_TASK, acks_late=True, reject_on_worker_lost=True, max_retries=8)
+def score_conversations(self: Task, conversation_ids: list[int]) -> int:
+    attempt = scoring_attempt_begin(conversation_ids=conversation_ids)
+    ids = attempt.conversation_ids
+    if len(ids) > 1 and attempt.redelivered:
+        _split(ids)  # a worker died on this batch: find the culprit one conversation at a time
+        return 0
+    if not ids:
+        return 0
+    from worker.scoring import score_and_route
+
+    try:
+        return len(score_and_route(ids))
+    except TRANSIENT as exc:
+        scoring_attempt_uncount(conversation_ids=ids)
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+    except Exception as exc:
+        logger.exception("scoring failed for %s", ids)
+        if len(ids) > 1:
+            _split(ids)
+        elif not scoring_attempt_failed(conversation_id=ids[0], error=f"{type(exc).__name__}: {exc}"):
+            raise self.retry(exc=exc, countdown=min(2 ** (self.request.retries + 1), 60)) from exc
+        return 0
+
+
+def _split(ids: list[int]) -> None:
+    for cid in ids:
+        enqueue(SCORE_TASK, [cid], queue=SCORE_QUEUE)
+
+
+@shared_task(name="worker.train_model", acks_late=True)
+def train_model(dataset_id: int | None = None, include_imported: bool = True) -> int:
+    """Train a new head version (status `ready`) from decisions; returns its version.
+
+    Training from a `classifier` dataset snapshot arrives with the datasets feature.
+    """
+    from worker.versions import model_train
+
+    if dataset_id is not None:
+        raise NotImplementedError("Training from a dataset snapshot is not available yet; train from decisions.")
+    return model_train(include_imported=include_imported).version
