@@ -154,6 +154,11 @@ class ScoringModel(models.Model):
 FALLBACK_PRODUCER = "fallback"
 
 
+def model_producer(version: int) -> str:
+    """The Score.producer of a model version's scores."""
+    return f"model-v{version}"
+
+
 class Score(models.Model):
     """Per-category risk of one conversation under one producer (a model version or the fallback)."""
 

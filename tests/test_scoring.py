@@ -15,8 +15,10 @@ from reviews.schemas import ConversationIn
 from reviews.services.decisions import decision_record
 from reviews.services.ingest import conversations_ingest
 from reviews.services.model_registry import PromotionError, model_promote
+from reviews.services.routing import items_route
 from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
 from worker import tasks
+from worker.scoring import score_and_route
 from worker.training import TrainConfig
 from worker.versions import model_train
 
@@ -102,6 +104,36 @@ def test_promotion_changes_the_stored_risk_of_open_items(labeled, trained, promo
     assert open_item.risk == model_risk != before
     assert open_item.priority > open_item.risk  # the policy's formula: 10 x risk + severity term
     assert AuditEvent.objects.filter(action="model_promoted", target_id=str(trained.pk)).exists()
+
+
+def test_items_take_the_active_models_risk_even_when_another_score_is_newer(labeled, trained, promote):
+    promote(trained)
+    item = ReviewItem.objects.filter(status="open").first()
+    model_risk = Score.objects.get(conversation_id=item.conversation_id, producer=f"model-v{trained.version}").risk
+    # A score written after the model's, e.g. by a lagging worker of a retired version.
+    Score.objects.create(conversation_id=item.conversation_id, producer="model-v999", risk=0.999, categories={})
+
+    items_route(conversation_ids=[item.conversation_id])
+
+    item.refresh_from_db()
+    assert item.risk == model_risk
+
+
+def test_a_routing_failure_leaves_the_conversation_pending_and_unscored(ingest, make_conversation, monkeypatch):
+    [cid] = ingest([make_conversation("r")])
+    Score.objects.filter(conversation_id=cid).delete()
+    Conversation.objects.filter(pk=cid).update(scoring_status=ScoringStatus.PENDING)
+
+    def broken(**kwargs):
+        raise RuntimeError("routing broke")
+
+    monkeypatch.setattr("worker.scoring.items_route", broken)
+    with pytest.raises(RuntimeError):
+        score_and_route([cid])
+
+    # Scores and routing commit together, so the retry or the sweeper finds it still pending.
+    assert Conversation.objects.get(pk=cid).scoring_status == ScoringStatus.PENDING
+    assert not Score.objects.filter(conversation_id=cid).exists()
 
 
 def test_only_a_ready_model_can_be_promoted(trained):

@@ -27,7 +27,9 @@ from reviews.services.bulk_insert import insert_ignoring_conflicts
 from reviews.services.routing_facts import hard_limit_slugs, routing_facts
 
 DEFAULT_SLA_MINUTES = {"high": 60, "normal": 240, "low": 1440}
-_parsed: dict[int, PolicyDocument] = {}
+# Versions are immutable: parse each once per process. Keyed by (pk, created_at): a pk can
+# come back after the database is recreated (tests, a restored backup).
+_parsed: dict[tuple[int, object], PolicyDocument] = {}
 
 
 def sla_band(risk: float) -> str:
@@ -40,9 +42,10 @@ def due_at(queue: Queue, risk: float, now: datetime) -> datetime:
 
 
 def _document(version: PolicyVersion) -> PolicyDocument:
-    if version.pk not in _parsed:  # versions are immutable: parse each once per process
-        _parsed[version.pk] = PolicyDocument.model_validate(version.document)
-    return _parsed[version.pk]
+    key = (version.pk, version.created_at)
+    if key not in _parsed:
+        _parsed[key] = PolicyDocument.model_validate(version.document)
+    return _parsed[key]
 
 
 # Plain strings, not enum members: cheaper to write 10,000 at a time.

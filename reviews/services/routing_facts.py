@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from reviews.models import Category, Conversation, Flag, LimitKind, Score, SourceKind
+from reviews.models import (
+    FALLBACK_PRODUCER,
+    Category,
+    Conversation,
+    Flag,
+    LimitKind,
+    ModelStatus,
+    Score,
+    ScoringModel,
+    SourceKind,
+    model_producer,
+)
 from reviews.policy import Facts
 
 CHUNK = 2_000
@@ -20,17 +31,24 @@ def routing_facts(
 ) -> Iterator[Facts]:
     """Facts for the scored ones among `conversation_ids` (3 queries per chunk of 2,000).
 
-    Metadata is decoded only when asked for: most policies never look at it.
+    Metadata is decoded only when asked for: most policies never look at it. The risk is
+    the active model's where it has scored the conversation, else the newest score.
     """
+    active = ScoringModel.objects.filter(status=ModelStatus.ACTIVE).values_list("version", flat=True).first()
+    preferred = model_producer(active) if active is not None else FALLBACK_PRODUCER
     for start in range(0, len(conversation_ids), CHUNK):
-        yield from _chunk(list(conversation_ids[start : start + CHUNK]), with_metadata, skip_imported)
+        yield from _chunk(list(conversation_ids[start : start + CHUNK]), with_metadata, skip_imported, preferred)
 
 
-def _chunk(ids: list[int], with_metadata: bool, skip_imported: bool) -> Iterator[Facts]:
+def _chunk(ids: list[int], with_metadata: bool, skip_imported: bool, preferred: str) -> Iterator[Facts]:
     scores: dict[int, tuple[dict[str, float], float]] = {}
     rows = Score.objects.filter(conversation_id__any=ids).order_by("conversation_id", "created_at", "pk")
-    for cid, categories, risk in rows.values_list("conversation_id", "categories", "risk"):
-        scores[cid] = (categories, risk)  # newest wins
+    chosen: set[int] = set()
+    for cid, producer, categories, risk in rows.values_list("conversation_id", "producer", "categories", "risk"):
+        if cid not in chosen:  # newest wins, unless the preferred producer already spoke
+            scores[cid] = (categories, risk)
+        if producer == preferred:
+            chosen.add(cid)
     flagged: dict[int, set[str]] = defaultdict(set)
     detectors: dict[int, dict[str, float]] = defaultdict(dict)
     for cid, detector, category, score in Flag.objects.filter(conversation_id__any=ids).values_list(

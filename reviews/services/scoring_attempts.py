@@ -66,7 +66,8 @@ def scoring_park(*, conversation_ids: list[int], error: str) -> None:
     """Stop trying; the conversation still reaches reviewers on its detectors' own scores."""
     logger.warning("parking conversations %s after repeated scoring failures: %s", conversation_ids, error[:200])
     try:
-        items_route(conversation_ids=score_with_fallback(conversation_ids=conversation_ids))
+        with transaction.atomic():
+            items_route(conversation_ids=score_with_fallback(conversation_ids=conversation_ids))
     except Exception:
         logger.exception("fallback scoring of parked conversations %s failed", conversation_ids)
     Conversation.objects.filter(pk__in=conversation_ids).update(
