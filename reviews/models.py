@@ -17,6 +17,8 @@ class SourceKind(models.TextChoices):
     RED_TEAM = "red_team", "Red team"
     SAMPLER = "sampler", "Sampler (unflagged traffic)"
     IMPORT = "import", "Imported dataset"
+    # Not a detector: a client whose token may only export datasets (POST /api/v1/datasets), never ingest.
+    ML_EXPORT = "ml_export", "ML export client (dataset token)"
 
 
 class Source(models.Model):
@@ -37,6 +39,11 @@ class Source(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and self.token_hash is not None
+
+    @property
+    def can_export(self) -> bool:
+        """Export tokens export datasets and do nothing else; every other token only ingests and reads."""
+        return self.kind == SourceKind.ML_EXPORT
 
 
 class ScoringStatus(models.TextChoices):
@@ -200,6 +207,11 @@ class Queue(models.Model):
     sla_minutes = models.JSONField(default=dict, blank=True)
     require_preferred_response = models.BooleanField(default=False)
     edit_window_minutes = models.PositiveIntegerField(default=60)
+    hard_limit_daily_cap = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Hard-limit items a reviewer may decide per day before this queue gives them only other items.",
+    )
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -247,6 +259,9 @@ class ReviewItem(models.Model):
                 condition=Q(status="open"),
                 name="item_open_by_priority",
             ),
+            # The queues page: oldest open item and the (capped) open count, then due-soon and breached counts.
+            models.Index("queue", "created_at", condition=Q(status="open"), name="item_open_by_age"),
+            models.Index("queue", "due_at", condition=Q(status="open"), name="item_open_by_due"),
         ]
 
     def __str__(self) -> str:
@@ -357,9 +372,29 @@ class Dataset(models.Model):
     is_stale = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(db_default=Now())
+    # Build options and lineage (see reviews/services/datasets/).
+    seed = models.PositiveIntegerField(default=0, help_text="Split seed: a conversation's split is a hash of it.")
+    split_ratios = models.JSONField(default=dict, blank=True, help_text="Split name → share, e.g. train 0.8.")
+    license = models.CharField(max_length=100, blank=True)
+    label_distribution = models.JSONField(default=dict, blank=True)
+    skipped = models.JSONField(default=dict, blank=True, help_text="Reason → conversations left out.")
+    decisions = models.ManyToManyField(Decision, blank=True, related_name="datasets", help_text="Decisions used.")
+    stale_changes = models.JSONField(default=list, blank=True, help_text="What changed since the build.")
+    # Work state of the build task.
+    progress = models.PositiveIntegerField(default=0, help_text="Conversations read so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Conversations to read (estimated at start).")
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.kind} dataset {self.pk}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == DatasetStatus.READY else min(99, 100 * self.progress // max(1, self.total))
 
 
 class AuditAction(models.TextChoices):
@@ -368,6 +403,7 @@ class AuditAction(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
     REVEAL = "reveal", "Blurred content revealed"
+    SKIP = "skip", "Item skipped"
     POLICY_CHANGE = "policy_change", "Policy change"
     TOKEN_ISSUED = "token_issued", "Token issued"
     TOKEN_REVOKED = "token_revoked", "Token revoked"

@@ -13,12 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from reviews.forms import PolicyForm
+from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Category, PolicyVersion, Queue, SourceKind
 from reviews.permissions import is_admin
 from reviews.policy import PolicyDocument
@@ -28,10 +26,6 @@ from reviews.services.policies import PolicyInvalid
 EDITOR = "reviews/policy/editor.html"
 VERSIONS = "reviews/policy/versions.html"
 _T = TypeVar("_T")
-
-
-class HtmxRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -44,15 +38,6 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
-
-
-def render_region(
-    request: HtmxRequest, template: str, region: str, context: dict[str, Any], *, status: int = 200
-) -> TemplateResponse:
-    """The whole page, or only the partial `region` when htmx asks."""
-    response = TemplateResponse(request, f"{template}#{region}" if request.htmx else template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _attempt(form: PolicyForm, action: Callable[[dict[str, Any]], _T]) -> _T | None:

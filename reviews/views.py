@@ -1,11 +1,14 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
 
+from reviews.htmx import HtmxRequest, render_region
 from reviews.selectors import active_scoring_model, queue_overview
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+@require_GET
+def home(request: HtmxRequest) -> HttpResponse:
+    """The queues the user may work; the `queues` region polls itself so counts stay current without websockets."""
     context = {"queues": queue_overview(user=request.user), "scoring_model": active_scoring_model()}
-    return TemplateResponse(request, "reviews/home.html", context)
+    return render_region(request, "reviews/home.html", "queues", context)

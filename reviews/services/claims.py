@@ -7,11 +7,12 @@ claim query treats it as free), so a closed browser loses nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reviews.models import Queue, ReviewItem
@@ -22,22 +23,73 @@ class ClaimConflict(Exception):
     """The item's lease belongs to someone else now."""
 
 
-def item_claim(*, reviewer: Any, queue: Queue) -> ReviewItem | None:
-    """The reviewer's current item in `queue`, else the next free one, leased to them; None when empty."""
+def item_claim(
+    *, reviewer: Any, queue: Queue, exclude: Collection[int] = (), avoid: Q | None = None
+) -> ReviewItem | None:
+    """The reviewer's current item in `queue`, else the next free one, leased to them; None when empty.
+
+    `exclude`: item ids to pass over (those the reviewer just skipped); `avoid`: items matching it are
+    passed over too (hard-limit items once the reviewer reached the queue's daily cap).
+
+    One statement takes the item: `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING`,
+    with the queue access check inside it (`items_claimable`), so a claim is a single round trip and a commit.
+    """
     now = timezone.now()
     free = Q(claimed_by__isnull=True) | Q(lease_expires_at__lt=now) | Q(claimed_by=reviewer)
+    candidates = items_claimable(user=reviewer, queue=queue).filter(free)
+    if candidates.query.is_empty():  # no access: known without asking the database
+        return None
+    if exclude:
+        candidates = candidates.exclude(pk__in=list(exclude))
+    if avoid is not None:
+        candidates = candidates.exclude(avoid)
+    candidates = candidates.order_by("-priority", "created_at", "pk")
+    lease_until = now + timedelta(seconds=queue.lease_seconds)
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        item = (
-            items_claimable(user=reviewer, queue=queue)
-            .filter(free)
-            .order_by("-priority", "created_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-        if item is None:
-            return None
-        item.claimed_by, item.lease_expires_at = reviewer, now + timedelta(seconds=queue.lease_seconds)
-        item.save(update_fields=["claimed_by", "lease_expires_at"])
+        if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
+            return _claim_select_then_save(candidates, reviewer=reviewer, lease_until=lease_until)
+        if outermost and connection.vendor == "postgresql":
+            # The commit need not wait for the WAL flush: if the server crashes before the flush, the claim is
+            # lost, which only leaves the item free, as an expired lease would (the page claims again). This
+            # halves the claim's time under load. Only in a transaction of our own: SET LOCAL lasts to the
+            # end of the outermost transaction, and a caller's writes there must stay durable.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        return _claim_in_one_statement(candidates, reviewer=reviewer, lease_until=lease_until)
+
+
+def _claim_in_one_statement(
+    candidates: QuerySet[ReviewItem], *, reviewer: Any, lease_until: datetime
+) -> ReviewItem | None:
+    """Lease the first candidate, skipping rows another claim holds, and read it back, in one statement."""
+    pick = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
+    pick_sql, pick_params = pick.query.get_compiler(connection=connection).as_sql()
+    table, qn = ReviewItem._meta.db_table, connection.ops.quote_name
+    fields = ReviewItem._meta.concrete_fields
+    claimed_by, lease = ReviewItem._meta.get_field("claimed_by"), ReviewItem._meta.get_field("lease_expires_at")
+    # Names from the model's meta and SQL the ORM compiled; values all go as parameters.
+    sql = (
+        f"UPDATE {qn(table)} SET {qn(claimed_by.column)} = %s, {qn(lease.column)} = %s"  # noqa: S608
+        f" WHERE {qn(ReviewItem._meta.pk.column)} = ({pick_sql})"
+        f" RETURNING {', '.join(qn(f.column) for f in fields)}"
+    )
+    params = (reviewer.pk, lease.get_db_prep_value(lease_until, connection), *pick_params)
+    item = next(iter(ReviewItem.objects.raw(sql, params)), None)
+    if item is not None:
+        item.claimed_by = reviewer  # cached, as the save path leaves it: callers name the reviewer
+    return item
+
+
+def _claim_select_then_save(
+    candidates: QuerySet[ReviewItem], *, reviewer: Any, lease_until: datetime
+) -> ReviewItem | None:
+    """The same claim as a read and a write, where the database cannot return rows from an UPDATE."""
+    item = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+    if item is None:
+        return None
+    item.claimed_by, item.lease_expires_at = reviewer, lease_until
+    item.save(update_fields=["claimed_by", "lease_expires_at"])
     return item
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from reviews import broadcast
 from reviews.models import (
     ItemStatus,
     PolicyVersion,
@@ -99,17 +100,34 @@ def items_route(*, conversation_ids: Iterable[int]) -> dict[int, Outcome]:
             existing[cid].append((pk, queue_id, status, risk, priority))
         fresh: list[tuple[object, ...]] = []
         rescored: list[ReviewItem] = []
+        touched: set[int] = set()  # queues whose counts or order change
+        hard_arrivals: set[int] = set()  # conversations with a hard-limit flag that got a new item
         for cid, o in outcomes.items():
             risk = facts[cid].risk
             # Open work keeps its place whatever the new outcome, but takes the current risk.
-            for pk, _, status, old_risk, old_priority in existing[cid]:
+            for pk, queue_id, status, old_risk, old_priority in existing[cid]:
                 if status == ItemStatus.OPEN and (old_risk, old_priority) != (risk, o.priority):
                     rescored.append(ReviewItem(pk=pk, risk=risk, priority=o.priority))
+                    touched.add(queue_id)
             if o.queue is None or any(queue_id == queues[o.queue].pk for _, queue_id, *_ in existing[cid]):
                 continue
             queue = queues[o.queue]
             due, required = due_at(queue, risk, now), queue.reviews_required
             fresh.append((cid, queue.pk, "open", o.priority, risk, due, required, 0, o.rule, version.pk, now))
+            touched.add(queue.pk)
+            if facts[cid].flagged & hard:
+                hard_arrivals.add(cid)
         insert_ignoring_conflicts(ReviewItem, _ITEM_COLUMNS, fresh)
         ReviewItem.objects.bulk_update(rescored, ["risk", "priority"], batch_size=1000)
+        broadcast.queues_changed(queue_ids=touched)
+        _announce_hard_limits(hard_arrivals, queue_ids=touched)
     return outcomes
+
+
+def _announce_hard_limits(conversation_ids: set[int], *, queue_ids: set[int]) -> None:
+    """A notice to whoever works the queue, for each new item flagged in a hard-limit category (after commit)."""
+    if not conversation_ids:
+        return
+    arrived = ReviewItem.objects.filter(conversation_id__in=conversation_ids, queue_id__in=queue_ids, status="open")
+    for item_id, queue_id in arrived.values_list("pk", "queue_id"):
+        broadcast.hard_limit_arrived(queue_id=queue_id, item_id=item_id)

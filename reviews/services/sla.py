@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from reviews import broadcast
 from reviews.models import (
     AuditAction,
     Escalation,
@@ -58,8 +59,12 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
     hard = _hard_limit_conversations([cid for _, cid in overdue])
     to_escalate = [pk for pk, cid in overdue if cid in hard]
     escalation_queue = Queue.objects.get(kind=QueueKind.ESCALATION, is_active=True)
+    changed = {escalation_queue.pk}
     for item in ReviewItem.objects.filter(pk__in=to_escalate):
         _escalate(item, escalation_queue, now)
+        changed.add(item.queue_id)
+    if to_escalate:
+        broadcast.queues_changed(queue_ids=changed)
     return SweepResult(breached=len(overdue), escalated=len(to_escalate))
 
 

@@ -1,0 +1,199 @@
+"""The reviewer workspace's writes: submit under a lease, skip, edit within the window, reveal blurred text.
+
+Each checks the lease in the same transaction as the change, so a decision sent after the lease passed to
+someone else records nothing (the view answers 409).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from reviews import selectors
+from reviews.broadcast import item_claim_changed, queues_changed
+from reviews.models import (
+    FAILURE_VERDICTS,
+    HARMFUL_REQUEST_VERDICTS,
+    AuditAction,
+    Category,
+    Decision,
+    ItemStatus,
+    LimitKind,
+    Queue,
+    QueueKind,
+    ReviewItem,
+)
+from reviews.services.audit import audit_record
+from reviews.services.claims import ClaimConflict, item_claim
+from reviews.services.datasets.staleness import dataset_mark_stale
+from reviews.services.decisions import DecisionError, _adjudicate_if_split, _validate, decision_record
+
+LEASE_LOST = "This item was given to another reviewer after your lease ran out. Nothing was recorded."
+EDITABLE_FIELDS = ("verdict", "categories", "severity", "rationale", "preferred_response")
+
+
+def _lock_held(*, item: ReviewItem, reviewer: Any) -> ReviewItem:
+    """The item, row-locked, unless another reviewer claimed it since (ClaimConflict). Call inside a transaction.
+
+    A lease that ran out with nobody else claiming is still the reviewer's: the claim stays with them.
+    """
+    locked = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue", "conversation").get(pk=item.pk)
+    if locked.claimed_by_id is not None and locked.claimed_by_id != reviewer.pk:
+        raise ClaimConflict(LEASE_LOST)
+    return locked
+
+
+def item_claim_next(*, reviewer: User, queue: Queue) -> ReviewItem | None:
+    """Claim next for the workspace: passes over items the reviewer just skipped and, once they reached the
+    queue's daily hard-limit cap, hard-limit items (which then go to other reviewers)."""
+    avoid = None
+    cap = queue.hard_limit_daily_cap
+    if cap is not None and selectors.hard_limit_exposure_today(user=reviewer) >= cap:
+        avoid = Q(conversation__flags__category__in=Category.objects.filter(limit=LimitKind.HARD).values("slug"))
+    item = item_claim(
+        reviewer=reviewer, queue=queue, exclude=selectors.items_skipped_recently(user=reviewer), avoid=avoid
+    )
+    if item is not None:
+        item_claim_changed(item=item)
+    return item
+
+
+def _require_preferred(*, item: ReviewItem, verdict: str, preferred_response: str) -> None:
+    if item.queue.require_preferred_response and verdict in FAILURE_VERDICTS and not preferred_response.strip():
+        raise DecisionError("This queue needs a preferred response for a failure verdict.")
+
+
+def decision_submit(
+    *,
+    item: ReviewItem,
+    reviewer: User,
+    verdict: str,
+    categories: Sequence[str] = (),
+    severity: int = 0,
+    rationale: str = "",
+    preferred_response: str = "",
+    time_spent_seconds: int = 0,
+) -> Decision:
+    """A decision from the workspace: refused (ClaimConflict) once the lease passed to someone else.
+
+    In the escalation queue the (senior's) decision is final and resolves the open escalations.
+    """
+    with transaction.atomic():
+        locked = _lock_held(item=item, reviewer=reviewer)
+        _require_preferred(item=locked, verdict=verdict, preferred_response=preferred_response)
+        decision = decision_record(
+            item=locked,
+            reviewer=reviewer,
+            verdict=verdict,
+            categories=categories,
+            severity=severity,
+            rationale=rationale,
+            preferred_response=preferred_response,
+            time_spent_seconds=time_spent_seconds,
+        )
+        if locked.queue.kind == QueueKind.ESCALATION:
+            from reviews.services.escalations import escalations_resolve
+
+            escalations_resolve(item=locked, decision=decision, senior=reviewer)
+        queues_changed(queue_ids=[locked.queue_id, *_adjudication_queues(locked)])
+    return decision
+
+
+def _adjudication_queues(item: ReviewItem) -> list[int]:
+    """Where a split of this item's reviewers would land (counts to refresh)."""
+    if item.reviews_required < 2:
+        return []
+    return list(Queue.objects.filter(kind=QueueKind.ADJUDICATION).values_list("pk", flat=True))
+
+
+def item_skip(*, item: ReviewItem, reviewer: User, reason: str) -> ReviewItem:
+    """Hand the item back to the queue, with a reason (audited)."""
+    reason = reason.strip()
+    if not reason:
+        raise DecisionError("Say why you skip this item.")
+    with transaction.atomic():
+        locked = _lock_held(item=item, reviewer=reviewer)
+        locked.claimed_by, locked.lease_expires_at = None, None
+        locked.save(update_fields=["claimed_by", "lease_expires_at"])
+        audit_record(actor=reviewer, action=AuditAction.SKIP, target=locked, reason=reason)
+        item_claim_changed(item=locked)
+    return locked
+
+
+def decision_editable(*, decision: Decision, now: Any = None) -> bool:
+    """Within the queue's edit window (needs decision.item.queue loaded)."""
+    now = now or timezone.now()
+    window = timedelta(minutes=decision.item.queue.edit_window_minutes)
+    return not decision.is_imported and decision.created_at + window > now
+
+
+def decision_edit(
+    *,
+    decision: Decision,
+    reviewer: User,
+    verdict: str,
+    categories: Sequence[str] = (),
+    severity: int = 0,
+    rationale: str = "",
+    preferred_response: str = "",
+) -> Decision:
+    """Change one's own decision within the queue's window; audited, and consensus re-evaluated."""
+    _validate(verdict, categories, severity)
+    with transaction.atomic():
+        locked = Decision.objects.select_for_update(of=("self",)).select_related("item__queue").get(pk=decision.pk)
+        if locked.reviewer_id != reviewer.pk:
+            raise DecisionError("Only the reviewer who made a decision may edit it.")
+        if not decision_editable(decision=locked):
+            raise DecisionError("The edit window for this decision has closed.")
+        _require_preferred(item=locked.item, verdict=verdict, preferred_response=preferred_response)
+        before = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
+        locked.verdict, locked.categories, locked.severity = verdict, list(categories), severity
+        locked.rationale, locked.preferred_response = rationale, preferred_response
+        locked.harmful_request = verdict in HARMFUL_REQUEST_VERDICTS
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=[*EDITABLE_FIELDS, "harmful_request", "updated_at"])
+        after = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
+        changed = {field: [before[field], after[field]] for field in EDITABLE_FIELDS if before[field] != after[field]}
+        audit_record(actor=reviewer, action=AuditAction.DECISION_EDIT, target=locked, changed=changed)
+        if changed:
+            dataset_mark_stale(decision=locked, edited=True)
+        _consensus_reevaluate(locked.item)
+        queues_changed(queue_ids=_adjudication_queues(locked.item))
+    return locked
+
+
+def _consensus_reevaluate(item: ReviewItem) -> None:
+    """After an edit: a closed item whose reviewers now disagree goes to adjudication; one whose reviewers
+    agree again drops the adjudication item that has not been worked yet."""
+    if item.status != ItemStatus.DONE or item.decisions.filter(is_final=True).exists():
+        return
+    if len(set(item.decisions.values_list("verdict", flat=True))) >= 2:
+        _adjudicate_if_split(item)
+        return
+    ReviewItem.objects.filter(
+        conversation_id=item.conversation_id,
+        queue__kind=QueueKind.ADJUDICATION,
+        status=ItemStatus.OPEN,
+        reviews_done=0,
+        routed_by=f"reviewers disagreed on item {item.pk}",
+    ).update(status=ItemStatus.DROPPED, closed_at=timezone.now())
+
+
+def content_reveal(*, item: ReviewItem, reviewer: User, message_index: int) -> None:
+    """Record that the reviewer chose to see a blurred message."""
+    if not 0 <= message_index < len(item.conversation.messages):
+        raise DecisionError("No such message.")
+    with transaction.atomic():
+        audit_record(
+            actor=reviewer,
+            action=AuditAction.REVEAL,
+            target=item.conversation,
+            item=item.pk,
+            message_index=message_index,
+        )

@@ -1,0 +1,193 @@
+"""Live queue counts over the websocket: authenticated, same-origin, per-queue groups, pushed after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+
+from oversight.asgi import application
+from reviews import broadcast
+from reviews.models import Queue, ReviewItem
+from reviews.schemas import ConversationIn
+from reviews.services.ingest import conversations_ingest
+from reviews.services.sources import source_create
+from tests.test_workspace_views import DECISION, HX, claim, make_item
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def _session_cookie(client: Client) -> bytes:
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def _communicator(cookie: bytes | None, origin: bytes = b"http://localhost") -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"localhost")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, "/ws/queues/", headers=headers)
+
+
+def _connects(cookie: bytes | None, origin: bytes = b"http://localhost") -> bool:
+    async def attempt() -> bool:
+        communicator = _communicator(cookie, origin)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    return async_to_sync(attempt)()
+
+
+def _listen_while(cookie: bytes, action: Callable[[], Any], *, extra: bool = False) -> list[str]:
+    """Connect, run the (sync) action, and collect what the socket received (one message, or more if `extra`)."""
+
+    async def scenario() -> list[str]:
+        communicator = _communicator(cookie)
+        connected, _ = await communicator.connect()
+        assert connected
+        await sync_to_async(action)()
+        received = [await communicator.receive_from(timeout=5)]
+        while extra and not await communicator.receive_nothing(timeout=0.5):
+            received.append(await communicator.receive_from(timeout=1))
+        await communicator.disconnect()
+        return received
+
+    return async_to_sync(scenario)()
+
+
+def test_anonymous_and_foreign_origin_sockets_are_refused(client, reviewer):
+    assert not _connects(None)
+    client.force_login(reviewer)
+    assert _connects(_session_cookie(client))
+    assert not _connects(_session_cookie(client), origin=b"http://evil.example")
+
+
+def test_outsider_socket_is_refused(client, outsider):
+    client.force_login(outsider)
+
+    assert not _connects(_session_cookie(client))
+
+
+def test_a_decision_pushes_the_new_count_to_everyone_on_the_queue(client, reviewer, senior):
+    make_item(n=1)
+    make_item(n=2)
+    watcher = Client()
+    watcher.force_login(senior)
+    client.force_login(reviewer)
+    item = claim(client)
+    assert item is not None
+
+    received = _listen_while(
+        _session_cookie(watcher), lambda: client.post(f"/items/{item.pk}/decide/", DECISION, headers=HX)
+    )
+
+    triage = Queue.objects.get(slug="triage")
+    assert f'id="queue-{triage.pk}-open" hx-swap-oob="true">1</td>' in received[0]
+
+
+def test_reviewer_socket_does_not_hear_about_senior_queues(client, reviewer, senior):
+    make_item(n=1)
+    client.force_login(reviewer)
+    seniors = Client()
+    seniors.force_login(senior)
+    item = claim(seniors)
+    assert item is not None
+
+    received = _listen_while(
+        _session_cookie(client),
+        lambda: seniors.post(f"/items/{item.pk}/escalate/", {"reason": "policy call"}, headers=HX),
+        extra=True,
+    )
+
+    triage, escalation = Queue.objects.get(slug="triage"), Queue.objects.get(slug="escalation")
+    assert any(f"queue-{triage.pk}-open" in html for html in received)
+    assert not any(f"queue-{escalation.pk}-" in html for html in received)
+
+
+def test_queues_page_connects_the_websocket_and_loads_the_vendored_extension(client, reviewer):
+    client.force_login(reviewer)
+
+    content = client.get("/").content.decode()
+
+    assert 'ws-connect="/ws/queues/"' in content and "vendor/htmx-ext-ws-2.0.4.min.js" in content
+
+
+def test_hard_limit_arrival_notice_is_pushed_after_commit(client, reviewer):
+    item = make_item(n=1, category="violent-crime")
+    client.force_login(reviewer)
+
+    def arrive() -> None:
+        with transaction.atomic():
+            broadcast.hard_limit_arrived(queue_id=item.queue_id, item_id=item.pk)
+
+    received = _listen_while(_session_cookie(client), arrive)
+
+    assert received[0].lstrip().startswith('<p id="live-notice"')
+    assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
+
+
+def _listen_on(path: str, cookie: bytes, action: Callable[[], Any]) -> list[str]:
+    async def scenario() -> list[str]:
+        communicator = WebsocketCommunicator(
+            application, path, headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        await sync_to_async(action)()
+        received = [await communicator.receive_from(timeout=5)]
+        await communicator.disconnect()
+        return received
+
+    return async_to_sync(scenario)()
+
+
+def test_viewers_of_an_item_see_who_claims_it(client, reviewer, senior):
+    item = make_item(n=1)
+    watcher = Client()
+    watcher.force_login(senior)
+    content = watcher.get(f"/items/{item.pk}/").content.decode()
+    assert f'ws-connect="/ws/items/{item.pk}/"' in content and f'<span id="claimed-{item.pk}">Not claimed.' in content
+    client.force_login(reviewer)
+
+    received = _listen_on(f"/ws/items/{item.pk}/", _session_cookie(watcher), lambda: claim(client))
+
+    assert f'<span id="claimed-{item.pk}" hx-swap-oob="true">Claimed by rita.</span>' in received[0]
+
+
+def test_item_socket_refuses_users_outside_the_queue(client, reviewer):
+    item = make_item("escalation")
+    client.force_login(reviewer)
+
+    async def attempt() -> bool:
+        communicator = WebsocketCommunicator(
+            application,
+            f"/ws/items/{item.pk}/",
+            headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", _session_cookie(client))],
+        )
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert not async_to_sync(attempt)()
+
+
+def test_routing_a_new_hard_limit_item_pushes_its_count_and_a_notice(client, reviewer, make_conversation):
+    issued = source_create(name="guard-live", kind="input_guardrail")
+    conversation = make_conversation("hard-1", flags=[{"detector": "g", "category": "violent-crime", "score": 0.85}])
+    client.force_login(reviewer)
+
+    def ingest() -> None:
+        conversations_ingest(source=issued.source, conversations=[ConversationIn.model_validate(conversation)])
+
+    received = _listen_while(_session_cookie(client), ingest, extra=True)
+
+    triage = Queue.objects.get(slug="triage")
+    item = ReviewItem.objects.get(conversation__external_id="hard-1", queue=triage)
+    assert any(f'id="queue-{triage.pk}-open" hx-swap-oob="true">1</td>' in html for html in received)
+    assert any(f"A new hard-limit item (#{item.pk}) arrived in Triage." in html for html in received)
