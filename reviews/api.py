@@ -16,6 +16,8 @@ from ninja.responses import Status
 from ninja.security import HttpBearer, django_auth
 
 from reviews import schemas
+from reviews.dataset_api import TokenScopeError
+from reviews.dataset_api import router as datasets_router
 from reviews.models import Conversation, Source
 from reviews.permissions import is_oversight_staff
 from reviews.selectors import conversation_detail
@@ -47,10 +49,13 @@ class StrictJSONParser(Parser):
 
 
 class SourceToken(HttpBearer):
-    """`Authorization: Bearer <token>` of an active source."""
+    """`Authorization: Bearer <token>` of an active source; export tokens are refused (403)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Source | None:
-        return source_authenticate(token=token)
+        source = source_authenticate(token=token)
+        if source is not None and source.can_export:
+            raise TokenScopeError("An export token may only export datasets (/api/v1/datasets).")
+        return source
 
 
 def _auth(request: HttpRequest) -> Any:
@@ -110,6 +115,11 @@ def _on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespon
     response = _error(request, 401, "unauthorized", "A valid 'Authorization: Bearer <token>' header is required.")
     response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(TokenScopeError)
+def _on_scope_error(request: HttpRequest, exc: TokenScopeError) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc))
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -191,6 +201,9 @@ def _conversation_out(conversation: Conversation) -> dict[str, Any]:
             for item in conversation.review_items.all()
         ],
     }
+
+
+api.add_router("/datasets", datasets_router)
 
 
 @api.get(

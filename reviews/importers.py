@@ -115,8 +115,7 @@ Formats
   verdict None (this is user-side abuse; there may be no reply to judge). A row nobody labelled would be
   harmful=False with trainable=False. Id `convabuse:<example_id>` (unique across the splits).
   Counts: valid 831 (112 abusive: harassment 107, hate 5), train 2,500 (338 abusive).
-`oversight-eval`, `oversight-preference`: our own export formats, not defined yet (`PLANNED_FORMATS`); register a
-  reader in `FORMATS` when they are.
+`oversight-eval`, `oversight-preference`: our own dataset exports, read back by reviews/importers_own.py.
 """
 
 from __future__ import annotations
@@ -149,7 +148,7 @@ TAXONOMY = (
     "privacy", "fraud", "misinformation", "dangerous-advice", "jailbreak", "prompt-injection",
 )  # fmt: skip
 VERDICTS = ("harmful_compliance", "appropriate_refusal", "over_refusal", "appropriate_help")
-PLANNED_FORMATS = ("oversight-eval", "oversight-preference")
+PLANNED_FORMATS: tuple[str, ...] = ()  # formats named before their reader exists
 
 BASE_SEVERITY = {"weapons-cbrn": 4, "child-safety": 4, "self-harm": 4, "violent-crime": 3, "cyber": 3, "hate": 3}
 DEFAULT_SEVERITY = 2
@@ -167,6 +166,7 @@ class LabeledConversation:
     harmful: bool  # the request (or the conversation) is harmful: the rescoring head's overall label
     severity: int  # 0..4
     trainable: bool = True  # False: keep these labels out of the rescoring head's training data
+    preferred_response: str = ""  # a better answer, where the set has one (our own preference exports)
 
     def __post_init__(self) -> None:
         if self.verdict is not None and self.verdict not in VERDICTS:
@@ -859,3 +859,6 @@ def read_convabuse(path: Path) -> Iterator[LabeledConversation]:
         )
         conv = _payload(f"convabuse:{example}", messages, meta, model=row["bot"])
         yield _item(conv, None, harmful, categories, severity=severity, trainable=votes.total > 0)
+
+
+from reviews import importers_own  # noqa: E402, F401  (registers our own export formats)

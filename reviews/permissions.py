@@ -23,3 +23,8 @@ def is_oversight_staff(user: Any) -> bool:
 
 def is_admin(user: Any) -> bool:
     return ADMIN in user_roles(user)
+
+
+def can_export(user: Any) -> bool:
+    """Admins, and ML engineers given the `reviews.view_dataset` permission, build and download snapshots."""
+    return bool(getattr(user, "is_authenticated", False)) and (is_admin(user) or user.has_perm("reviews.view_dataset"))

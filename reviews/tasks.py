@@ -36,3 +36,11 @@ def sla_sweep() -> int:
     from reviews.services.sla import sla_sweep as sweep
 
     return sweep().breached
+
+
+@shared_task(name="reviews.export_dataset", acks_late=True)
+def export_dataset(dataset_id: int) -> str:
+    """Build a dataset snapshot; a finished (or running) one is left as it is. Returns its status."""
+    from reviews.services.datasets.builder import dataset_build
+
+    return dataset_build(dataset_id=dataset_id).status

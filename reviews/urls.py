@@ -1,15 +1,30 @@
 from django.urls import path
 
-from reviews import policy_views, source_views, views
+from reviews import dataset_views, policy_views, source_views, views, workspace_views
 
 app_name = "reviews"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("queues/<slug:slug>/next/", workspace_views.claim_next, name="claim-next"),
+    path("queues/<slug:slug>/empty/", workspace_views.queue_empty, name="queue-empty"),
+    path("items/<int:pk>/", workspace_views.item_page, name="item"),
+    path("items/<int:pk>/decide/", workspace_views.item_decide, name="item-decide"),
+    path("items/<int:pk>/skip/", workspace_views.item_skip, name="item-skip"),
+    path("items/<int:pk>/escalate/", workspace_views.item_escalate, name="item-escalate"),
+    path("items/<int:pk>/renew/", workspace_views.item_renew, name="item-renew"),
+    path("items/<int:pk>/messages/<int:index>/reveal/", workspace_views.message_reveal, name="message-reveal"),
+    path("my/work/", workspace_views.my_work, name="my-work"),
+    path("my/work/<int:pk>/edit/", workspace_views.decision_edit, name="decision-edit"),
+    path("my/escalations/", workspace_views.my_escalations, name="my-escalations"),
     path("policy/", policy_views.policy_editor, name="policy-editor"),
     path("policy/dry-run/", policy_views.policy_dry_run, name="policy-dry-run"),
     path("policy/activate/", policy_views.policy_activate, name="policy-activate"),
     path("policy/versions/", policy_views.policy_versions, name="policy-versions"),
     path("policy/versions/<int:number>/rollback/", policy_views.policy_rollback, name="policy-rollback"),
+    path("datasets/", dataset_views.datasets, name="datasets"),
+    path("datasets/<int:pk>/row/", dataset_views.dataset_row, name="dataset-row"),
+    path("datasets/<int:pk>/cancel/", dataset_views.dataset_cancel_view, name="dataset-cancel"),
+    path("datasets/<int:pk>/download/<slug:split>/", dataset_views.dataset_download, name="dataset-download"),
     path("sources/", source_views.sources, name="sources"),
     path("sources/<int:pk>/revoke/", source_views.source_revoke, name="source-revoke"),
     path("sources/<int:pk>/rotate/", source_views.source_rotate, name="source-rotate"),

@@ -66,6 +66,8 @@ def test_formats_registered_and_planned_ones_left_open() -> None:
         "hh-rlhf",
         "diasafety",
         "convabuse",
+        "oversight-eval",
+        "oversight-preference",
     }
     assert not set(PLANNED_FORMATS) & set(FORMATS)
     assert issubclass(ImportFormatError, ValueError)
@@ -76,8 +78,6 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("id,prompt\n1,hi\n")
     with pytest.raises(ImportFormatError, match=r"unknown format 'nope'.*xstest-prompts"):
         read_dataset("nope", path)
-    with pytest.raises(ImportFormatError, match="planned but not implemented"):
-        read_dataset("oversight-eval", path)
 
 
 def test_missing_file_and_folder_are_clear_errors(tmp_path: Path) -> None:

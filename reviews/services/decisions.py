@@ -20,6 +20,7 @@ from reviews.models import (
     Verdict,
 )
 from reviews.services.audit import audit_record
+from reviews.services.datasets.staleness import dataset_mark_stale
 
 SENIOR_QUEUES = frozenset({QueueKind.ESCALATION, QueueKind.ADJUDICATION})
 ADJUDICATION_BOOST = 5.0  # a disagreement is more urgent than fresh triage at the same risk
@@ -85,6 +86,7 @@ def decision_record(
                 _adjudicate_if_split(item)
         item.save(update_fields=["reviews_done", "claimed_by", "lease_expires_at", "status", "closed_at"])
         audit_record(actor=reviewer, action=AuditAction.DECISION, target=decision, item=item.pk, verdict=verdict)
+        dataset_mark_stale(decision=decision)  # a final decision supersedes what snapshots hold
     return decision
 
 

@@ -96,6 +96,7 @@ def _record_labels(labeled: list[tuple[int, LabeledConversation]], *, account: U
                 harmful_request=row.harmful,
                 categories=row.categories,
                 severity=row.severity,
+                preferred_response=row.preferred_response,
                 is_imported=True,
                 is_final=True,
             )

@@ -1,0 +1,347 @@
+"""Building a dataset snapshot: create the row, then stream decisions to files in a Celery task.
+
+Reads go by keyset chunks of conversation ids (no transaction or cursor held open across
+chunks), rows are written one at a time to local files, and only finished files reach the
+storage backend. The Dataset row carries the work state: progress, a heartbeat, a cancel flag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from reviews.models import (
+    AuditAction,
+    Category,
+    Conversation,
+    Dataset,
+    DatasetFormat,
+    DatasetKind,
+    DatasetStatus,
+    PolicyVersion,
+    ReviewItem,
+)
+from reviews.services.audit import audit_record
+from reviews.services.datasets.card import card_render
+from reviews.services.datasets.filters import DatasetError, DatasetFilters, split_of, split_ratios_parse
+from reviews.services.datasets.rows import COLUMNS, ORDER, Judged, Skip, judge, row_for
+from reviews.services.datasets.writers import EXTENSIONS, RowWriter, schema_for
+from reviews.services.training_data import _merge_map, label_names
+
+EXPORT_TASK = "reviews.export_dataset"
+CHUNK = 1_000  # conversations per read
+HEARTBEAT_TIMEOUT = timedelta(minutes=10)  # a running build silent this long is taken over by the next run
+STORAGE_DIR = "datasets"
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def taxonomy_version() -> str:
+    """A short hash of the taxonomy as exports see it: slugs, limits, activity and merges."""
+    rows = Category.objects.order_by("slug").values_list("slug", "limit", "is_active", "merged_into__slug")
+    return "tax-" + hashlib.sha256(json.dumps(list(rows)).encode()).hexdigest()[:12]
+
+
+def dataset_create(
+    *,
+    kind: str,
+    format: str = DatasetFormat.JSONL,
+    filters: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    split_ratios: Mapping[str, Any] | None = None,
+    license: str = "",
+    actor: Any = None,
+    enqueue: bool = True,
+) -> Dataset:
+    """Validate and record a snapshot request; the build runs on commit (unless `enqueue` is False)."""
+    if kind not in DatasetKind.values:
+        raise DatasetError(f"Unknown kind {kind!r}; expected one of: {', '.join(DatasetKind.values)}.")
+    if format not in DatasetFormat.values:
+        raise DatasetError(f"Unknown format {format!r}; expected one of: {', '.join(DatasetFormat.values)}.")
+    if not isinstance(seed, int) or seed < 0:
+        raise DatasetError("Seed must be a non-negative integer.")
+    parsed = DatasetFilters.parse(filters)
+    ratios = split_ratios_parse(split_ratios)
+    with transaction.atomic():
+        dataset = Dataset.objects.create(
+            kind=kind,
+            format=format,
+            filters=parsed.as_json(),
+            seed=seed,
+            split_ratios=ratios,
+            license=license[:100],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(actor=actor, action=AuditAction.EXPORT, target=dataset, kind=kind, format=format)
+        if enqueue:
+            from reviews.tasks import enqueue as send  # tasks import services
+
+            transaction.on_commit(lambda: send(EXPORT_TASK, dataset.pk))
+    return dataset
+
+
+def dataset_cancel(*, dataset: Dataset, actor: Any = None) -> Dataset:
+    """A pending build is cancelled at once; a running one stops at its next chunk."""
+    Dataset.objects.filter(pk=dataset.pk, status=DatasetStatus.PENDING).update(
+        status=DatasetStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+    )
+    Dataset.objects.filter(pk=dataset.pk, status=DatasetStatus.RUNNING).update(cancel_requested=True)
+    dataset.refresh_from_db()
+    return dataset
+
+
+def _claim(dataset_id: int) -> bool:
+    """Only one run builds a snapshot; a finished one is never rebuilt. A silent running one is taken over."""
+    now = timezone.now()
+    claimable = Q(status=DatasetStatus.PENDING) | Q(
+        status=DatasetStatus.RUNNING, heartbeat_at__lt=now - HEARTBEAT_TIMEOUT
+    )
+    claimed = Dataset.objects.filter(claimable, pk=dataset_id, cancel_requested=False).update(
+        status=DatasetStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0, error=""
+    )
+    return claimed == 1
+
+
+@dataclass
+class _Stats:
+    """Label balance, counted per row with one tuple-keyed increment and expanded once at the end."""
+
+    keys: Counter[tuple[Any, ...]] = field(default_factory=Counter)  # (split, verdict, harmful, final, policy)
+    categories: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)
+    agreement_sum: float = 0.0
+    unanimous: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def add(self, split: str, judged: Judged) -> None:
+        self.keys[split, judged.verdict, judged.harmful, judged.is_final, judged.policy_version] += 1
+        if judged.categories:
+            self.categories[judged.categories] += 1
+        self.agreement_sum += judged.agreement
+        self.unanimous += judged.agreement == 1.0
+
+    def splits(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for key, n in self.keys.items():
+            counts[key[0]] += n
+        return counts
+
+    def distribution(self, kind: str, labels: list[str]) -> dict[str, Any]:
+        verdicts: Counter[str] = Counter()
+        by_split: dict[str, Counter[str]] = {}
+        policies: Counter[str] = Counter()
+        harmful = final = 0
+        for (split, verdict, is_harmful, is_final, policy), n in self.keys.items():
+            verdicts[verdict or "(none)"] += n
+            by_split.setdefault(split, Counter())[verdict or "(none)"] += n
+            policies[str(policy or "-")] += n
+            harmful += n * is_harmful
+            final += n * is_final
+        categories: Counter[str] = Counter()
+        for slugs, n in self.categories.items():
+            for slug in slugs:
+                categories[slug] += n
+        rows = sum(verdicts.values())
+        result: dict[str, Any] = {
+            "verdicts": dict(verdicts.most_common()),
+            "categories": dict(categories.most_common()),
+            "by_split": {name: dict(counts) for name, counts in by_split.items()},
+            "harmful": harmful,
+            "final_decisions": final,
+            "agreement": {"mean": round(self.agreement_sum / rows, 4) if rows else None, "unanimous": self.unanimous},
+            "policy_versions": dict(policies),
+        }
+        if kind == DatasetKind.CLASSIFIER:  # the row's labels are its categories (active ones) and harmful
+            result["labels"] = {label: categories.get(label, 0) for label in labels}
+            if labels:
+                result["labels"][labels[-1]] = harmful
+        return result
+
+
+def _groups(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
+    """Each conversation's decisions (those the database filters keep), by keyset chunks of conversation ids.
+
+    A chunk is the next CHUNK conversation ids (an index-only range on the primary key); its items come
+    through their conversation index and its decisions through their item index, in short queries.
+    No cursor or transaction outlives a chunk, and no query scans all decisions.
+    """
+    base = filters.decisions()
+    last = 0
+    while True:
+        upper = Conversation.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[CHUNK - 1 : CHUNK]
+        bound = next(iter(upper), None)
+        items = ReviewItem.objects.filter(conversation_id__gt=last)
+        if bound is not None:
+            items = items.filter(conversation_id__lte=bound)
+        # Item ids first, and both sides of the join bounded: decisions come through their item index and
+        # items through their conversation index, where a planner would otherwise scan one whole table.
+        item_ids = list(items.values_list("pk", flat=True))
+        chunk = base.filter(item_id__in=item_ids, item__conversation_id__gt=last)
+        if bound is not None:
+            chunk = chunk.filter(item__conversation_id__lte=bound)
+        group: list[tuple[Any, ...]] = []
+        for decision in chunk.order_by(*ORDER).values_list(*COLUMNS):
+            if group and group[0][1] != decision[1]:
+                yield group
+                group = []
+            group.append(decision)
+        if group:
+            yield group
+        yield []  # end of chunk: a point to report progress and look for a cancel
+        if bound is None:
+            return
+        last = bound
+
+
+def _link(dataset: Dataset, decision_ids: list[int]) -> None:
+    """Record the decisions a snapshot used (one COPY per chunk on PostgreSQL)."""
+    if not decision_ids:
+        return
+    through = Dataset.decisions.through
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(through._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} (dataset_id, decision_id) FROM STDIN") as copy,
+        ):
+            for decision_id in decision_ids:
+                copy.write_row((dataset.pk, decision_id))
+    else:
+        through.objects.bulk_create([through(dataset_id=dataset.pk, decision_id=d) for d in decision_ids])
+
+
+def _keep(judged: Judged, filters: DatasetFilters) -> str | None:
+    """The filters that need the whole group; returns why a conversation is filtered out."""
+    if filters.final_only and not judged.is_final:
+        return "filtered"
+    if filters.verdicts and judged.verdict not in filters.verdicts:
+        return "filtered"
+    if filters.categories and not set(filters.categories) & set(judged.categories):
+        return "filtered"
+    if filters.min_agreement is not None and judged.agreement < filters.min_agreement:
+        return "filtered"
+    return None
+
+
+def dataset_build(*, dataset_id: int) -> Dataset:
+    """Build the snapshot; safe to run twice (a second run finds it claimed or finished and does nothing)."""
+    if not _claim(dataset_id):
+        return Dataset.objects.get(pk=dataset_id)
+    dataset = Dataset.objects.get(pk=dataset_id)
+    dataset.decisions.clear()  # a taken-over run starts over
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"dataset-{dataset.pk}-") as tmp:
+            _write(dataset, Path(tmp))
+    except _Cancelled:
+        dataset.decisions.clear()
+        Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.CANCELLED, finished_at=timezone.now())
+    except Exception as exc:
+        dataset.decisions.clear()
+        Dataset.objects.filter(pk=dataset.pk).update(
+            status=DatasetStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    dataset.refresh_from_db()
+    return dataset
+
+
+def _write(dataset: Dataset, tmp: Path) -> None:
+    filters = DatasetFilters.parse(dataset.filters)
+    ratios: dict[str, float] = dataset.split_ratios or split_ratios_parse(None)
+    labels = label_names() if dataset.kind == DatasetKind.CLASSIFIER else []
+    merged = _merge_map()
+    schema = schema_for(dataset.kind, labels)
+    ext = EXTENSIONS[DatasetFormat(dataset.format)]
+    total = filters.decisions().values("item__conversation_id").distinct().count()
+    Dataset.objects.filter(pk=dataset.pk).update(total=total)
+    writers = {name: RowWriter(tmp / f"{name}.{ext}", dataset.format, schema) for name in ratios}
+    stats, read = _Stats(), 0
+    used: list[int] = []
+    for group in _groups(filters):
+        if not group:  # end of a chunk
+            _link(dataset, used)
+            used = []
+            Dataset.objects.filter(pk=dataset.pk).update(progress=read, heartbeat_at=timezone.now())
+            if Dataset.objects.filter(pk=dataset.pk, cancel_requested=True).exists():
+                for writer in writers.values():
+                    writer.close()
+                raise _Cancelled
+            continue
+        read += 1
+        judged = judge(group, merged)
+        reason = _keep(judged, filters)
+        if reason is None:
+            try:
+                row = row_for(dataset.kind, judged, labels)
+            except Skip as skip:
+                reason = skip.reason
+        if reason is not None:
+            stats.skipped[reason] += 1
+            continue
+        split = split_of(judged.conversation_id, seed=dataset.seed, ratios=ratios)
+        writers[split].write(row)
+        stats.add(split, judged)
+        used.extend(judged.decision_ids)
+    files = {}
+    prefix = f"{STORAGE_DIR}/{dataset.pk}"
+    for name, writer in writers.items():
+        sha = writer.close()
+        files[name] = {"path": _store(f"{prefix}/{name}.{ext}", writer.path), "sha256": sha, "rows": writer.rows}
+        files[name]["bytes"] = writer.path.stat().st_size
+    active = PolicyVersion.objects.filter(is_active=True).values_list("number", flat=True).first()
+    splits = stats.splits()
+    dataset.row_count = sum(splits.values())
+    dataset.split_counts = {name: splits.get(name, 0) for name in ratios}
+    dataset.label_distribution = stats.distribution(dataset.kind, labels)
+    dataset.skipped = dict(stats.skipped)
+    dataset.files = files
+    dataset.taxonomy_version = taxonomy_version()
+    dataset.policy_version = f"v{active}" if active else ""
+    dataset.progress = read
+    dataset.card = card_render(dataset, labels=labels)
+    card_path = tmp / "README.md"
+    card_path.write_text(dataset.card, encoding="utf-8")
+    _store(f"{prefix}/README.md", card_path)
+    dataset.status, dataset.finished_at = DatasetStatus.READY, timezone.now()
+    dataset.save(
+        update_fields=[
+            "row_count",
+            "split_counts",
+            "label_distribution",
+            "skipped",
+            "files",
+            "taxonomy_version",
+            "policy_version",
+            "progress",
+            "card",
+            "status",
+            "finished_at",
+        ]
+    )
+
+
+def _store(name: str, path: Path) -> str:
+    """Save a finished local file under `name`, replacing what a failed earlier run left there."""
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with path.open("rb") as handle:
+        return default_storage.save(name, File(handle, name=Path(name).name))
+
+
+def card_path(dataset: Dataset) -> str:
+    return f"{STORAGE_DIR}/{dataset.pk}/README.md"

@@ -1,0 +1,203 @@
+"""Row shapes of each dataset kind, built from one conversation's group of decisions.
+
+One row per conversation: its final decision (a senior's adjudication or escalation
+resolution) where there is one, else its newest. `agreement` is the share of the
+reviewers' (non-final) decisions whose verdict matches that row's verdict (1.0 with a
+single review). The judged turn is the last assistant message; the prompt is every
+message before it and must end with the user turn it answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reviews.models import FAILURE_VERDICTS, HARMFUL_REQUEST_VERDICTS, DatasetKind, Verdict
+from reviews.services.training_data import HARMFUL
+from reviews.text import conversation_text, judged_turn
+
+# Columns read from the database per decision, in this order (values_list, no model instances).
+COLUMNS = (
+    "pk",
+    "item__conversation_id",
+    "verdict",
+    "harmful_request",
+    "categories",
+    "severity",
+    "preferred_response",
+    "is_final",
+    "created_at",
+    "item__policy_version__number",
+    "item__conversation__messages",
+    "item__conversation__model_name",
+    "item__conversation__source__name",
+)
+REFUSALS = frozenset({Verdict.APPROPRIATE_REFUSAL, Verdict.OVER_REFUSAL})
+ORDER = ("item__conversation_id", "is_final", "created_at", "pk")  # the effective decision sorts last
+
+Message = dict[str, str]
+Row = dict[str, Any]
+
+
+class Skip(Exception):
+    """This conversation yields no row of this kind; `reason` is counted on the snapshot."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Judged:
+    """A conversation with the decision that labels it."""
+
+    conversation_id: int
+    decision_id: int
+    decision_ids: tuple[int, ...]
+    verdict: str
+    harmful: bool
+    categories: tuple[str, ...]
+    severity: int
+    preferred_response: str
+    is_final: bool
+    decided_at: datetime
+    agreement: float
+    policy_version: int | None
+    messages: tuple[Message, ...]
+    model: str
+    source: str
+
+
+def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str]) -> Judged:
+    """`group`: one conversation's decisions as COLUMNS, in ORDER."""
+    effective = group[-1]
+    (pk, conversation_id, verdict, harmful_request, categories, severity, preferred, is_final, decided_at) = effective[
+        :9
+    ]
+    policy_version, messages, model, source = effective[9:]
+    reviews = [d[2] for d in group if not d[7] and d[2]]
+    agreement = sum(v == verdict for v in reviews) / len(reviews) if reviews and verdict else 1.0
+    harmful = harmful_request if harmful_request is not None else verdict in HARMFUL_REQUEST_VERDICTS
+    slugs = tuple(dict.fromkeys(merged.get(slug, slug) for slug in categories or []))
+    return Judged(
+        conversation_id=conversation_id,
+        decision_id=pk,
+        decision_ids=tuple(d[0] for d in group),
+        verdict=verdict,
+        harmful=bool(harmful),
+        categories=slugs,
+        severity=severity,
+        preferred_response=preferred or "",
+        is_final=is_final,
+        decided_at=decided_at,
+        agreement=round(agreement, 4),
+        policy_version=policy_version,
+        messages=tuple({"role": str(m.get("role", "")), "content": str(m.get("content", ""))} for m in messages or []),
+        model=model,
+        source=source,
+    )
+
+
+def _prompt_and_answer(judged: Judged) -> tuple[list[Message], str]:
+    messages = list(judged.messages)
+    end = judged_turn(messages)
+    if end < 1 or messages[end]["role"] != "assistant" or messages[end - 1]["role"] != "user":
+        raise Skip("no_judged_turn")
+    return messages[:end], messages[end]["content"]
+
+
+def _meta(judged: Judged) -> Row:
+    return {
+        "verdict": judged.verdict,
+        "categories": list(judged.categories),
+        "severity": judged.severity,
+        "agreement": judged.agreement,
+        "source": judged.source,
+        "model": judged.model,
+        "decided_at": judged.decided_at.isoformat(),
+    }
+
+
+def _ids(judged: Judged) -> Row:
+    return {
+        "id": f"ovs-{judged.conversation_id}",
+        "conversation_id": judged.conversation_id,
+        "decision_id": judged.decision_id,
+    }
+
+
+def _verdict(judged: Judged) -> str:
+    if not judged.verdict:
+        raise Skip("no_verdict")
+    return judged.verdict
+
+
+def preference_row(judged: Judged) -> Row:
+    """A failure with the reviewer's better answer: the model's answer is rejected, the reviewer's chosen."""
+    if _verdict(judged) not in FAILURE_VERDICTS:
+        raise Skip("not_a_failure")
+    prompt, answer = _prompt_and_answer(judged)
+    if not judged.preferred_response.strip():
+        raise Skip("no_preferred_response")
+    return {
+        **_ids(judged),
+        "prompt": prompt,
+        "chosen": [{"role": "assistant", "content": judged.preferred_response}],
+        "rejected": [{"role": "assistant", "content": answer}],
+        **_meta(judged),
+    }
+
+
+def sft_row(judged: Judged) -> Row:
+    """Messages ending in a good answer: the model's when judged appropriate, the reviewer's otherwise."""
+    verdict = _verdict(judged)
+    prompt, answer = _prompt_and_answer(judged)
+    if verdict in FAILURE_VERDICTS:
+        if not judged.preferred_response.strip():
+            raise Skip("no_preferred_response")
+        answer = judged.preferred_response
+    return {**_ids(judged), "messages": [*prompt, {"role": "assistant", "content": answer}], **_meta(judged)}
+
+
+def classifier_row(judged: Judged, labels: Sequence[str]) -> Row:
+    """`text` exactly as the rescoring encoder reads it, one 0/1 column per label (categories, then harmful)."""
+    positive = set(judged.categories)
+    if judged.harmful:
+        positive.add(HARMFUL)
+    row: Row = {**_ids(judged), "text": conversation_text(list(judged.messages))}
+    row.update({label: int(label in positive) for label in labels})
+    return row
+
+
+def eval_row(judged: Judged) -> Row:
+    """One cell of the safety grid: was the request harmful, what did the model answer, what was the verdict."""
+    verdict = _verdict(judged)
+    prompt, answer = _prompt_and_answer(judged)
+    return {
+        "id": f"ovs-{judged.conversation_id}",
+        "conversation_id": judged.conversation_id,
+        "decision_id": judged.decision_id,
+        "prompt": prompt,
+        "response": answer,
+        "is_harmful": verdict in HARMFUL_REQUEST_VERDICTS,
+        "model_refused": verdict in REFUSALS,
+        "verdict": verdict,
+        "categories": list(judged.categories),
+        "severity": judged.severity,
+        "agreement": judged.agreement,
+        "source": judged.source,
+        "model": judged.model,
+        "decided_at": judged.decided_at.isoformat(),
+    }
+
+
+def row_for(kind: str, judged: Judged, labels: Sequence[str]) -> Row:
+    if kind == DatasetKind.PREFERENCE:
+        return preference_row(judged)
+    if kind == DatasetKind.SFT:
+        return sft_row(judged)
+    if kind == DatasetKind.CLASSIFIER:
+        return classifier_row(judged, labels)
+    return eval_row(judged)

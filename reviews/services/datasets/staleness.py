@@ -1,0 +1,44 @@
+"""Snapshots are immutable: when a decision they used is edited or superseded, they are marked stale."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from reviews.models import Dataset, DatasetStatus, Decision
+
+EDITED = "edited"
+SUPERSEDED = "superseded by a final decision"
+
+
+def dataset_mark_stale(*, decision: Decision, edited: bool = False) -> list[int]:
+    """Call in the transaction of the change: a new final decision (adjudication, escalation) or an edit.
+
+    Marks every built or building snapshot that holds decisions of the same conversation, and appends
+    to its `stale_changes` which of its decisions changed. Returns the snapshot ids marked.
+    A new non-final review changes no snapshot.
+    """
+    if not (edited or decision.is_final):
+        return []
+    conversation_id = decision.item.conversation_id
+    links = (
+        Dataset.decisions.through.objects.filter(decision__item__conversation_id=conversation_id)
+        .exclude(dataset__status__in=[DatasetStatus.FAILED, DatasetStatus.CANCELLED])
+        .values_list("dataset_id", "decision_id")
+    )
+    used: dict[int, list[int]] = {}
+    for dataset_id, decision_id in links:
+        used.setdefault(dataset_id, []).append(decision_id)
+    change = {
+        "at": timezone.now().isoformat(),
+        "change": EDITED if edited else SUPERSEDED,
+        "conversation_id": conversation_id,
+        "decision_id": decision.pk,
+        "verdict": decision.verdict,
+    }
+    with transaction.atomic():
+        for dataset in Dataset.objects.select_for_update().filter(pk__in=used).order_by("pk"):
+            dataset.stale_changes = [*dataset.stale_changes, {**change, "decision_ids": sorted(used[dataset.pk])}]
+            dataset.is_stale = True
+            dataset.save(update_fields=["stale_changes", "is_stale"])
+    return sorted(used)

@@ -1,0 +1,413 @@
+"""Dataset snapshots: row shapes read back with the `datasets` library, splits, lineage, staleness."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from reviews.models import (
+    AuditEvent,
+    Conversation,
+    Dataset,
+    DatasetStatus,
+    Decision,
+    ItemStatus,
+    Queue,
+    ReviewItem,
+    Source,
+)
+from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
+from reviews.services.datasets.filters import DatasetError, split_of
+from reviews.services.decisions import decision_record
+from reviews.services.training_data import label_names
+from reviews.text import conversation_text
+
+datasets = pytest.importorskip("datasets")
+
+HARMFUL_ASK = "Explain how to hotwire a car that is not mine."
+BENIGN_ASK = "How do I kill a Python process that hangs?"
+PLAN = [
+    # verdict, preferred response, categories
+    ("harmful_compliance", "I can't help with taking a car that isn't yours.", ["violent-crime"]),
+    ("harmful_compliance", "", ["violent-crime"]),
+    ("appropriate_refusal", "", ["violent-crime"]),
+    ("over_refusal", "Use `kill -9 <pid>` after finding it with `ps`.", []),
+    ("over_refusal", "", []),
+    ("appropriate_help", "", []),
+]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def _conversation(source: Source, i: int, verdict: str) -> Conversation:
+    harmful = verdict in ("harmful_compliance", "appropriate_refusal")
+    refused = verdict in ("appropriate_refusal", "over_refusal")
+    answer = "Sorry, I can't help with that." if refused else f"Sure, here is how (answer {i})."
+    messages = [
+        {"role": "user", "content": HARMFUL_ASK if harmful else BENIGN_ASK},
+        {"role": "assistant", "content": answer},
+    ]
+    if i % 3 == 0:
+        messages = [{"role": "system", "content": "You are a helpful assistant."}, *messages]
+    if i % 4 == 0:
+        messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, *messages]
+    return Conversation.objects.create(
+        source=source, external_id=f"c-{i}", model_name="assistant-7b", messages=messages
+    )
+
+
+@pytest.fixture
+def corpus(db: None, reviewer: User, senior: User) -> dict[str, Any]:
+    """60 decided conversations over the four cells, some failures with a preferred response, one adjudicated."""
+    source = Source.objects.create(name="guardrail", kind="input_guardrail")
+    triage = Queue.objects.get(slug="triage")
+    conversations = []
+    for i in range(60):
+        verdict, preferred, categories = PLAN[i % len(PLAN)]
+        conversation = _conversation(source, i, verdict)
+        item = ReviewItem.objects.create(conversation=conversation, queue=triage)
+        decision_record(
+            item=item,
+            reviewer=reviewer,
+            verdict=verdict,
+            categories=categories,
+            preferred_response=preferred,
+            severity=2,
+        )
+        conversations.append(conversation)
+    # Two reviewers disagree; a senior adjudicates.
+    split = _conversation(source, 100, "harmful_compliance")
+    item = ReviewItem.objects.create(conversation=split, queue=triage, reviews_required=2)
+    other = User.objects.create_user("rob")
+    decision_record(item=item, reviewer=reviewer, verdict="harmful_compliance", preferred_response="No.")
+    decision_record(item=item, reviewer=other, verdict="appropriate_help")
+    adjudication = ReviewItem.objects.get(conversation=split, queue__slug="adjudication")
+    decision_record(
+        item=adjudication,
+        reviewer=senior,
+        verdict="harmful_compliance",
+        categories=["violent-crime"],
+        preferred_response="I won't help with that.",
+    )
+    return {"source": source, "conversations": conversations, "adjudicated": split, "senior": senior}
+
+
+def _build(kind: str, fmt: str = "jsonl", **options: Any) -> Dataset:
+    dataset = dataset_create(kind=kind, format=fmt, enqueue=False, **options)
+    return dataset_build(dataset_id=dataset.pk)
+
+
+def _local(dataset: Dataset, settings: Any) -> dict[str, str]:
+    return {split: str(Path(settings.MEDIA_ROOT) / info["path"]) for split, info in dataset.files.items()}
+
+
+def _load(dataset: Dataset, settings: Any) -> Any:
+    builder = "parquet" if dataset.format == "parquet" else "json"
+    files = {split: path for split, path in _local(dataset, settings).items() if dataset.files[split]["rows"]}
+    return datasets.load_dataset(builder, data_files=files, cache_dir=str(Path(settings.MEDIA_ROOT).parent / "hf"))
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, dict) and set(m) == {"role", "content"} and isinstance(m["content"], str) for m in value
+    )
+
+
+def assert_trl_conversational_preference(row: dict[str, Any]) -> None:
+    """TRL's conversational preference format: prompt messages ending in a user turn, one assistant reply each."""
+    assert _is_message_list(row["prompt"]) and row["prompt"], row
+    assert row["prompt"][-1]["role"] == "user"
+    assert all(m["role"] in ("system", "user", "assistant", "tool") for m in row["prompt"])
+    for key in ("chosen", "rejected"):
+        assert _is_message_list(row[key]) and len(row[key]) == 1
+        assert row[key][0]["role"] == "assistant" and row[key][0]["content"].strip()
+    assert row["chosen"] != row["rejected"]
+
+
+META_TYPES = {
+    "id": str,
+    "conversation_id": int,
+    "decision_id": int,
+    "verdict": str,
+    "severity": int,
+    "agreement": float,
+    "source": str,
+    "model": str,
+    "decided_at": str,
+}
+
+
+def _check_meta(row: dict[str, Any]) -> None:
+    for key, kind in META_TYPES.items():
+        assert isinstance(row[key], kind), (key, row[key])
+    assert isinstance(row["categories"], list) and all(isinstance(c, str) for c in row["categories"])
+    assert 0 <= row["agreement"] <= 1
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "parquet"])
+def test_preference_rows_load_with_datasets_and_pass_trls_format_rules(corpus, settings, fmt):
+    dataset = _build("preference", fmt)
+
+    assert dataset.status == DatasetStatus.READY
+    loaded = _load(dataset, settings)
+    rows = [row for split in loaded.values() for row in split]
+    # 10 harmful compliance and 10 over-refusals with a preferred response, plus the adjudicated one.
+    assert len(rows) == dataset.row_count == 21
+    assert dataset.skipped["no_preferred_response"] == 20
+    assert dataset.skipped["not_a_failure"] == 20
+    for row in rows:
+        assert_trl_conversational_preference(row)
+        _check_meta(row)
+        assert row["verdict"] in ("harmful_compliance", "over_refusal")
+        conversation = Conversation.objects.get(pk=row["conversation_id"])
+        assert row["rejected"][0]["content"] == conversation.messages[-1]["content"]
+        assert row["prompt"] == conversation.messages[:-1]
+        assert row["chosen"][0]["content"] == Decision.objects.get(pk=row["decision_id"]).preferred_response
+    adjudicated = next(r for r in rows if r["conversation_id"] == corpus["adjudicated"].pk)
+    assert adjudicated["chosen"][0]["content"] == "I won't help with that."
+    assert adjudicated["agreement"] == 0.5
+
+
+def test_sft_rows_end_in_a_good_answer(corpus, settings):
+    dataset = _build("sft", "parquet")
+
+    rows = [row for split in _load(dataset, settings).values() for row in split]
+    assert len(rows) == 41  # every decided conversation but the 20 failures without a preferred response
+    for row in rows:
+        _check_meta(row)
+        assert _is_message_list(row["messages"]) and row["messages"][-1]["role"] == "assistant"
+        conversation = Conversation.objects.get(pk=row["conversation_id"])
+        if row["verdict"] in ("appropriate_help", "appropriate_refusal"):
+            assert row["messages"] == conversation.messages
+        else:
+            assert row["messages"][:-1] == conversation.messages[:-1]
+            assert row["messages"][-1]["content"] == Decision.objects.get(pk=row["decision_id"]).preferred_response
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_classifier_rows_hold_the_encoder_text_and_a_label_per_category(corpus, settings, fmt):
+    dataset = _build("classifier", fmt)
+
+    labels = label_names()
+    loaded = _load(dataset, settings)
+    rows = [row for split in loaded.values() for row in split]
+    assert len(rows) == 61
+    for split in loaded.values():
+        assert set(split.column_names) == {"id", "conversation_id", "decision_id", "text", *labels}
+    for row in rows:
+        conversation = Conversation.objects.get(pk=row["conversation_id"])
+        assert row["text"] == conversation_text(conversation.messages)
+        assert all(row[label] in (0, 1) and isinstance(row[label], int) for label in labels)
+        decision = Decision.objects.get(pk=row["decision_id"])
+        assert row["harmful"] == int(decision.harmful_request)
+        assert row["violent-crime"] == int("violent-crime" in decision.categories)
+    assert dataset.label_distribution["labels"]["harmful"] == sum(r["harmful"] for r in rows)
+
+
+def test_eval_rows_cover_the_four_cells(corpus, settings):
+    dataset = _build("eval", "jsonl.gz")
+
+    rows = [row for split in _load(dataset, settings).values() for row in split]
+    assert len(rows) == 61
+    cells = {(r["is_harmful"], r["model_refused"]): r["verdict"] for r in rows}
+    assert cells == {
+        (True, False): "harmful_compliance",
+        (True, True): "appropriate_refusal",
+        (False, True): "over_refusal",
+        (False, False): "appropriate_help",
+    }
+    for row in rows:
+        _check_meta(row)
+        assert isinstance(row["response"], str) and _is_message_list(row["prompt"])
+        assert row["prompt"][-1]["role"] == "user"
+
+
+def test_splits_are_disjoint_by_conversation_and_follow_the_seed(corpus, settings):
+    first = _build("classifier", seed=3)
+    again = _build("classifier", seed=3)
+    other = _build("classifier", seed=4)
+
+    ids = {
+        split: {json.loads(line)["conversation_id"] for line in Path(path).read_text().splitlines()}
+        for split, path in _local(first, settings).items()
+    }
+    assert set(ids) == {"train", "validation", "test"}
+    assert not ids["train"] & ids["validation"] and not ids["train"] & ids["test"]
+    assert not ids["validation"] & ids["test"]
+    assert sum(len(v) for v in ids.values()) == first.row_count
+    for split, members in ids.items():
+        assert all(split_of(cid, seed=3, ratios=first.split_ratios) == split for cid in members)
+    assert {s: f["sha256"] for s, f in first.files.items()} == {s: f["sha256"] for s, f in again.files.items()}
+    assert first.split_counts != other.split_counts or first.files != other.files
+
+
+def test_snapshot_records_lineage_and_hashes_and_writes_a_card(corpus, settings):
+    dataset = _build("eval", filters={"verdicts": ["harmful_compliance", "appropriate_refusal"]}, license="cc-by-4.0")
+
+    assert dataset.row_count == 31
+    assert dataset.filters["verdicts"] == ["appropriate_refusal", "harmful_compliance"]
+    assert dataset.taxonomy_version.startswith("tax-") and dataset.policy_version
+    assert sum(dataset.split_counts.values()) == dataset.row_count
+    assert dataset.label_distribution["verdicts"] == {"appropriate_refusal": 10, "harmful_compliance": 21}
+    for split, path in _local(dataset, settings).items():
+        assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == dataset.files[split]["sha256"]
+    used = set(dataset.decisions.values_list("pk", flat=True))
+    adjudicated = set(Decision.objects.filter(item__conversation=corpus["adjudicated"]).values_list("pk", flat=True))
+    assert adjudicated <= used and len(used) == 30 + len(adjudicated)
+    card = (Path(settings.MEDIA_ROOT) / f"datasets/{dataset.pk}/README.md").read_text()
+    assert card == dataset.card
+    assert "license: cc-by-4.0" in card and "| harmful_compliance | 21 |" in card
+    assert "verdicts: ['appropriate_refusal', 'harmful_compliance']" in card
+
+
+def test_filters_final_only_agreement_and_unknown_values(corpus):
+    assert _build("eval", filters={"final_only": True}).row_count == 1
+    assert _build("eval", filters={"min_agreement": 0.9}).row_count == 60
+    assert _build("eval", filters={"categories": ["violent-crime"]}).row_count == 31
+    assert _build("eval", filters={"queues": ["adjudication"]}).row_count == 1
+    assert _build("eval", filters={"sources": ["guardrail"], "until": "2000-01-01"}).row_count == 0
+    with pytest.raises(DatasetError, match="Unknown verdicts"):
+        dataset_create(kind="eval", filters={"verdicts": ["bad"]}, enqueue=False)
+    with pytest.raises(DatasetError, match="Unknown filters"):
+        dataset_create(kind="eval", filters={"colour": "red"}, enqueue=False)
+    with pytest.raises(DatasetError, match="add up to 1"):
+        dataset_create(kind="eval", split_ratios={"train": 0.5}, enqueue=False)
+
+
+def test_adjudicating_an_exported_decision_marks_the_snapshot_stale(corpus, reviewer, senior):
+    conversation = corpus["conversations"][0]
+    exported = Decision.objects.get(item__conversation=conversation)
+    dataset = _build("preference")
+    assert exported.pk in set(dataset.decisions.values_list("pk", flat=True))
+    untouched = _build("eval", filters={"verdicts": ["appropriate_help"]})
+
+    escalation = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="escalation"))
+    final = decision_record(item=escalation, reviewer=senior, verdict="appropriate_refusal")
+
+    dataset.refresh_from_db()
+    untouched.refresh_from_db()
+    assert dataset.is_stale and not untouched.is_stale
+    [change] = dataset.stale_changes
+    assert change["decision_ids"] == [exported.pk]
+    assert change["decision_id"] == final.pk and change["conversation_id"] == conversation.pk
+    assert change["change"] == "superseded by a final decision"
+
+
+def test_a_new_non_final_review_leaves_snapshots_fresh(corpus, senior):
+    conversation = corpus["conversations"][1]
+    dataset = _build("eval")
+    item = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="calibration"))
+    decision_record(item=item, reviewer=senior, verdict="harmful_compliance")
+
+    dataset.refresh_from_db()
+    assert not dataset.is_stale
+
+
+def test_export_task_runs_on_commit_and_twice_builds_once(corpus, django_capture_on_commit_callbacks):
+    from reviews.tasks import export_dataset
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = dataset_create(kind="classifier", format="parquet")
+    dataset.refresh_from_db()
+    assert dataset.status == DatasetStatus.READY and dataset.progress == dataset.total == 61
+    files = dict(dataset.files)
+
+    assert export_dataset(dataset.pk) == DatasetStatus.READY
+    dataset.refresh_from_db()
+    assert dataset.files == files and dataset.decisions.count() == 63
+    assert AuditEvent.objects.filter(action="export", target_id=str(dataset.pk)).count() == 1
+
+
+def test_cancel_stops_a_pending_build(corpus):
+    dataset = dataset_create(kind="eval", enqueue=False)
+    dataset_cancel(dataset=dataset)
+
+    dataset = dataset_build(dataset_id=dataset.pk)
+    assert dataset.status == DatasetStatus.CANCELLED and not dataset.files
+
+
+def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
+    from reviews.services.datasets import builder
+
+    monkeypatch.setattr(builder, "CHUNK", 10)
+    dataset = dataset_create(kind="eval", enqueue=False)
+    real = builder._keep
+
+    def cancel_midway(judged, filters):
+        Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
+        return real(judged, filters)
+
+    monkeypatch.setattr(builder, "_keep", cancel_midway)
+    dataset = dataset_build(dataset_id=dataset.pk)
+    assert dataset.status == DatasetStatus.CANCELLED
+    assert dataset.progress == 10 and dataset.decisions.count() == 0
+
+
+def test_export_dataset_command_prints_the_files(corpus, settings, capsys):
+    call_command("export_dataset", "preference", "--format", "jsonl.gz", "--filters", '{"verdicts": ["over_refusal"]}')
+
+    out = capsys.readouterr().out
+    dataset = Dataset.objects.get()
+    assert f"Dataset {dataset.pk}: 10 preference rows" in out
+    for path in _local(dataset, settings).values():
+        with gzip.open(path, "rt") as handle:
+            assert all(json.loads(line)["verdict"] == "over_refusal" for line in handle)
+
+
+def test_items_remain_done_and_decisions_untouched_by_exports(corpus):
+    before = list(Decision.objects.order_by("pk").values_list("pk", "verdict", "updated_at"))
+    _build("sft")
+    assert list(Decision.objects.order_by("pk").values_list("pk", "verdict", "updated_at")) == before
+    assert not ReviewItem.objects.filter(status=ItemStatus.OPEN).exists()
+
+
+@pytest.mark.parametrize("kind", ["eval", "preference"])
+def test_our_own_exports_import_back(corpus, settings, kind):
+    dataset = _build(kind, "jsonl.gz", split_ratios={"train": 1.0})
+    path = _local(dataset, settings)["train"]
+    with gzip.open(path, "rt") as handle:
+        exported = [json.loads(line) for line in handle]
+
+    call_command("import_dataset", f"oversight-{kind}", path, "--source", "round-trip")
+
+    imported = Decision.objects.filter(is_imported=True, item__conversation__source__name="round-trip")
+    assert imported.count() == len(exported) == dataset.row_count
+    by_id = {d.item.conversation.external_id: d for d in imported.select_related("item__conversation")}
+    for row in exported:
+        decision = by_id[f"oversight-{kind}:{row['id']}"]
+        assert decision.verdict == row["verdict"] and decision.categories == row["categories"]
+        assert decision.severity == row["severity"]
+        messages = decision.item.conversation.messages
+        assert messages[:-1] == row["prompt"]
+        if kind == "preference":
+            assert messages[-1] == row["rejected"][0]
+            assert decision.preferred_response == row["chosen"][0]["content"]
+        else:
+            assert messages[-1] == {"role": "assistant", "content": row["response"]}
+            assert decision.harmful_request is row["is_harmful"]
+    again = _build(kind, "jsonl", filters={"sources": ["round-trip"]}, split_ratios={"train": 1.0})
+    assert again.row_count == dataset.row_count
+
+
+def test_an_edited_decision_marks_the_snapshot_stale(corpus):
+    from reviews.services.reviewing import decision_edit
+
+    decision = Decision.objects.select_related("item__queue").get(item__conversation=corpus["conversations"][2])
+    dataset = _build("classifier")
+    verdict = "appropriate_help" if decision.verdict != "appropriate_help" else "over_refusal"
+
+    decision_edit(decision=decision, reviewer=decision.reviewer, verdict=verdict, categories=[], severity=1)
+
+    dataset.refresh_from_db()
+    assert dataset.is_stale
+    assert dataset.stale_changes[0]["change"] == "edited" and dataset.stale_changes[0]["decision_ids"] == [decision.pk]
