@@ -6,12 +6,14 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from reviews.demo_data import demo_label, generate_conversations
 from reviews.models import AuditEvent, Conversation, Embedding, ReviewItem, Score, ScoringModel, ScoringStatus
 from reviews.schemas import ConversationIn
+from reviews.services.datasets.builder import dataset_build, dataset_create
 from reviews.services.decisions import decision_record
 from reviews.services.ingest import conversations_ingest
 from reviews.services.model_registry import PromotionError, model_promote
@@ -224,3 +226,29 @@ def test_sweeper_re_enqueues_only_conversations_whose_task_was_lost(ingest, make
     assert Score.objects.filter(conversation_id=ids[0]).exists()
     assert not Score.objects.filter(conversation_id=ids[1]).exists()
     assert scoring_sweep() == 0  # just re-enqueued: not lost again yet
+
+
+def test_a_head_trains_on_a_classifier_snapshots_rows_only(labeled, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    snapshot = dataset_build(dataset_id=dataset_create(kind="classifier", format="jsonl", enqueue=False).pk)
+    assert snapshot.row_count >= 20
+    # A decision recorded after the snapshot is not in it, so it must not reach the head.
+    later = ReviewItem.objects.filter(status="open").first()
+    decision_record(item=later, reviewer=User.objects.get(username="rita"), verdict="appropriate_help")
+
+    out = StringIO()
+    call_command("train_model", "--here", "--dataset", str(snapshot.pk), stdout=out)
+
+    model = ScoringModel.objects.get(status="ready")
+    assert model.training_dataset == snapshot and model.metrics["dataset"] == snapshot.pk
+    assert model.metrics["train_size"] + model.metrics["val_size"] == snapshot.row_count
+    assert f"Scoring model v{model.version} is ready" in out.getvalue()
+
+
+def test_training_refuses_a_snapshot_that_is_not_classifier_labels(labeled, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    snapshot = dataset_build(dataset_id=dataset_create(kind="eval", format="jsonl", enqueue=False).pk)
+
+    with pytest.raises(CommandError, match="holds eval rows; train on a classifier snapshot"):
+        call_command("train_model", "--here", "--dataset", str(snapshot.pk))
+    assert not ScoringModel.objects.exists()

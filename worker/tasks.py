@@ -55,12 +55,9 @@ def _split(ids: list[int]) -> None:
 
 @shared_task(name="worker.train_model", acks_late=True)
 def train_model(dataset_id: int | None = None, include_imported: bool = True) -> int:
-    """Train a new head version (status `ready`) from decisions; returns its version.
-
-    Training from a `classifier` dataset snapshot arrives with the datasets feature.
-    """
+    """Train a new head version (status `ready`) from decisions, or from a `classifier` snapshot; its version."""
+    from reviews.models import Dataset
     from worker.versions import model_train
 
-    if dataset_id is not None:
-        raise NotImplementedError("Training from a dataset snapshot is not available yet; train from decisions.")
-    return model_train(include_imported=include_imported).version
+    dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
+    return model_train(include_imported=include_imported, dataset=dataset).version

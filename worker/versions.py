@@ -8,8 +8,8 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
-from reviews.models import ModelStatus, ScoringModel
-from reviews.services.training_data import label_names, training_examples
+from reviews.models import Dataset, ModelStatus, ScoringModel
+from reviews.services.training_data import label_names, snapshot_decision_ids, training_examples
 from worker.encoder import ENCODER_ID
 from worker.head import checkpoint_dumps
 from worker.scoring import embed
@@ -31,14 +31,18 @@ def _allocate_version(labels: list[str]) -> ScoringModel:
         )
 
 
-def model_train(*, include_imported: bool = True, config: TrainConfig | None = None) -> ScoringModel:
-    """Train a head on every labeled conversation; the result waits in status `ready` for promotion."""
+def model_train(
+    *, include_imported: bool = True, config: TrainConfig | None = None, dataset: Dataset | None = None
+) -> ScoringModel:
+    """Train a head on every labeled conversation, or on a `classifier` snapshot's; it waits in `ready`."""
     config = config or TrainConfig()
-    examples = training_examples(include_imported=include_imported)
+    decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
+    examples = training_examples(include_imported=include_imported, decision_ids=decision_ids)
     if len(examples) < MIN_EXAMPLES:
         raise NotEnoughLabels(f"{len(examples)} labeled conversations; at least {MIN_EXAMPLES} are needed.")
     labels = label_names()
     model = _allocate_version(labels)
+    model.training_dataset = dataset
     try:
         vectors = embed([e.conversation_id for e in examples])
         rows = [e for e in examples if e.conversation_id in vectors]
@@ -53,6 +57,7 @@ def model_train(*, include_imported: bool = True, config: TrainConfig | None = N
             "val_size": result.val_size,
             "epochs": result.epochs,
             "include_imported": include_imported,
+            "dataset": dataset.pk if dataset is not None else None,
         }
         model.status = ModelStatus.READY
     except Exception as exc:

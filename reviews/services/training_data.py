@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reviews.models import HARMFUL_REQUEST_VERDICTS, Category, Decision
+from reviews.models import HARMFUL_REQUEST_VERDICTS, Category, Dataset, DatasetKind, DatasetStatus, Decision
 
 HARMFUL = "harmful"
 
@@ -37,10 +37,26 @@ def _merge_map() -> dict[str, str]:
     return resolved
 
 
-def training_examples(*, include_imported: bool = True) -> list[Example]:
+class DatasetUnusable(ValueError):
+    """The snapshot cannot be trained on."""
+
+
+def snapshot_decision_ids(*, dataset: Dataset) -> list[int]:
+    """The decisions a ready `classifier` snapshot holds: training on them is training on its rows."""
+    if dataset.kind != DatasetKind.CLASSIFIER:
+        raise DatasetUnusable(f"Dataset {dataset.pk} holds {dataset.kind} rows; train on a classifier snapshot.")
+    if dataset.status != DatasetStatus.READY:
+        raise DatasetUnusable(f"Dataset {dataset.pk} is {dataset.status}; only a ready snapshot can be trained on.")
+    return list(dataset.decisions.values_list("pk", flat=True))
+
+
+def training_examples(*, include_imported: bool = True, decision_ids: list[int] | None = None) -> list[Example]:
+    """One example per conversation; `decision_ids` limits them to a snapshot's decisions."""
     decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
     if not include_imported:
         decisions = decisions.filter(is_imported=False)
+    if decision_ids is not None:
+        decisions = decisions.filter(pk__in=decision_ids)
     merged = _merge_map()
     chosen: dict[int, tuple[str, bool | None, list[str]]] = {}
     rows = decisions.values_list("item__conversation_id", "verdict", "harmful_request", "categories")

@@ -2,6 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reviews.models import Dataset
+from reviews.services.training_data import DatasetUnusable, snapshot_decision_ids
 from reviews.tasks import enqueue
 
 
@@ -11,18 +13,27 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--exclude-imported", action="store_true", help="Train on reviewers' decisions only.")
         parser.add_argument("--here", action="store_true", help="Train in this process even when a broker is set.")
+        parser.add_argument("--dataset", type=int, help="Train on this classifier snapshot's rows (its id).")
 
-    def handle(self, *args: Any, exclude_imported: bool, here: bool, **options: Any) -> None:
+    def handle(self, *args: Any, exclude_imported: bool, here: bool, dataset: int | None, **options: Any) -> None:
+        snapshot = Dataset.objects.filter(pk=dataset).first() if dataset is not None else None
+        if dataset is not None:
+            if snapshot is None:
+                raise CommandError(f"No dataset {dataset}.")
+            try:
+                snapshot_decision_ids(dataset=snapshot)
+            except DatasetUnusable as exc:
+                raise CommandError(str(exc)) from exc
         if here:
             from worker.versions import NotEnoughLabels, model_train
 
             try:
-                model = model_train(include_imported=not exclude_imported)
+                model = model_train(include_imported=not exclude_imported, dataset=snapshot)
             except NotEnoughLabels as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(_report(model))
             return
-        enqueue("worker.train_model", None, not exclude_imported, queue="score")
+        enqueue("worker.train_model", dataset, not exclude_imported, queue="score")
         self.stdout.write("Training queued on the score worker; the new version appears in status 'ready'.")
 
 
