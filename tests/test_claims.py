@@ -70,6 +70,7 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="SK
 
 
 @postgres_only
+@pytest.mark.timeout(1200)  # 10,000 claims by 50 threads on 2 loaded cores: minutes, and a hang must still end
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fifty_reviewers_claiming_ten_thousand_items_never_share_one():
     queue = Queue.objects.get(slug="triage")
