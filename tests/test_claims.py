@@ -85,6 +85,7 @@ def test_fifty_reviewers_claiming_ten_thousand_items_never_share_one():
 
 
 @postgres_only
+@pytest.mark.timeout(1200)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_same_test_finds_doubles_in_a_naive_claim():
     queue = Queue.objects.get(slug="triage")

@@ -31,8 +31,8 @@ def item_claim(
     `exclude`: item ids to pass over (those the reviewer just skipped); `avoid`: items matching it are
     passed over too (hard-limit items once the reviewer reached the queue's daily cap).
 
-    One statement takes the item: `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING`,
-    with the queue access check inside it (`items_claimable`), so a claim is a single round trip and a commit.
+    One statement takes the item: `UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING …`,
+    with the queue access check inside it (`items_claimable`).
     """
     now = timezone.now()
     free = Q(claimed_by__isnull=True) | Q(lease_expires_at__lt=now) | Q(claimed_by=reviewer)
@@ -45,34 +45,34 @@ def item_claim(
         candidates = candidates.exclude(avoid)
     candidates = candidates.order_by("-priority", "created_at", "pk")
     lease_until = now + timedelta(seconds=queue.lease_seconds)
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
+        with transaction.atomic():
             return _claim_select_then_save(candidates, reviewer=reviewer, lease_until=lease_until)
-        if outermost and connection.vendor == "postgresql":
-            # The commit need not wait for the WAL flush: if the server crashes before the flush, the claim is
-            # lost, which only leaves the item free, as an expired lease would (the page claims again). This
-            # halves the claim's time under load. Only in a transaction of our own: SET LOCAL lasts to the
-            # end of the outermost transaction, and a caller's writes there must stay durable.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        return _claim_in_one_statement(candidates, reviewer=reviewer, lease_until=lease_until)
+    return _claim_in_one_statement(candidates, reviewer=reviewer, lease_until=lease_until)
 
 
 def _claim_in_one_statement(
     candidates: QuerySet[ReviewItem], *, reviewer: Any, lease_until: datetime
 ) -> ReviewItem | None:
-    """Lease the first candidate, skipping rows another claim holds, and read it back, in one statement."""
-    pick = candidates.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
-    pick_sql, pick_params = pick.query.get_compiler(connection=connection).as_sql()
-    table, qn = ReviewItem._meta.db_table, connection.ops.quote_name
-    fields = ReviewItem._meta.concrete_fields
-    claimed_by, lease = ReviewItem._meta.get_field("claimed_by"), ReviewItem._meta.get_field("lease_expires_at")
+    """Lease the first candidate, skipping rows another claim holds, and read it back: one statement, which
+    outside a caller's transaction is its own transaction, so the claim is one round trip to the database."""
+    meta, qn = ReviewItem._meta, connection.ops.quote_name
+    pick_sql, pick_params = candidates.values("pk")[:1].query.get_compiler(connection=connection).as_sql()
+    if connection.features.has_select_for_update_skip_locked:  # SQLite has none, and serializes writers anyway
+        pick_sql += " " + connection.ops.for_update_sql(skip_locked=True, of=(qn(meta.db_table),))
+    asynchronous = ""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The commit need not wait for the WAL flush (SET LOCAL synchronous_commit = off, for this statement's
+        # own transaction only): if the server crashes before the flush, the claim is lost, which only leaves
+        # the item free, as an expired lease would, and the reviewer's page claims again. Never inside a
+        # caller's transaction: the setting would last to its end, and the caller's writes must stay durable.
+        asynchronous = " AND set_config('synchronous_commit', 'off', true) = 'off'"
+    lease = meta.get_field("lease_expires_at")
+    returning = ", ".join(qn(str(f.column)) for f in meta.concrete_fields)
     # Names from the model's meta and SQL the ORM compiled; values all go as parameters.
     sql = (
-        f"UPDATE {qn(table)} SET {qn(claimed_by.column)} = %s, {qn(lease.column)} = %s"  # noqa: S608
-        f" WHERE {qn(ReviewItem._meta.pk.column)} = ({pick_sql})"
-        f" RETURNING {', '.join(qn(f.column) for f in fields)}"
+        f"UPDATE {qn(meta.db_table)} SET {qn('claimed_by_id')} = %s, {qn('lease_expires_at')} = %s"  # noqa: S608
+        f" WHERE {qn(str(meta.pk.column))} = ({pick_sql}){asynchronous} RETURNING {returning}"
     )
     params = (reviewer.pk, lease.get_db_prep_value(lease_until, connection), *pick_params)
     item = next(iter(ReviewItem.objects.raw(sql, params)), None)
