@@ -1,6 +1,8 @@
 """The snapshot builder page for admins and ML engineers: build, watch progress, cancel, download.
 
 A building snapshot's row polls itself every 2 s (htmx); downloads are permission-checked and audited.
+Admins close the loop from here: train a rescoring head from a ready `classifier` snapshot, then promote a
+trained version with its validation metrics beside the active model's.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from reviews.forms import DatasetForm
 from reviews.htmx import HtmxRequest, render_region
-from reviews.models import Dataset
-from reviews.permissions import can_export
+from reviews.models import Dataset, ScoringModel
+from reviews.permissions import can_export, is_admin
 from reviews.services.datasets.builder import dataset_cancel, dataset_create
 from reviews.services.datasets.downloads import dataset_open
 from reviews.services.datasets.filters import DatasetError
+from reviews.services.model_registry import PromotionError, model_promote
+from reviews.services.retraining import model_train_request, snapshot_models
+from reviews.services.training_data import DatasetUnusable
 
 PAGE = "reviews/datasets.html"
 LIST_LIMIT = 100
@@ -41,9 +46,41 @@ def export_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
     return login_required(wrapped)
 
 
+def admin_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Training and promoting scoring models: admins only (ML engineers who may export get 403)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not is_admin(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
 def _panel(request: HtmxRequest, form: DatasetForm, *, status: int = 200, **extra: Any) -> HttpResponse:
-    snapshots = Dataset.objects.select_related("created_by").order_by("-pk")[:LIST_LIMIT]
-    return render_region(request, PAGE, "datasets-panel", {"form": form, "datasets": snapshots, **extra}, status=status)
+    snapshots = list(Dataset.objects.select_related("created_by").order_by("-pk")[:LIST_LIMIT])
+    models = snapshot_models(datasets=snapshots)
+    context = {
+        "form": form,
+        "rows": [(dataset, models.of(dataset)) for dataset in snapshots],
+        "active_model": models.active,
+        "can_train": is_admin(request.user),
+        **extra,
+    }
+    return render_region(request, PAGE, "datasets-panel", context, status=status)
+
+
+def _row(request: HttpRequest, dataset: Dataset, *, status: int = 200, **extra: Any) -> HttpResponse:
+    models = snapshot_models(datasets=[dataset])
+    context = {
+        "dataset": dataset,
+        "trained": models.of(dataset),
+        "active_model": models.active,
+        "can_train": is_admin(request.user),
+        **extra,
+    }
+    return TemplateResponse(request, f"{PAGE}#dataset-row", context, status=status)
 
 
 @export_required
@@ -65,15 +102,40 @@ def datasets(request: HtmxRequest) -> HttpResponse:
 @export_required
 @require_GET
 def dataset_row(request: HttpRequest, pk: int) -> HttpResponse:
-    dataset = get_object_or_404(Dataset.objects.select_related("created_by"), pk=pk)
-    return TemplateResponse(request, f"{PAGE}#dataset-row", {"dataset": dataset})
+    return _row(request, get_object_or_404(Dataset.objects.select_related("created_by"), pk=pk))
 
 
 @export_required
 @require_POST
 def dataset_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     dataset = dataset_cancel(dataset=get_object_or_404(Dataset, pk=pk), actor=request.user)
-    return TemplateResponse(request, f"{PAGE}#dataset-row", {"dataset": dataset})
+    return _row(request, dataset)
+
+
+@admin_required
+@require_POST
+def dataset_train(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start `worker.train_model` on a ready classifier snapshot; the row shows the version once it exists."""
+    dataset = get_object_or_404(Dataset.objects.select_related("created_by"), pk=pk)
+    try:
+        model_train_request(dataset=dataset, actor=request.user)
+    except DatasetUnusable as exc:
+        return _row(request, dataset, status=422, row_error=str(exc))
+    notice = f"Training from snapshot {dataset.pk} started; the new version is listed here once it exists."
+    return _row(request, dataset, row_notice=notice)
+
+
+@admin_required
+@require_POST
+def scoring_model_promote(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Promote a trained version; every row's comparison changes, so the whole panel comes back."""
+    model = get_object_or_404(ScoringModel.objects.defer("checkpoint"), pk=pk)
+    try:
+        model_promote(model=model, actor=request.user)
+    except PromotionError as exc:
+        return _panel(request, DatasetForm(), status=409, error=str(exc))
+    notice = f"Scoring model v{model.version} is active; the open backlog is being rescored with it."
+    return _panel(request, DatasetForm(), notice=notice)
 
 
 @export_required

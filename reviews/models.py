@@ -410,6 +410,7 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Dataset export"
     DOWNLOAD = "download", "Dataset download"
     MODEL_PROMOTED = "model_promoted", "Scoring model promoted"
+    MODEL_TRAINING_REQUESTED = "model_training_requested", "Scoring model training requested"
 
 
 class AuditEvent(models.Model):

@@ -9,14 +9,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from reviews.models import Dataset, ModelStatus, ScoringModel
-from reviews.services.training_data import label_names, snapshot_decision_ids, training_examples
+from reviews.services.training_data import MIN_EXAMPLES, label_names, snapshot_decision_ids, training_examples
 from worker.encoder import ENCODER_ID
 from worker.head import checkpoint_dumps
 from worker.scoring import embed
 from worker.training import TrainConfig, metrics_by_label, train_head
 
 logger = logging.getLogger(__name__)
-MIN_EXAMPLES = 20
 
 
 class NotEnoughLabels(ValueError):

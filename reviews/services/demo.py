@@ -1,4 +1,8 @@
-"""The demo: users for each role, a source, and synthetic flagged conversations written for the project."""
+"""The demo: users for each role, a source, and synthetic flagged conversations written for the project.
+
+The demo reviewer decides most routed conversations (with preferred responses where the model failed) and
+escalates a few, which the demo senior resolves: every export kind and "My escalations" show real rows.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,35 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from reviews.demo_data import demo_label, generate_conversations
-from reviews.models import ItemStatus, ModelStatus, ReviewItem, ScoringModel, Source, SourceKind
+from reviews.models import (
+    FAILURE_VERDICTS,
+    ItemStatus,
+    ModelStatus,
+    QueueKind,
+    ReviewItem,
+    ScoringModel,
+    Source,
+    SourceKind,
+)
 from reviews.permissions import ADMIN, REVIEWER, SENIOR
 from reviews.schemas import ConversationIn
 from reviews.services.decisions import decision_record
+from reviews.services.escalations import escalation_raise
 from reviews.services.ingest import conversations_ingest
 from reviews.services.model_registry import model_promote
+from reviews.services.reviewing import decision_submit
 from reviews.services.sources import source_create
 
 DEMO_SOURCE = "demo-monitors"
 DEMO_USERS = {"admin": ADMIN, "senior": SENIOR, "reviewer": REVIEWER}
 _BATCH = 100
 DECIDED_SHARE = 0.6  # the rest waits in the queues for whoever tries the demo
+ESCALATED_SHARE = 0.02  # of the conversations: escalated by the demo reviewer, resolved by the demo senior
+ESCALATION_REASONS = (
+    "Not sure whether this crosses a hard limit; I would like a senior's ruling.",
+    "The model's answer is partly fine and partly not; which verdict applies?",
+    "My preferred response may itself say too much; please word the final one.",
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,7 @@ class DemoSummary:
     token: str | None  # only when the demo source was created by this run
     decided: int
     model_version: int | None
+    escalated: int = 0
 
 
 @transaction.atomic
@@ -60,10 +82,20 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
         batch = [ConversationIn.model_validate(c) for c in generated[start : start + _BATCH]]
         result = conversations_ingest(source=source, conversations=batch)
         accepted, duplicates, ids = accepted + result.accepted, duplicates + result.duplicates, ids + result.ids
-    decided = _decide(dict(zip(ids, generated, strict=True)), limit=int(len(ids) * DECIDED_SHARE)) if accepted else 0
+    decided = escalated = 0
+    if accepted:  # a second run finds everything there and decides nothing again
+        by_id = dict(zip(ids, generated, strict=True))
+        decided = _decide(by_id, limit=int(len(ids) * DECIDED_SHARE))
+        escalated = _escalate(by_id, limit=int(len(ids) * ESCALATED_SHARE))
     version = _train_first_model() if train else None
     return DemoSummary(
-        users=users, accepted=accepted, duplicates=duplicates, token=token, decided=decided, model_version=version
+        users=users,
+        accepted=accepted,
+        duplicates=duplicates,
+        token=token,
+        decided=decided,
+        model_version=version,
+        escalated=escalated,
     )
 
 
@@ -84,6 +116,43 @@ def _decide(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
             rationale="Demo label.",
         )
     return len(items)
+
+
+def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
+    """The demo reviewer escalates `limit` open items (model failures first); the demo senior resolves each.
+
+    Through the workspace's own services, so the escalation, the senior's final decision and the audit trail are
+    what a real escalation leaves behind.
+    """
+    if limit <= 0:
+        return 0
+    reviewer = User.objects.get(username="reviewer")
+    senior = User.objects.get(username="senior")
+    open_items = (
+        ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN)
+        .exclude(queue__kind__in=[QueueKind.ESCALATION, QueueKind.ADJUDICATION])
+        .order_by("pk")
+    )
+    failures_first = sorted(
+        open_items, key=lambda i: demo_label(conversations[i.conversation_id])["verdict"] not in FAILURE_VERDICTS
+    )
+    chosen = failures_first[:limit]
+    for n, item in enumerate(chosen):
+        escalation_raise(item=item, reviewer=reviewer, reason=ESCALATION_REASONS[n % len(ESCALATION_REASONS)])
+        senior_item = ReviewItem.objects.get(
+            conversation_id=item.conversation_id, queue__kind=QueueKind.ESCALATION, status=ItemStatus.OPEN
+        )
+        label = demo_label(conversations[item.conversation_id])
+        decision_submit(
+            item=senior_item,
+            reviewer=senior,
+            verdict=label["verdict"],
+            categories=label["categories"],
+            severity=label["severity"],
+            preferred_response=label["preferred_response"],
+            rationale="Senior ruling on a demo escalation.",
+        )
+    return len(chosen)
 
 
 def _train_first_model() -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from reviews.models import HARMFUL_REQUEST_VERDICTS, Category, Dataset, DatasetKind, DatasetStatus, Decision
 
 HARMFUL = "harmful"
+MIN_EXAMPLES = 20  # fewer cannot be split into a training and a validation set worth reporting
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def snapshot_decision_ids(*, dataset: Dataset) -> list[int]:
         raise DatasetUnusable(f"Dataset {dataset.pk} holds {dataset.kind} rows; train on a classifier snapshot.")
     if dataset.status != DatasetStatus.READY:
         raise DatasetUnusable(f"Dataset {dataset.pk} is {dataset.status}; only a ready snapshot can be trained on.")
+    if dataset.row_count < MIN_EXAMPLES:
+        raise DatasetUnusable(f"Dataset {dataset.pk} has {dataset.row_count} rows; at least {MIN_EXAMPLES} are needed.")
     return list(dataset.decisions.values_list("pk", flat=True))
 
 

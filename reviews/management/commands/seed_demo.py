@@ -22,6 +22,8 @@ class Command(BaseCommand):
         )
         if summary.decided:
             self.stdout.write(f"The demo reviewer decided {summary.decided} of them.")
+        if summary.escalated:
+            self.stdout.write(f"It escalated {summary.escalated}, and the demo senior resolved them.")
         if summary.model_version:
             self.stdout.write(f"Trained and promoted scoring model v{summary.model_version} from the demo labels.")
         if summary.token:
