@@ -77,14 +77,18 @@ def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str]) -> Judged
         :9
     ]
     policy_version, messages, model, source = effective[9:]
-    reviews = [d[2] for d in group if not d[7] and d[2]]
-    agreement = sum(v == verdict for v in reviews) / len(reviews) if reviews and verdict else 1.0
+    if len(group) == 1:  # the common case: one review, which agrees with itself
+        agreement, decision_ids = 1.0, (pk,)
+    else:
+        reviews = [d[2] for d in group if not d[7] and d[2]]
+        agreement = sum(v == verdict for v in reviews) / len(reviews) if reviews and verdict else 1.0
+        decision_ids = tuple(d[0] for d in group)
     harmful = harmful_request if harmful_request is not None else verdict in HARMFUL_REQUEST_VERDICTS
-    slugs = tuple(dict.fromkeys(merged.get(slug, slug) for slug in categories or []))
+    slugs = tuple(dict.fromkeys(merged.get(slug, slug) for slug in categories)) if categories else ()
     return Judged(
         conversation_id=conversation_id,
         decision_id=pk,
-        decision_ids=tuple(d[0] for d in group),
+        decision_ids=decision_ids,
         verdict=verdict,
         harmful=bool(harmful),
         categories=slugs,

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reviews.models import DatasetFormat, DatasetKind
 
 ROW_GROUP = 2_000  # Parquet rows buffered per row group: memory is bounded by this, not by the dataset
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # built once: dumps() builds one per call
+BLOCK = 1 << 20  # JSON lines are joined and written (and hashed) in blocks of about this many bytes
 EXTENSIONS = {DatasetFormat.JSONL: "jsonl", DatasetFormat.JSONL_GZ: "jsonl.gz", DatasetFormat.PARQUET: "parquet"}
 
 _MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -63,6 +63,9 @@ class RowWriter:
         self._text: IO[bytes] | gzip.GzipFile | None = None
         self._parquet: pq.ParquetWriter | None = None
         self._raw: IO[bytes] | None = None
+        self._lines: list[bytes] = []
+        self._pending = 0
+        self._digest: hashlib._Hash | None = None
         if fmt == DatasetFormat.PARQUET:
             self._parquet = pq.ParquetWriter(str(path), schema, compression="zstd")
         elif fmt == DatasetFormat.JSONL_GZ:
@@ -71,15 +74,30 @@ class RowWriter:
             self._text = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
         else:
             self._text = path.open("wb")
+            self._digest = hashlib.sha256()
 
     def write(self, row: dict[str, Any]) -> None:
         self.rows += 1
         if self._text is not None:
-            self._text.write(_encode(row).encode("utf-8") + b"\n")
+            # Compact UTF-8 JSON, keys in the row's order (as json.dumps with ensure_ascii=False and
+            # separators=(",", ":") writes it), one line each.
+            line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+            self._lines.append(line)
+            self._pending += len(line)
+            if self._pending >= BLOCK:
+                self._flush_lines()
             return
         self._buffer.append(row)
         if len(self._buffer) >= ROW_GROUP:
             self._flush()
+
+    def _flush_lines(self) -> None:
+        if self._text is not None and self._lines:
+            block = b"".join(self._lines)
+            if self._digest is not None:
+                self._digest.update(block)
+            self._text.write(block)
+            self._lines, self._pending = [], 0
 
     def _flush(self) -> None:
         if self._parquet is not None and self._buffer:
@@ -91,9 +109,12 @@ class RowWriter:
             self._flush()
             self._parquet.close()
         if self._text is not None:
+            self._flush_lines()
             self._text.close()
         if self._raw is not None:
             self._raw.close()
+        if self._digest is not None:  # plain JSONL: hashed block by block as written
+            return self._digest.hexdigest()
         return file_sha256(self.path)
 
 
