@@ -46,6 +46,13 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, user postgres, trust
 
 from __future__ import annotations
 
+import sys
+
+# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
+# library's `queue` (psycopg and redis import it): put the repository root there instead.
+if __package__ in (None, ""):
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+
 import argparse
 import cProfile
 import gc

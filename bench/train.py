@@ -43,6 +43,13 @@ Run from the repository root (no PostgreSQL needed)::
 
 from __future__ import annotations
 
+import sys
+
+# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
+# library's `queue` (psycopg and redis import it): put the repository root there instead.
+if __package__ in (None, ""):
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
+
 import argparse
 import os
 import statistics

@@ -42,9 +42,12 @@ def queues_changed(*, queue_ids: Iterable[int]) -> None:
         transaction.on_commit(lambda: _push_stats(ids), robust=True)
 
 
-def hard_limit_arrived(*, queue_id: int, item_id: int) -> None:
-    """Tell everyone who works the queue that a new hard-limit item arrived (after commit)."""
-    transaction.on_commit(lambda: _push_notice(queue_id, item_id), robust=True)
+def hard_limit_arrived(*, queue_id: int, item_id: int, count: int = 1) -> None:
+    """Tell everyone who works the queue that `count` new hard-limit items arrived, `item_id` the first (after commit).
+
+    One notice per queue and batch: a routing pass can bring thousands.
+    """
+    transaction.on_commit(lambda: _push_notice(queue_id, item_id, count), robust=True)
 
 
 def _send(group: str, html: str) -> None:
@@ -60,8 +63,9 @@ def _push_stats(queue_ids: list[int]) -> None:
         _send(queue_group(queue.pk), render_to_string(f"{HOME}#queue_stats", {"queue": queue, "oob": True}))
 
 
-def _push_notice(queue_id: int, item_id: int) -> None:
+def _push_notice(queue_id: int, item_id: int, count: int) -> None:
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is not None:
-        html = render_to_string(f"{HOME}#live_notice", {"notice_queue": queue, "notice_item": item_id, "oob": True})
+        context = {"notice_queue": queue, "notice_item": item_id, "notice_count": count, "oob": True}
+        html = render_to_string(f"{HOME}#live_notice", context)
         _send(queue_group(queue_id), html)

@@ -129,5 +129,9 @@ def _announce_hard_limits(conversation_ids: set[int], *, queue_ids: set[int]) ->
     if not conversation_ids:
         return
     arrived = ReviewItem.objects.filter(conversation_id__in=conversation_ids, queue_id__in=queue_ids, status="open")
-    for item_id, queue_id in arrived.values_list("pk", "queue_id"):
-        broadcast.hard_limit_arrived(queue_id=queue_id, item_id=item_id)
+    rows = arrived.order_by("queue_id", "-priority", "pk").values_list("queue_id", "pk")
+    by_queue: dict[int, list[int]] = defaultdict(list)
+    for queue_id, item_id in rows:
+        by_queue[queue_id].append(item_id)
+    for queue_id, item_ids in by_queue.items():  # the most urgent item first, one notice per queue
+        broadcast.hard_limit_arrived(queue_id=queue_id, item_id=item_ids[0], count=len(item_ids))
