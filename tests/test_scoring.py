@@ -199,6 +199,18 @@ def test_poison_conversation_is_parked_after_three_attempts_and_the_batch_moves_
     assert ReviewItem.objects.filter(conversation_id=poison).exists()
 
 
+def test_a_batch_redelivered_again_and_again_charges_its_members_once(ingest, make_conversation):
+    ids = ingest([make_conversation(f"b{i}") for i in range(3)])
+    Conversation.objects.filter(pk__in=ids).update(scoring_status=ScoringStatus.PENDING, scoring_attempts=0)
+
+    scoring_attempt_begin(conversation_ids=ids)  # first delivery; the worker dies
+    for _ in range(MAX_ATTEMPTS):  # redelivered, and the worker dies again before the split is acked
+        assert scoring_attempt_begin(conversation_ids=ids).redelivered
+
+    assert set(Conversation.objects.filter(pk__in=ids).values_list("scoring_attempts", flat=True)) == {1}
+    assert not Conversation.objects.filter(pk__in=ids, scoring_status=ScoringStatus.PARKED).exists()
+
+
 def test_a_conversation_that_keeps_killing_its_worker_is_parked(
     ingest, make_conversation, django_capture_on_commit_callbacks
 ):

@@ -41,8 +41,13 @@ def scoring_attempt_begin(*, conversation_ids: list[int]) -> Attempt:
     if exhausted:
         transaction.on_commit(lambda: scoring_park(conversation_ids=exhausted, error="gave up: the worker died"))
     ids = [pk for pk, attempts in rows if attempts < MAX_ATTEMPTS]
+    redelivered = any(attempts for _, attempts in rows)
+    if redelivered and len(ids) > 1:
+        # The batch is split, not scored: no attempt at any one conversation. Counting it would
+        # charge innocent members for each redelivery and park them with the culprit.
+        return Attempt(conversation_ids=ids, redelivered=True)
     Conversation.objects.filter(pk__in=ids).update(scoring_attempts=F("scoring_attempts") + 1)
-    return Attempt(conversation_ids=ids, redelivered=any(attempts for _, attempts in rows))
+    return Attempt(conversation_ids=ids, redelivered=redelivered)
 
 
 def scoring_attempt_failed(*, conversation_id: int, error: str) -> bool:
