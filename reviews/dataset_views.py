@@ -7,14 +7,9 @@ trained version with its validation metrics beside the active model's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reviews.forms import DatasetForm
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Dataset, ScoringModel
-from reviews.permissions import can_export, is_admin
+from reviews.permissions import admin_required, can_export, is_admin, role_required
 from reviews.services.datasets.builder import dataset_cancel, dataset_create
 from reviews.services.datasets.downloads import dataset_open
 from reviews.services.datasets.filters import DatasetError
@@ -32,30 +27,7 @@ from reviews.services.training_data import DatasetUnusable
 
 PAGE = "reviews/datasets.html"
 LIST_LIMIT = 100
-
-
-def export_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Anonymous users go to the login page; signed-in users who may not export get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not can_export(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
-
-
-def admin_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Training and promoting scoring models: admins only (ML engineers who may export get 403)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not is_admin(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
+export_required = role_required(can_export)
 
 
 def _panel(request: HtmxRequest, form: DatasetForm, *, status: int = 200, **extra: Any) -> HttpResponse:

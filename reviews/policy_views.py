@@ -6,19 +6,16 @@ Each page is one template whose swappable regions are partials; htmx requests ge
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, TypeVar
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviews.forms import PolicyForm
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Category, PolicyVersion, Queue, SourceKind
-from reviews.permissions import is_admin
+from reviews.permissions import admin_required
 from reviews.policy import PolicyDocument
 from reviews.services import policies
 from reviews.services.policies import PolicyInvalid
@@ -26,18 +23,6 @@ from reviews.services.policies import PolicyInvalid
 EDITOR = "reviews/policy/editor.html"
 VERSIONS = "reviews/policy/versions.html"
 _T = TypeVar("_T")
-
-
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; signed-in users without the admin role get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_admin(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
 
 
 def _attempt(form: PolicyForm, action: Callable[[dict[str, Any]], _T]) -> _T | None:

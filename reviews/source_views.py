@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reviews.forms import SourceForm
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Source
-from reviews.policy_views import admin_required
+from reviews.permissions import admin_required
 from reviews.services import sources as services
 
 

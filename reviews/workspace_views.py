@@ -7,12 +7,9 @@ decision with the next item), `message` (a turn, after a reveal) and `lease`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any, cast
 
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reviews import selectors
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Queue, ReviewItem
-from reviews.permissions import is_oversight_staff
+from reviews.permissions import reviewer_required
 from reviews.services import escalations, reviewing
 from reviews.services.claims import ClaimConflict, item_renew_lease
 from reviews.services.decisions import DecisionError
@@ -31,18 +28,6 @@ from reviews.workspace_forms import DecisionForm, ReasonForm
 ITEM = "reviews/workspace/item.html"
 MY_WORK = "reviews/workspace/my_work.html"
 MY_ESCALATIONS = "reviews/workspace/my_escalations.html"
-
-
-def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Anonymous users go to the login page; signed-in users without a review role get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_oversight_staff(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapped)
 
 
 def _me(request: HttpRequest) -> User:
