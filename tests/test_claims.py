@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from reviews.models import Conversation, Queue, ReviewItem, Source
+from reviews.models import Conversation, Decision, Queue, ReviewItem, Source
 from reviews.services.claims import ClaimConflict, item_claim, item_renew_lease
 
 
@@ -134,3 +134,61 @@ def test_nobody_claims_from_a_queue_they_may_not_work(reviewer):
 
     with transaction.atomic():
         assert item_claim(reviewer=reviewer, queue=queue) is None
+
+
+def _both_paths(reviewer: User, queue: Queue, exclude: tuple[int, ...] = ()) -> tuple[int | None, int | None]:
+    """What the prepared PostgreSQL claim takes, and what the ORM claim (used inside a transaction) takes from
+    the same state: each claim is undone before the next."""
+    taken = []
+    for in_transaction in (False, True):
+        state = {
+            pk: (by, until) for pk, by, until in ReviewItem.objects.values_list("pk", "claimed_by", "lease_expires_at")
+        }
+        if in_transaction:
+            with transaction.atomic():
+                item = item_claim(reviewer=reviewer, queue=queue, exclude=exclude)
+        else:
+            item = item_claim(reviewer=reviewer, queue=queue, exclude=exclude)
+        taken.append(item.pk if item else None)
+        for pk, (by, until) in state.items():
+            ReviewItem.objects.filter(pk=pk).update(claimed_by=by, lease_expires_at=until)
+    return taken[0], taken[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prepared_claim_takes_what_the_orm_claim_takes(reviewer, senior):
+    if connection.vendor != "postgresql":
+        pytest.skip("the prepared claim is PostgreSQL's; elsewhere the ORM claim is the only one")
+    queue = Queue.objects.get(slug="triage")
+    source = Source.objects.create(name="paths", kind="sampler")
+    now = timezone.now()
+    items = []
+    for i, priority in enumerate([5, 9, 9, 1, 7]):
+        conversation = Conversation.objects.create(source=source, external_id=str(i), messages=[])
+        items.append(
+            ReviewItem.objects.create(
+                conversation=conversation, queue=queue, priority=priority, created_at=now - timedelta(minutes=i)
+            )
+        )
+    # Highest priority first, the older of two equal ones first.
+    assert _both_paths(reviewer, queue) == (items[2].pk, items[2].pk)
+    # Held by someone else: passed over; their expired lease: free again; your own: yours.
+    ReviewItem.objects.filter(pk=items[2].pk).update(claimed_by=senior, lease_expires_at=now + timedelta(hours=1))
+    assert _both_paths(reviewer, queue) == (items[1].pk, items[1].pk)
+    ReviewItem.objects.filter(pk=items[2].pk).update(lease_expires_at=now - timedelta(seconds=1))
+    assert _both_paths(reviewer, queue) == (items[2].pk, items[2].pk)
+    ReviewItem.objects.filter(pk=items[2].pk).update(claimed_by=reviewer, lease_expires_at=now + timedelta(hours=1))
+    assert _both_paths(senior, queue) == (items[1].pk, items[1].pk)
+    # Skipped items and items the reviewer already decided are passed over; other states too.
+    assert _both_paths(senior, queue, exclude=(items[1].pk,)) == (items[4].pk, items[4].pk)
+    Decision.objects.create(item=items[4], reviewer=senior, verdict="over_refusal")
+    ReviewItem.objects.filter(pk=items[0].pk).update(status="done")
+    assert _both_paths(senior, queue, exclude=(items[1].pk,)) == (items[3].pk, items[3].pk)
+    # No access: neither path hands out anything; a superuser needs no group.
+    outsider = User.objects.create_user("nobody")
+    assert _both_paths(outsider, queue) == (None, None)
+    root = User.objects.create_superuser("root")
+    assert _both_paths(root, queue) == (items[1].pk, items[1].pk)
+    Queue.objects.filter(pk=queue.pk).update(is_active=False)
+    queue.refresh_from_db()
+    assert _both_paths(reviewer, queue) == (None, None)

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reviews.models import Queue, ReviewItem
+from reviews.permissions import ROLES
 from reviews.selectors import items_claimable
 
 
@@ -35,6 +36,9 @@ def item_claim(
     with the queue access check inside it (`items_claimable`).
     """
     now = timezone.now()
+    lease_until = now + timedelta(seconds=queue.lease_seconds)
+    if avoid is None and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _claim_prepared(reviewer=reviewer, queue=queue, exclude=exclude, now=now, lease_until=lease_until)
     free = Q(claimed_by__isnull=True) | Q(lease_expires_at__lt=now) | Q(claimed_by=reviewer)
     candidates = items_claimable(user=reviewer, queue=queue).filter(free)
     if candidates.query.is_empty():  # no access: known without asking the database
@@ -44,11 +48,60 @@ def item_claim(
     if avoid is not None:
         candidates = candidates.exclude(avoid)
     candidates = candidates.order_by("-priority", "created_at", "pk")
-    lease_until = now + timedelta(seconds=queue.lease_seconds)
     if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
         with transaction.atomic():
             return _claim_select_then_save(candidates, reviewer=reviewer, lease_until=lease_until)
     return _claim_in_one_statement(candidates, reviewer=reviewer, lease_until=lease_until)
+
+
+# The claim of `items_claimable` + free + `exclude`, written out once for PostgreSQL: compiling the ORM query
+# costs several milliseconds of Python per claim, more than the statement itself. Same rows, same order
+# (a test holds the two paths to the same choices); `avoid` (a rare, arbitrary filter) takes the ORM path.
+# The commit skips the WAL flush wait, as `_claim_in_one_statement` explains.
+_CLAIM_SQL = """
+UPDATE reviews_reviewitem SET claimed_by_id = %(reviewer)s, lease_expires_at = %(lease_until)s
+WHERE id = (
+    SELECT item.id FROM reviews_reviewitem item
+    WHERE item.queue_id = %(queue)s AND item.status = 'open'
+      AND (item.claimed_by_id IS NULL OR item.lease_expires_at < %(now)s OR item.claimed_by_id = %(reviewer)s)
+      AND item.id <> ALL(%(exclude)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM reviews_decision decision
+          WHERE decision.item_id = item.id AND decision.reviewer_id = %(reviewer)s
+      )
+      AND (%(superuser)s OR EXISTS (
+          SELECT 1 FROM auth_group role
+          JOIN auth_user_groups membership ON membership.group_id = role.id
+          JOIN reviews_queue_allowed_groups allowed ON allowed.group_id = role.id
+          WHERE role.name = ANY(%(roles)s) AND membership.user_id = %(reviewer)s AND allowed.queue_id = %(queue)s
+      ))
+    ORDER BY item.priority DESC, item.created_at, item.id
+    LIMIT 1 FOR UPDATE OF item SKIP LOCKED
+) AND set_config('synchronous_commit', 'off', true) = 'off'
+RETURNING {columns}
+"""
+
+
+def _claim_prepared(
+    *, reviewer: Any, queue: Queue, exclude: Collection[int], now: datetime, lease_until: datetime
+) -> ReviewItem | None:
+    """`_claim_in_one_statement` for the common claim, from SQL written once (see `_CLAIM_SQL`)."""
+    if not getattr(reviewer, "is_authenticated", False) or not queue.is_active:
+        return None
+    columns = ", ".join(str(f.column) for f in ReviewItem._meta.concrete_fields)
+    params = {
+        "reviewer": reviewer.pk,
+        "queue": queue.pk,
+        "now": now,
+        "lease_until": lease_until,
+        "exclude": list(exclude),
+        "superuser": bool(reviewer.is_superuser),
+        "roles": list(ROLES),
+    }
+    item = next(iter(ReviewItem.objects.raw(_CLAIM_SQL.format(columns=columns), params)), None)
+    if item is not None:
+        item.claimed_by = reviewer
+    return item
 
 
 def _claim_in_one_statement(
