@@ -113,6 +113,18 @@ def test_claim_resumes_your_item_then_gives_the_next_and_respects_leases(reviewe
 
 
 @pytest.mark.django_db
+def test_a_higher_priority_arrival_does_not_strand_the_item_you_hold(reviewer):
+    queue = Queue.objects.get(slug="triage")
+    _items(1, queue)
+    held = item_claim(reviewer=reviewer, queue=queue)
+    source = Source.objects.get(name="load-1")
+    urgent = Conversation.objects.create(source=source, external_id="urgent", messages=[])
+    ReviewItem.objects.create(conversation=urgent, queue=queue, priority=10_000)
+
+    assert item_claim(reviewer=reviewer, queue=queue) == held
+
+
+@pytest.mark.django_db
 def test_renewing_a_lease_that_passed_to_someone_else_is_refused(reviewer, senior):
     queue = Queue.objects.get(slug="triage")
     _items(1, queue)
@@ -155,7 +167,7 @@ def _both_paths(reviewer: User, queue: Queue, exclude: tuple[int, ...] = ()) -> 
     return taken[0], taken[1]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_prepared_claim_takes_what_the_orm_claim_takes(reviewer, senior):
     if connection.vendor != "postgresql":
         pytest.skip("the prepared claim is PostgreSQL's; elsewhere the ORM claim is the only one")
@@ -184,6 +196,10 @@ def test_the_prepared_claim_takes_what_the_orm_claim_takes(reviewer, senior):
     Decision.objects.create(item=items[4], reviewer=senior, verdict="over_refusal")
     ReviewItem.objects.filter(pk=items[0].pk).update(status="done")
     assert _both_paths(senior, queue, exclude=(items[1].pk,)) == (items[3].pk, items[3].pk)
+    # The item you hold comes back before any other, even when a higher-priority one is free.
+    ReviewItem.objects.filter(pk=items[3].pk).update(claimed_by=senior, lease_expires_at=now + timedelta(hours=1))
+    assert _both_paths(senior, queue, exclude=(items[1].pk,)) == (items[3].pk, items[3].pk)
+    ReviewItem.objects.filter(pk=items[3].pk).update(claimed_by=None, lease_expires_at=None)
     # No access: neither path hands out anything; a superuser needs no group.
     outsider = User.objects.create_user("nobody")
     assert _both_paths(outsider, queue) == (None, None)

@@ -48,23 +48,25 @@ def item_claim(
     if avoid is not None:
         candidates = candidates.exclude(avoid)
     candidates = candidates.order_by("-priority", "created_at", "pk")
-    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
-        with transaction.atomic():
-            return _claim_select_then_save(candidates, reviewer=reviewer, lease_until=lease_until)
-    return _claim_in_one_statement(candidates, reviewer=reviewer, lease_until=lease_until)
+    # The reviewer's own item first: a higher-priority arrival must not strand it, leased and unseen.
+    for choice in (candidates.filter(claimed_by=reviewer), candidates):
+        if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no UPDATE … RETURNING
+            with transaction.atomic():
+                item = _claim_select_then_save(choice, reviewer=reviewer, lease_until=lease_until)
+        else:
+            item = _claim_in_one_statement(choice, reviewer=reviewer, lease_until=lease_until)
+        if item is not None:
+            return item
+    return None
 
 
 # The claim of `items_claimable` + free + `exclude`, written out once for PostgreSQL: compiling the ORM query
 # costs several milliseconds of Python per claim, more than the statement itself. Same rows, same order
 # (a test holds the two paths to the same choices); `avoid` (a rare, arbitrary filter) takes the ORM path.
 # The commit skips the WAL flush wait, as `_claim_in_one_statement` explains.
-_CLAIM_SQL = """
-UPDATE reviews_reviewitem SET claimed_by_id = %(reviewer)s, lease_expires_at = %(lease_until)s
-WHERE id = (
+_CLAIMABLE = """
     SELECT item.id FROM reviews_reviewitem item
-    WHERE item.queue_id = %(queue)s AND item.status = 'open'
-      AND (item.claimed_by_id IS NULL OR item.lease_expires_at < %(now)s OR item.claimed_by_id = %(reviewer)s)
-      AND item.id <> ALL(%(exclude)s)
+    WHERE item.queue_id = %(queue)s AND item.status = 'open' AND ({held}) AND item.id <> ALL(%(exclude)s)
       AND NOT EXISTS (
           SELECT 1 FROM reviews_decision decision
           WHERE decision.item_id = item.id AND decision.reviewer_id = %(reviewer)s
@@ -77,9 +79,17 @@ WHERE id = (
       ))
     ORDER BY item.priority DESC, item.created_at, item.id
     LIMIT 1 FOR UPDATE OF item SKIP LOCKED
-) AND set_config('synchronous_commit', 'off', true) = 'off'
-RETURNING {columns}
 """
+# The reviewer's own item first (COALESCE asks for a free one only when they hold none), then the next free.
+# Constant SQL; every value goes as a parameter.
+_CLAIM_SQL = (
+    "UPDATE reviews_reviewitem SET claimed_by_id = %(reviewer)s, lease_expires_at = %(lease_until)s"  # noqa: S608
+    " WHERE id = COALESCE(("
+    + _CLAIMABLE.format(held="item.claimed_by_id = %(reviewer)s")
+    + "), ("
+    + _CLAIMABLE.format(held="item.claimed_by_id IS NULL OR item.lease_expires_at < %(now)s")
+    + ")) AND set_config('synchronous_commit', 'off', true) = 'off' RETURNING {columns}"
+)
 
 
 def _claim_prepared(
