@@ -5,9 +5,13 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from reviews.permissions import is_admin as user_is_admin
+from reviews.permissions import ADMIN, user_roles
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:
-    """`is_admin` for the navigation; evaluated (one query) only when a template reads it."""
-    return {"is_admin": SimpleLazyObject(lambda: user_is_admin(request.user))}
+    """`is_admin` and `has_role` for the navigation; one query, and only when a template reads either."""
+    held = SimpleLazyObject(lambda: frozenset(user_roles(request.user)))
+    return {
+        "is_admin": SimpleLazyObject(lambda: ADMIN in held),
+        "has_role": SimpleLazyObject(lambda: bool(held)),  # reviewers, seniors, admins: the Analytics link
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import dataset_views, policy_views, source_views, views, workspace_views
+from reviews import analytics_views, dataset_views, policy_views, source_views, views, workspace_views
 
 app_name = "reviews"
 urlpatterns = [
@@ -30,4 +30,7 @@ urlpatterns = [
     path("sources/", source_views.sources, name="sources"),
     path("sources/<int:pk>/revoke/", source_views.source_revoke, name="source-revoke"),
     path("sources/<int:pk>/rotate/", source_views.source_rotate, name="source-rotate"),
+    path("analytics/", analytics_views.analytics, name="analytics"),
+    path("analytics/<slug:name>/", analytics_views.analytics_dashboard, name="analytics-dashboard"),
+    path("analytics/<slug:name>/<slug:table>.csv", analytics_views.analytics_csv, name="analytics-csv"),
 ]

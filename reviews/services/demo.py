@@ -25,6 +25,7 @@ from reviews.models import (
 )
 from reviews.permissions import ADMIN, REVIEWER, SENIOR
 from reviews.schemas import ConversationIn
+from reviews.services.analytics.rollup import analytics_rollup
 from reviews.services.decisions import decision_record
 from reviews.services.escalations import escalation_raise
 from reviews.services.ingest import conversations_ingest
@@ -88,6 +89,7 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
         decided = _decide(by_id, limit=int(len(ids) * DECIDED_SHARE))
         escalated = _escalate(by_id, limit=int(len(ids) * ESCALATED_SHARE))
     version = _train_first_model() if train else None
+    analytics_rollup()  # the dashboards show the demo's decisions without waiting for beat
     return DemoSummary(
         users=users,
         accepted=accepted,

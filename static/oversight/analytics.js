@@ -1,0 +1,223 @@
+/* Analytics charts. Loaded as a file, so the CSP forbids inline script.
+ *
+ * Each <canvas data-chart="{...}"> is drawn with Chart.js from the JSON in that attribute (data, never run; not
+ * a json_script element, which htmx drops from swapped content). Charts stay readable without colour: every
+ * series has its own point shape and dash pattern (bars: their own hatching), and a figure's 95% interval
+ * (Series.low/high) is an error bar. Animation is off. The table named in the canvas's aria-label holds the
+ * same figures as text.
+ * Charts are drawn on page load and whenever htmx swaps in new results.
+ */
+(function () {
+  "use strict";
+
+  // Okabe-Ito: distinguishable with the common colour-vision deficiencies; shapes and dashes carry it anyway.
+  var COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
+  var POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "rectRounded", "cross"];
+  var DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 3, 3, 3, 3, 3], [1, 5], [6, 2]];
+  var HATCHES = ["solid", "diagonal", "dots", "cross", "horizontal", "vertical", "backslash", "grid"];
+
+  function pick(list, i) {
+    return list[i % list.length];
+  }
+
+  /* A repeating fill for bars: solid, or lines/dots in the series' colour on white. */
+  function hatch(kind, colour) {
+    if (kind === "solid") return colour;
+    var size = 8;
+    var tile = document.createElement("canvas");
+    tile.width = size;
+    tile.height = size;
+    var g = tile.getContext("2d");
+    g.fillStyle = "#ffffff";
+    g.fillRect(0, 0, size, size);
+    g.strokeStyle = colour;
+    g.fillStyle = colour;
+    g.lineWidth = 2;
+    g.beginPath();
+    if (kind === "dots") {
+      g.arc(size / 2, size / 2, 1.8, 0, 2 * Math.PI);
+      g.fill();
+    } else {
+      if (kind === "diagonal" || kind === "cross") {
+        g.moveTo(0, size); g.lineTo(size, 0);
+        g.moveTo(-2, 2); g.lineTo(2, -2);
+        g.moveTo(size - 2, size + 2); g.lineTo(size + 2, size - 2);
+      }
+      if (kind === "backslash" || kind === "cross") {
+        g.moveTo(0, 0); g.lineTo(size, size);
+        g.moveTo(size - 2, -2); g.lineTo(size + 2, 2);
+        g.moveTo(-2, size - 2); g.lineTo(2, size + 2);
+      }
+      if (kind === "horizontal" || kind === "grid") {
+        g.moveTo(0, size / 2); g.lineTo(size, size / 2);
+      }
+      if (kind === "vertical" || kind === "grid") {
+        g.moveTo(size / 2, 0); g.lineTo(size / 2, size);
+      }
+      g.stroke();
+    }
+    return g.createPattern(tile, "repeat");
+  }
+
+  /* Error bars from each dataset's `low`/`high` (aligned with its data points), drawn over the series.
+   * On line and scatter charts the bars of different series at one x are set a few pixels apart. */
+  var intervals = {
+    id: "oversightIntervals",
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      var y = chart.scales.y;
+      var withIntervals = chart.data.datasets.filter(function (d) { return d.low && d.high; }).length;
+      var step = chart.config.type === "bar" ? 0 : 5;
+      var k = -1;
+      chart.data.datasets.forEach(function (dataset, i) {
+        if (!dataset.low || !dataset.high) return;
+        k += 1;
+        if (!chart.isDatasetVisible(i)) return;
+        var dodge = (k - (withIntervals - 1) / 2) * step;
+        ctx.save();
+        ctx.strokeStyle = dataset.borderColor;
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([]);
+        chart.getDatasetMeta(i).data.forEach(function (point, j) {
+          var low = dataset.low[j];
+          var high = dataset.high[j];
+          if (low === null || high === null || low === undefined || high === undefined || point.skip) return;
+          var top = y.getPixelForValue(high);
+          var bottom = y.getPixelForValue(low);
+          var x = point.x + dodge;
+          ctx.beginPath();
+          ctx.moveTo(x, top); ctx.lineTo(x, bottom);
+          ctx.moveTo(x - 4, top); ctx.lineTo(x + 4, top);
+          ctx.moveTo(x - 4, bottom); ctx.lineTo(x + 4, bottom);
+          ctx.stroke();
+        });
+        ctx.restore();
+      });
+    }
+  };
+
+  /* Category charts share one x axis: every x any series has, in the order first seen. */
+  function labelsOf(series) {
+    var seen = {};
+    var labels = [];
+    series.forEach(function (s) {
+      s.x.forEach(function (x) {
+        var key = String(x);
+        if (!Object.prototype.hasOwnProperty.call(seen, key)) {
+          seen[key] = true;
+          labels.push(x);
+        }
+      });
+    });
+    return labels;
+  }
+
+  function alignTo(labels, s, values) {
+    if (!values) return null;
+    var at = {};
+    s.x.forEach(function (x, i) { at[String(x)] = values[i]; });
+    return labels.map(function (x) {
+      var value = at[String(x)];
+      return value === undefined ? null : value;
+    });
+  }
+
+  function extent(series, key, better) {
+    var found = null;
+    series.forEach(function (s) {
+      (s[key] || []).forEach(function (v) {
+        if (v !== null && v !== undefined && (found === null || better(v, found))) found = v;
+      });
+    });
+    return found;
+  }
+
+  function config(spec) {
+    var kind = spec.kind;
+    var labels = kind === "scatter" ? undefined : labelsOf(spec.series);
+    var datasets = spec.series.map(function (s, i) {
+      var colour = pick(COLOURS, i);
+      var dataset = {
+        label: s.label,
+        borderColor: colour,
+        backgroundColor: kind === "bar" ? hatch(pick(HATCHES, i), colour) : colour,
+        borderWidth: kind === "bar" ? 1.5 : 2,
+        pointStyle: pick(POINTS, i),
+        pointRadius: 4,
+        pointHoverRadius: 6,
+        spanGaps: false
+      };
+      if (kind === "scatter") {
+        dataset.data = s.x.map(function (x, j) { return { x: x, y: s.y[j] }; });
+        dataset.low = s.low;
+        dataset.high = s.high;
+        dataset.showLine = false;
+      } else {
+        dataset.data = alignTo(labels, s, s.y);
+        dataset.low = alignTo(labels, s, s.low);
+        dataset.high = alignTo(labels, s, s.high);
+      }
+      if (kind !== "bar") {
+        dataset.borderDash = pick(DASHES, i);
+        dataset.fill = false;
+      }
+      return dataset;
+    });
+    // Keep whole error bars inside the plot.
+    var lowest = extent(spec.series, "low", function (a, b) { return a < b; });
+    var highest = extent(spec.series, "high", function (a, b) { return a > b; });
+    var yScale = { title: { display: Boolean(spec.y_label), text: spec.y_label } };
+    if (lowest !== null) yScale.suggestedMin = lowest;
+    if (highest !== null) yScale.suggestedMax = highest;
+    if (kind === "bar") yScale.beginAtZero = true;
+    return {
+      type: kind,
+      data: { labels: labels, datasets: datasets },
+      plugins: [intervals],
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: kind === "scatter" ? "nearest" : "index", intersect: false },
+        scales: {
+          x: {
+            type: kind === "scatter" ? "linear" : "category",
+            title: { display: Boolean(spec.x_label), text: spec.x_label }
+          },
+          y: yScale
+        },
+        plugins: {
+          legend: { position: "bottom", labels: { usePointStyle: kind !== "bar", boxHeight: 10 } }
+        }
+      }
+    };
+  }
+
+  function draw(canvas) {
+    if (!window.Chart || window.Chart.getChart(canvas)) return;
+    new window.Chart(canvas, config(JSON.parse(canvas.getAttribute("data-chart"))));
+    canvas.setAttribute("data-drawn", "true");
+  }
+
+  function drawWithin(root) {
+    if (!root || !root.querySelectorAll) return;
+    if (root.matches && root.matches("canvas[data-chart]")) draw(root);
+    root.querySelectorAll("canvas[data-chart]").forEach(draw);
+  }
+
+  function destroyWithin(root) {
+    if (!root || !root.querySelectorAll || !window.Chart) return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var chart = window.Chart.getChart(canvas);
+      if (chart) chart.destroy();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawWithin(document); });
+  document.addEventListener("htmx:load", function (event) { drawWithin(event.detail.elt); });
+  document.addEventListener("htmx:historyRestore", function () { drawWithin(document); });
+  // Results are swapped whole: free the old charts (and their resize observers) first.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.shouldSwap) destroyWithin(event.detail.target);
+  });
+})();
