@@ -180,6 +180,9 @@ def django_env(name: str, port: int | None = None) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": db_url(name),
         "LOG_LEVEL": "WARNING",
+        # Plain HTTP on loopback, one token sending as fast as it can: no HTTPS redirect, no rate limit.
+        "SECURE_SSL_REDIRECT": "0",
+        "API_RATE_LIMIT_PER_MINUTE": "0",
     }
     if port is not None:  # the server: scoring tasks only go to Redis, never run here
         env["REDIS_URL"] = REDIS_URL

@@ -4,8 +4,11 @@ import os
 
 from celery import Celery
 
+from reviews.heartbeats import WorkerHeartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oversight.settings")
 
 app = Celery("oversight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["reviews", "worker"])
+app.steps["worker"].add(WorkerHeartbeat)  # seconds since each worker's last beat: /metrics

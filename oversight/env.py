@@ -4,6 +4,7 @@ Every read is recorded in ``READ``, so a test can check that `.env.example`
 documents exactly the variables the settings use.
 """
 
+import ipaddress
 import os
 from urllib.parse import urlsplit
 
@@ -54,3 +55,17 @@ def env_url(name: str, *, schemes: set[str]) -> str:
         allowed = ", ".join(sorted(schemes))
         raise ImproperlyConfigured(f"{name} has scheme {scheme!r}; expected one of: {allowed}.")
     return raw
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: str = "") -> list[IPNetwork]:
+    """A comma-separated list of IP networks in CIDR notation (a bare address is a /32 or /128)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP network such as 10.0.0.0/8.") from None
+    return networks

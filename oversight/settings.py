@@ -5,12 +5,13 @@ and uses the in-memory channel layer. Real deployments set DATABASE_URL and
 REDIS_URL and run Celery workers.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oversight.env import env_bool, env_int, env_list, env_str, env_url
+from oversight.env import env_bool, env_int, env_list, env_networks, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ninja",
+    "axes",
     "reviews",
     "worker",
 ]
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "oversight.security.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oversight.urls"
@@ -106,6 +110,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored": {"task": "reviews.sweep_unscored", "schedule": 120.0, "options": {"queue": "default"}},
     "sla-sweep": {"task": "reviews.sla_sweep", "schedule": 60.0, "options": {"queue": "default"}},
+    # Analytics rollups: recomputes the last hours (and older ones a new decision touched); idempotent.
+    "analytics-rollup": {"task": "reviews.analytics_rollup", "schedule": 300.0, "options": {"queue": "default"}},
 }
 
 if REDIS_URL:
@@ -119,6 +125,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Axes' lockout check runs first; it refuses locked-out logins and never logs anyone in itself.
+AUTHENTICATION_BACKENDS = [
+    "reviews.auth_backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed logins lock out one username from one IP address, so an attacker cannot lock everyone out;
+# a success resets the count. The client address is REMOTE_ADDR: behind a proxy, run daphne --proxy-headers.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reviews:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -127,6 +145,13 @@ LOGOUT_REDIRECT_URL = "login"
 INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "oversight-demo")
+# Requests per minute per API token (a batch is one request); over it: 429 with Retry-After. 0: no limit.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+
+# --- Prometheus /metrics ----------------------------------------------------
+# Open to `Authorization: Bearer $METRICS_TOKEN`, or without a token to clients in METRICS_ALLOWED_NETWORKS.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
 
 # --- Static, i18n, security -------------------------------------------------
 STATIC_URL = "static/"
@@ -160,6 +185,24 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
+# HTTPS only outside debug: plain HTTP is redirected, and HSTS makes browsers never try it again.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health probes and Prometheus speak plain HTTP to the container from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading binds the whole registrable domain into browsers for months, and only the apex domain
+    # can ask for it: a decision for the domain's owner, not a default of one app on a subdomain.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto). Only set it
+# when that proxy always sets or strips the header, or a client could claim HTTPS over plain HTTP.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER").strip()
+if _PROXY_SSL_HEADER:
+    if not _PROXY_SSL_HEADER.replace("-", "").isalnum():
+        raise ImproperlyConfigured(f"SECURE_PROXY_SSL_HEADER={_PROXY_SSL_HEADER!r} is not a header name.")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
 
 LOGGING = {
     "version": 1,

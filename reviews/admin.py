@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from reviews import models
 from reviews.services.model_registry import PromotionError, model_promote
@@ -12,8 +13,10 @@ from reviews.services.sources import source_revoke, source_rotate_token
 from reviews.services.taxonomy import TaxonomyError, category_merge
 
 
-def _show_once(request: HttpRequest, source: models.Source, token: str) -> None:
-    messages.warning(request, f"Token for {source.name} (shown once, copy it now): {token}")
+def _tokens_page(request: HttpRequest, admin_site: admin.AdminSite, issued: list[tuple[Any, str]]) -> TemplateResponse:
+    """New tokens, shown in this response only: a message would carry them in a cookie or the session row."""
+    context = {**admin_site.each_context(request), "issued": issued}
+    return TemplateResponse(request, "admin/reviews/source/tokens_issued.html", context)
 
 
 @admin.register(models.Source)
@@ -26,12 +29,18 @@ class SourceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: models.Source, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if not change:
-            _show_once(request, obj, source_rotate_token(source=obj, actor=request.user).token)
+            obj.issued_token = source_rotate_token(source=obj, actor=request.user).token  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: models.Source, post_url_continue: str | None = None) -> Any:
+        token = getattr(obj, "issued_token", None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        return _tokens_page(request, self.admin_site, [(obj, token)])
 
     @admin.action(description="Issue a new token (the old one stops working)")
-    def issue_token(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:
-        for source in queryset:
-            _show_once(request, source, source_rotate_token(source=source, actor=request.user).token)
+    def issue_token(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> TemplateResponse:
+        issued = [(source, source_rotate_token(source=source, actor=request.user).token) for source in queryset]
+        return _tokens_page(request, self.admin_site, issued)
 
     @admin.action(description="Revoke token")
     def revoke_token(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from reviews.permissions import is_oversight_staff
 from reviews.selectors import conversation_detail
 from reviews.services.health import health_check
 from reviews.services.ingest import conversations_ingest
+from reviews.services.rate_limit import RateLimitExceeded, token_rate_limit_enforce
 from reviews.services.sources import source_authenticate
 
 RETRY_AFTER_SECONDS = 5
@@ -32,8 +34,20 @@ class BodyError(ValueError):
     """The request body is not UTF-8 JSON."""
 
 
+def _no_constant(name: str) -> Any:
+    raise BodyError(f"Body is not valid JSON: {name} is not a number JSON allows.")
+
+
+def _finite_float(literal: str) -> float:
+    """Python reads 1e400 as infinity, which no JSON column (or client) can hold back."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise BodyError(f"Body has a number out of range: {literal[:40]}.")
+    return value
+
+
 class StrictJSONParser(Parser):
-    """JSON that must be valid UTF-8; NUL bytes and deep nesting are caught by the schemas."""
+    """JSON that must be valid UTF-8 with finite numbers; NUL bytes and deep nesting are caught by the schemas."""
 
     def parse_body(self, request: HttpRequest) -> Any:
         try:
@@ -41,9 +55,13 @@ class StrictJSONParser(Parser):
         except UnicodeDecodeError as exc:
             raise BodyError(f"Body is not valid UTF-8 (byte {exc.start}).") from None
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise BodyError(f"Body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.") from None
+        except BodyError:
+            raise
+        except ValueError:  # an integer of more digits than Python converts (4,300)
+            raise BodyError("Body has an integer too long to read.") from None
         except RecursionError:
             raise BodyError("Body is nested too deeply.") from None
 
@@ -55,6 +73,8 @@ class SourceToken(HttpBearer):
         source = source_authenticate(token=token)
         if source is not None and source.can_export:
             raise TokenScopeError("An export token may only export datasets (/api/v1/datasets).")
+        if source is not None:
+            token_rate_limit_enforce(source=source)
         return source
 
 
@@ -122,6 +142,13 @@ def _on_scope_error(request: HttpRequest, exc: TokenScopeError) -> HttpResponse:
     return _error(request, 403, "forbidden", str(exc))
 
 
+@api.exception_handler(RateLimitExceeded)
+def _on_rate_limited(request: HttpRequest, exc: RateLimitExceeded) -> HttpResponse:
+    response = _error(request, 429, "rate_limited", str(exc))
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(RequestDataTooBig)
 def _on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     limit = settings.INGEST_MAX_BODY_BYTES
@@ -143,7 +170,15 @@ api.add_exception_handler(InterfaceError, _on_database_down)  # type: ignore[arg
 @api.post(
     "/conversations",
     auth=SourceToken(),
-    response={202: schemas.IngestOut, 401: schemas.ErrorOut, 413: schemas.ErrorOut, 422: schemas.ErrorOut},
+    response={
+        202: schemas.IngestOut,
+        401: schemas.ErrorOut,
+        403: schemas.ErrorOut,
+        413: schemas.ErrorOut,
+        422: schemas.ErrorOut,
+        429: schemas.ErrorOut,
+        503: schemas.ErrorOut,
+    },
     summary="Ingest flagged conversations (idempotent per external_id)",
 )
 def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Status[schemas.IngestOut]:
@@ -154,7 +189,10 @@ def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Sta
 @api.get(
     "/conversations/{conversation_id}",
     auth=[SourceToken(), _staff_session],
-    response={200: schemas.ConversationOut, 401: schemas.ErrorOut, 404: schemas.ErrorOut},
+    response={
+        200: schemas.ConversationOut,
+        **dict.fromkeys((401, 403, 404, 422, 429, 503), schemas.ErrorOut),
+    },
     summary="A conversation with its flags, scores, review items and decisions",
 )
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:

@@ -20,6 +20,7 @@ from reviews.permissions import can_export
 from reviews.services.datasets.builder import dataset_create
 from reviews.services.datasets.downloads import dataset_open
 from reviews.services.datasets.filters import DatasetError
+from reviews.services.rate_limit import token_rate_limit_enforce
 from reviews.services.sources import source_authenticate
 
 
@@ -34,6 +35,8 @@ class ExportToken(HttpBearer):
         source = source_authenticate(token=token)
         if source is not None and not source.can_export:
             raise TokenScopeError("This token may not export datasets; use a token of an ml_export source.")
+        if source is not None:
+            token_rate_limit_enforce(source=source)
         return source
 
 
@@ -115,11 +118,22 @@ def dataset_out(dataset: Dataset) -> dict[str, Any]:
     }
 
 
+# The file itself is streamed as is (JSONL, gzip, Parquet, or the card's Markdown), not a JSON schema.
+FILE_RESPONSE = {
+    "description": "The file, as an attachment; its media type follows its format.",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
 def _not_found(dataset_id: int) -> Status[Any]:
     return Status(404, {"error": "not_found", "message": f"No dataset {dataset_id}.", "details": []})
 
 
-@router.post("", response={202: DatasetOut, 401: ApiError, 403: ApiError, 422: ApiError}, summary="Build a snapshot")
+@router.post(
+    "",
+    response={202: DatasetOut, **dict.fromkeys((401, 403, 413, 422, 429, 503), ApiError)},
+    summary="Build a snapshot",
+)
 def dataset_post(request: HttpRequest, payload: DatasetIn) -> Any:
     actor = getattr(request, "auth", None)
     try:
@@ -137,14 +151,17 @@ def dataset_post(request: HttpRequest, payload: DatasetIn) -> Any:
     return Status(202, dataset_out(dataset))
 
 
-@router.get("/{dataset_id}", response={200: DatasetOut, 401: ApiError, 403: ApiError, 404: ApiError})
+@router.get("/{dataset_id}", response={200: DatasetOut, **dict.fromkeys((401, 403, 404, 422, 429, 503), ApiError)})
 def dataset_get(request: HttpRequest, dataset_id: int) -> Any:
     dataset = Dataset.objects.filter(pk=dataset_id).first()
     return _not_found(dataset_id) if dataset is None else Status(200, dataset_out(dataset))
 
 
 @router.get(
-    "/{dataset_id}/files/{split}", url_name="dataset_file", response={401: ApiError, 403: ApiError, 404: ApiError}
+    "/{dataset_id}/files/{split}",
+    url_name="dataset_file",
+    response=dict.fromkeys((401, 403, 404, 422, 429, 503), ApiError),
+    openapi_extra={"responses": {200: FILE_RESPONSE}},
 )
 def dataset_file(request: HttpRequest, dataset_id: int, split: str) -> Any:
     """A split's file (or `card` for README.md); every download is audited."""
