@@ -132,7 +132,7 @@ def child_export() -> dict[str, float]:
     if dataset.status != "ready":
         raise RuntimeError(f"export ended {dataset.status}: {dataset.error}")
     with connection.cursor() as cursor:  # the next round starts from the same state
-        cursor.execute("TRUNCATE reviews_dataset_decisions")
+        cursor.execute("TRUNCATE reviews_datasetlineage")
     return {"seconds": seconds, "rows": dataset.row_count}
 
 

@@ -24,6 +24,7 @@ from reviews.models import (
 )
 from reviews.schemas import ConversationIn
 from reviews.services.datasets.builder import dataset_build, dataset_create
+from reviews.services.datasets.lineage import lineage_decision_ids
 from reviews.services.decisions import decision_record
 from reviews.services.demo import demo_seed
 from reviews.services.ingest import conversations_ingest
@@ -141,7 +142,7 @@ def test_training_from_the_page_creates_a_ready_model_from_the_snapshot(
     assert "no model is active yet" in body
     event = AuditEvent.objects.get(action="model_training_requested")
     assert event.actor == admin_user and event.target_id == str(classifier.pk)
-    assert event.data["decisions"] == classifier.decisions.count()
+    assert event.data["decisions"] == len(lineage_decision_ids(dataset=classifier))
 
 
 def test_page_shows_new_metrics_beside_the_active_models_and_promotes(
@@ -215,7 +216,7 @@ def test_demo_escalations_are_raised_by_the_reviewer_resolved_by_the_senior_and_
     page = client.get(reverse("reviews:my-escalations")).content.decode()
     assert all(escape(escalation.reason) in page for escalation in escalations)
     snapshot = _snapshot("eval")
-    assert {e.resolution_id for e in escalations} <= set(snapshot.decisions.values_list("pk", flat=True))
+    assert {e.resolution_id for e in escalations} <= set(lineage_decision_ids(dataset=snapshot))
 
     again = demo_seed(password="demo", conversations=100, train=False)
     assert again.escalated == 0 and Escalation.objects.count() == 2

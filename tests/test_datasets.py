@@ -25,6 +25,7 @@ from reviews.models import (
 )
 from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
 from reviews.services.datasets.filters import DatasetError, split_of
+from reviews.services.datasets.lineage import lineage_decision_ids
 from reviews.services.decisions import decision_record
 from reviews.services.training_data import label_names
 from reviews.text import conversation_text
@@ -261,7 +262,7 @@ def test_snapshot_records_lineage_and_hashes_and_writes_a_card(corpus, settings)
     assert dataset.label_distribution["verdicts"] == {"appropriate_refusal": 10, "harmful_compliance": 21}
     for split, path in _local(dataset, settings).items():
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == dataset.files[split]["sha256"]
-    used = set(dataset.decisions.values_list("pk", flat=True))
+    used = set(lineage_decision_ids(dataset=dataset))
     adjudicated = set(Decision.objects.filter(item__conversation=corpus["adjudicated"]).values_list("pk", flat=True))
     assert adjudicated <= used and len(used) == 30 + len(adjudicated)
     card = (Path(settings.MEDIA_ROOT) / f"datasets/{dataset.pk}/README.md").read_text()
@@ -288,7 +289,7 @@ def test_adjudicating_an_exported_decision_marks_the_snapshot_stale(corpus, revi
     conversation = corpus["conversations"][0]
     exported = Decision.objects.get(item__conversation=conversation)
     dataset = _build("preference")
-    assert exported.pk in set(dataset.decisions.values_list("pk", flat=True))
+    assert exported.pk in set(lineage_decision_ids(dataset=dataset))
     untouched = _build("eval", filters={"verdicts": ["appropriate_help"]})
 
     escalation = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="escalation"))
@@ -324,7 +325,7 @@ def test_export_task_runs_on_commit_and_twice_builds_once(corpus, django_capture
 
     assert export_dataset(dataset.pk) == DatasetStatus.READY
     dataset.refresh_from_db()
-    assert dataset.files == files and dataset.decisions.count() == 63
+    assert dataset.files == files and len(lineage_decision_ids(dataset=dataset)) == 63
     assert AuditEvent.objects.filter(action="export", target_id=str(dataset.pk)).count() == 1
 
 
@@ -350,7 +351,7 @@ def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
     monkeypatch.setattr(builder, "_keep", cancel_midway)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED
-    assert dataset.progress == 10 and dataset.decisions.count() == 0
+    assert dataset.progress == 10 and len(lineage_decision_ids(dataset=dataset)) == 0
 
 
 def test_export_dataset_command_prints_the_files(corpus, settings, capsys):
@@ -411,3 +412,69 @@ def test_an_edited_decision_marks_the_snapshot_stale(corpus):
     dataset.refresh_from_db()
     assert dataset.is_stale
     assert dataset.stale_changes[0]["change"] == "edited" and dataset.stale_changes[0]["decision_ids"] == [decision.pk]
+
+
+def _reader_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "dataset-read-ahead"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_reading_ahead_writes_what_the_plain_read_writes(corpus, settings, monkeypatch):
+    """Outside a transaction (as in the worker) the next chunk is read on a thread; inside one it is not."""
+    from django.db import connection, transaction
+
+    from reviews.services.datasets import builder
+
+    if connection.vendor != "postgresql":
+        pytest.skip("reading ahead is PostgreSQL's")
+    monkeypatch.setattr(builder, "CHUNK", 7)
+    ahead = _build("eval", seed=3)
+    with transaction.atomic():
+        plain = _build("eval", seed=3)
+
+    assert ahead.row_count == plain.row_count == 61
+    assert {s: f["sha256"] for s, f in ahead.files.items()} == {s: f["sha256"] for s, f in plain.files.items()}
+    assert lineage_decision_ids(dataset=ahead) == lineage_decision_ids(dataset=plain)
+    assert not _reader_threads()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_cancel_or_a_read_error_stops_the_reader_thread(corpus, monkeypatch):
+    from django.db import connection
+
+    from reviews.services.datasets import builder
+
+    if connection.vendor != "postgresql":
+        pytest.skip("reading ahead is PostgreSQL's")
+    monkeypatch.setattr(builder, "CHUNK", 7)
+    dataset = dataset_create(kind="eval", enqueue=False)
+    real_keep = builder._keep
+
+    def cancel_midway(judged, filters):
+        Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
+        return real_keep(judged, filters)
+
+    monkeypatch.setattr(builder, "_keep", cancel_midway)
+    dataset = dataset_build(dataset_id=dataset.pk)
+    assert dataset.status == DatasetStatus.CANCELLED and lineage_decision_ids(dataset=dataset) == []
+    assert not _reader_threads()
+
+    monkeypatch.setattr(builder, "_keep", real_keep)
+    real_rows, calls = builder._rows, []
+
+    def fail_on_third_chunk(query):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("connection lost")
+        return real_rows(query)
+
+    monkeypatch.setattr(builder, "_rows", fail_on_third_chunk)
+    failed = dataset_create(kind="eval", enqueue=False)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        dataset_build(dataset_id=failed.pk)
+    failed.refresh_from_db()
+    assert failed.status == DatasetStatus.FAILED and "connection lost" in failed.error
+    assert lineage_decision_ids(dataset=failed) == []
+    assert not _reader_threads()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviews.models import HARMFUL_REQUEST_VERDICTS, Category, Dataset, DatasetKind, DatasetStatus, Decision
+from reviews.services.datasets.lineage import lineage_decision_ids
 
 HARMFUL = "harmful"
 MIN_EXAMPLES = 20  # fewer cannot be split into a training and a validation set worth reporting
@@ -50,7 +51,7 @@ def snapshot_decision_ids(*, dataset: Dataset) -> list[int]:
         raise DatasetUnusable(f"Dataset {dataset.pk} is {dataset.status}; only a ready snapshot can be trained on.")
     if dataset.row_count < MIN_EXAMPLES:
         raise DatasetUnusable(f"Dataset {dataset.pk} has {dataset.row_count} rows; at least {MIN_EXAMPLES} are needed.")
-    return list(dataset.decisions.values_list("pk", flat=True))
+    return lineage_decision_ids(dataset=dataset)
 
 
 def training_examples(*, include_imported: bool = True, decision_ids: list[int] | None = None) -> list[Example]:

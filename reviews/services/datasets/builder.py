@@ -43,6 +43,8 @@ from reviews.models import (
 from reviews.services.audit import audit_record
 from reviews.services.datasets.card import card_render
 from reviews.services.datasets.filters import DatasetError, DatasetFilters, split_of, split_ratios_parse
+from reviews.services.datasets.lineage import lineage_clear, lineage_record
+from reviews.services.datasets.read_ahead import read_ahead
 from reviews.services.datasets.rows import COLUMNS, ORDER, Judged, Skip, judge, row_for
 from reviews.services.datasets.writers import EXTENSIONS, RowWriter, schema_for
 from reviews.services.training_data import _merge_map, label_names
@@ -179,8 +181,8 @@ class _Stats:
         return result
 
 
-def _groups(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
-    """Each conversation's decisions (those the database filters keep), by keyset chunks of conversation ids.
+def _chunks(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
+    """The decisions (those the database filters keep) of each keyset chunk of conversation ids, in ORDER.
 
     A chunk is the next CHUNK conversation ids (an index-only range on the primary key); its items come
     through their conversation index and its decisions through their item index, in short queries.
@@ -202,18 +204,26 @@ def _groups(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
         chunk = base.filter(item_id__in=item_ids, item__conversation_id__gt=last)
         if bound is not None:
             chunk = chunk.filter(item__conversation_id__lte=bound)
+        yield list(_rows(chunk.order_by(*ORDER).values_list(*COLUMNS)))
+        if bound is None:
+            return
+        last = bound
+
+
+def _groups(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
+    """Each conversation's decisions, and an empty group at the end of each chunk (a point to report progress
+    and look for a cancel). On PostgreSQL the next chunk is read while this one is written."""
+    chunks = _chunks(filters)
+    for rows in read_ahead(chunks) if connection.vendor == "postgresql" else chunks:
         group: list[tuple[Any, ...]] = []
-        for decision in _rows(chunk.order_by(*ORDER).values_list(*COLUMNS)):
+        for decision in rows:
             if group and group[0][1] != decision[1]:
                 yield group
                 group = []
             group.append(decision)
         if group:
             yield group
-        yield []  # end of chunk: a point to report progress and look for a cancel
-        if bound is None:
-            return
-        last = bound
+        yield []
 
 
 _TIMESTAMPTZ = psycopg.adapters.get_loader(psycopg.postgres.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
@@ -238,23 +248,6 @@ def _rows(query: QuerySet[Decision, tuple[Any, ...]]) -> Iterable[tuple[Any, ...
         return cursor.fetchall()
 
 
-def _link(dataset: Dataset, decision_ids: list[int]) -> None:
-    """Record the decisions a snapshot used (one COPY per chunk on PostgreSQL)."""
-    if not decision_ids:
-        return
-    through = Dataset.decisions.through
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(through._meta.db_table)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} (dataset_id, decision_id) FROM STDIN") as copy,
-        ):
-            prefix = f"{dataset.pk}\t"
-            copy.write("".join(f"{prefix}{decision_id}\n" for decision_id in decision_ids))
-    else:
-        through.objects.bulk_create([through(dataset_id=dataset.pk, decision_id=d) for d in decision_ids])
-
-
 def _keep(judged: Judged, filters: DatasetFilters) -> str | None:
     """The filters that need the whole group; returns why a conversation is filtered out."""
     if filters.final_only and not judged.is_final:
@@ -273,15 +266,15 @@ def dataset_build(*, dataset_id: int) -> Dataset:
     if not _claim(dataset_id):
         return Dataset.objects.get(pk=dataset_id)
     dataset = Dataset.objects.get(pk=dataset_id)
-    dataset.decisions.clear()  # a taken-over run starts over
+    lineage_clear(dataset=dataset)  # a taken-over run starts over
     try:
         with tempfile.TemporaryDirectory(prefix=f"dataset-{dataset.pk}-") as tmp:
             _write(dataset, Path(tmp))
     except _Cancelled:
-        dataset.decisions.clear()
+        lineage_clear(dataset=dataset)
         Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.CANCELLED, finished_at=timezone.now())
     except Exception as exc:
-        dataset.decisions.clear()
+        lineage_clear(dataset=dataset)
         Dataset.objects.filter(pk=dataset.pk).update(
             status=DatasetStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
         )
@@ -302,10 +295,11 @@ def _write(dataset: Dataset, tmp: Path) -> None:
     writers = {name: RowWriter(tmp / f"{name}.{ext}", dataset.format, schema) for name in ratios}
     stats, read = _Stats(), 0
     used: list[int] = []
+    first = last = 0  # conversation ids of the chunk's rows
     for group in _groups(filters):
         if not group:  # end of a chunk
-            _link(dataset, used)
-            used = []
+            lineage_record(dataset=dataset, first_conversation_id=first, last_conversation_id=last, decision_ids=used)
+            used, first = [], 0
             Dataset.objects.filter(pk=dataset.pk).update(progress=read, heartbeat_at=timezone.now())
             if Dataset.objects.filter(pk=dataset.pk, cancel_requested=True).exists():
                 for writer in writers.values():
@@ -327,6 +321,7 @@ def _write(dataset: Dataset, tmp: Path) -> None:
         writers[split].write(row)
         stats.add(split, judged)
         used.extend(judged.decision_ids)
+        first, last = first or judged.conversation_id, judged.conversation_id
     files = {}
     prefix = f"{STORAGE_DIR}/{dataset.pk}"
     for name, writer in writers.items():

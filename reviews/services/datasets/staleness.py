@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from reviews.models import Dataset, DatasetStatus, Decision
+from reviews.models import Dataset, Decision
+from reviews.services.datasets.lineage import lineage_of_conversation
 
 EDITED = "edited"
 SUPERSEDED = "superseded by a final decision"
@@ -21,14 +22,7 @@ def dataset_mark_stale(*, decision: Decision, edited: bool = False) -> list[int]
     if not (edited or decision.is_final):
         return []
     conversation_id = decision.item.conversation_id
-    links = (
-        Dataset.decisions.through.objects.filter(decision__item__conversation_id=conversation_id)
-        .exclude(dataset__status__in=[DatasetStatus.FAILED, DatasetStatus.CANCELLED])
-        .values_list("dataset_id", "decision_id")
-    )
-    used: dict[int, list[int]] = {}
-    for dataset_id, decision_id in links:
-        used.setdefault(dataset_id, []).append(decision_id)
+    used = lineage_of_conversation(conversation_id=conversation_id)
     change = {
         "at": timezone.now().isoformat(),
         "change": EDITED if edited else SUPERSEDED,
