@@ -12,12 +12,12 @@ from django import forms
 from django.http import QueryDict
 from django.utils import timezone
 
-from reviews.models import Category, DecisionRollup, Queue, Source
+from reviews.models import Category, Conversation, Queue, Source
 from reviews.services.analytics.types import AnalyticsFilters
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 366
-MAX_MODELS = 200  # a picker past this is unusable anyway
+MAX_MODELS = 200  # the model list is a DISTINCT over conversations; a picker past this is unusable anyway
 ALL = [("", "All")]
 
 
@@ -46,9 +46,8 @@ class AnalyticsFilterForm(forms.Form):
         self._choices("queue", Queue.objects.order_by("name").values_list("slug", "name"))
         self._choices("source", Source.objects.order_by("name").values_list("name", "name"))
         self._choices("category", Category.objects.order_by("position", "slug").values_list("slug", "name"))
-        # From the rollups (a few rows per day), not a DISTINCT over every conversation on each page load.
         models = (
-            DecisionRollup.objects.exclude(model_name="")
+            Conversation.objects.exclude(model_name="")
             .order_by("model_name")
             .values_list("model_name", flat=True)
             .distinct()[:MAX_MODELS]
