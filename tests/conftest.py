@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +26,17 @@ def _fast_password_hashing(settings: Any) -> None:
     """PBKDF2 costs up to seconds per user on a busy 2-core machine; tests need a hash, not its strength.
     (A password checked in another process, such as a server a test starts, needs that process's hashers.)"""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Headless Chromium for tests marked with tests.browser.BROWSER_TESTS."""
+    from tests.browser import chromium
+
+    # Playwright's sync API keeps an event loop in this thread; the tests' ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as launched:
+        yield launched
 
 
 def _persona(username: str, group: str | None) -> User:

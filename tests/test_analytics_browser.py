@@ -7,31 +7,16 @@ Needs Chromium at /usr/bin/chromium and the `playwright` package; skipped withou
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reviews.services.analytics import DASHBOARDS
+from tests.browser import BROWSER_TESTS, CSP_LISTENER, sign_in
 from tests.test_analytics_pages import seed_analytics, unquote
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_TESTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-
-# Runs before any page script: collects CSP violations as the page itself sees them.
-WATCH_CSP = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 # Per canvas: whether Chart.js holds a chart for it, how many pixels it painted, and how many points it plots.
 CANVASES = """
 () => Array.from(document.querySelectorAll("#analytics-results canvas[data-chart]")).map((canvas) => {
@@ -48,20 +33,6 @@ TABLE_CELLS = """
   .filter((row) => !row.classList.contains("empty"))
   .map((row) => Array.from(row.cells).map((cell) => cell.textContent.trim()))
 """
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -85,13 +56,9 @@ class Watch:
 
 def _login(browser: Any, live_server: Any, username: str) -> tuple[Any, Watch]:
     page = browser.new_context(accept_downloads=True).new_page()
-    page.add_init_script(WATCH_CSP)
+    page.add_init_script(CSP_LISTENER)
     watch = Watch(page)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, username)
     return page, watch
 
 

@@ -6,41 +6,18 @@ Headless Debian Chromium against the live server; skipped without /usr/bin/chrom
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from reviews.models import Decision, ItemStatus, Queue
+from tests.browser import BROWSER_TESTS, sign_in
 from tests.test_workspace_views import make_item
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TESTS
 
 LEASE_SECONDS = 8  # long enough to see the item held, short enough to wait out
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def _reviewer(username: str) -> User:
@@ -52,11 +29,7 @@ def _reviewer(username: str) -> User:
 def _signed_in(browser: Any, live_server: Any, username: str) -> tuple[Any, Any]:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, username)
     return context, page
 
 

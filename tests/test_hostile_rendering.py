@@ -9,7 +9,6 @@ Needs Debian's Chromium at /usr/bin/chromium and the `playwright` package; skipp
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -18,22 +17,10 @@ import pytest
 
 from reviews.models import AuditEvent
 from reviews.services.analytics import DASHBOARDS, analytics_rollup
+from tests.browser import BROWSER_TESTS, CSP_LISTENER
 from tests.hostile_corpus import BLURRED, BULK, BY_NAME, LONG_TAIL, MODELS, PAYLOADS, REASON, Planted, plant_corpus
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-
-# Runs before any page script, outside the page's CSP (Playwright injects it), and survives nothing: read per page.
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
+pytestmark = BROWSER_TESTS
 
 # What a payload would have to create to do harm. Our text regions (turns, explanations, rationales, reasons)
 # hold text only, so there is nothing in them for htmx to process.
@@ -92,22 +79,8 @@ SHOWN_EXACTLY = [
 
 
 @pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -7,43 +7,19 @@ without them. Websockets need an ASGI server, so here the second context sees co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from reviews.models import AuditAction, AuditEvent, Decision, Escalation, EscalationStatus, Queue
+from tests.browser import BROWSER_TESTS, playwright_sync, sign_in
 from tests.test_workspace_views import make_item
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_TESTS
 
 HOSTILE = (
     '<script>alert("script")</script><img src="/boom-img" onerror="alert(1)">'
     '<div hx-get="/boom-hx" hx-trigger="load">hx</div><a href="javascript:alert(2)">click me</a>'
 )
 GRAPHIC = "GRAPHIC-DETAIL-TEXT"
-
-
-@pytest.fixture(autouse=True)
-def _allow_orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Watch:
@@ -64,11 +40,7 @@ class Watch:
 def _login(browser: Any, live_server: Any, username: str) -> tuple[Any, Watch]:
     page = browser.new_context().new_page()
     watch = Watch(page)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, username)
     return page, watch
 
 
