@@ -197,7 +197,7 @@ def test_a_user_who_acted_cannot_be_deleted_but_one_who_did_not_can(admin_user, 
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need a database server, not in-memory SQLite")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_appends_from_two_threads_keep_one_linear_chain():
     source = Source.objects.create(name="concurrent", kind="sampler")
     start, errors, per_thread = threading.Barrier(2), [], 15
