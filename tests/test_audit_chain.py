@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import ProtectedError
 
 from reviews.models import AuditAction, AuditEvent, Source
-from reviews.services.audit import GENESIS, audit_hash, audit_record
+from reviews.services.audit import GENESIS, audit_hash, audit_record, event_hash
 from reviews.services.sources import source_create, source_revoke
 
 postgres_only = pytest.mark.skipif(
@@ -65,15 +65,7 @@ def test_each_event_carries_its_hash_and_the_previous_events_hash(admin_user):
     assert events[0].prev_hash == GENESIS
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
     for event in events:
-        assert event.hash == audit_hash(
-            prev_hash=event.prev_hash,
-            actor_id=event.actor_id,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=event.target_id,
-            data=event.data,
-            created_at=event.created_at,
-        )
+        assert event.hash == event_hash(event)
     assert events[0].actor == admin_user and events[2].data == {"kind": "eval", "ratio": 0.1, "big": 1e20}
 
 

@@ -35,7 +35,7 @@ DROP FUNCTION IF EXISTS {GUARD_FUNCTION}();
 
 def chain_existing_events(apps: Any, schema_editor: Any) -> None:
     """Link the events already stored, oldest first, exactly as audit_record links new ones."""
-    from reviews.services.audit import GENESIS, audit_hash
+    from reviews.services.audit import GENESIS, event_hash
 
     if schema_editor.connection.vendor == "postgresql":
         # Check foreign keys now, so no trigger events are pending when the constraint is added below.
@@ -43,15 +43,7 @@ def chain_existing_events(apps: Any, schema_editor: Any) -> None:
     AuditEvent = apps.get_model("reviews", "AuditEvent")
     prev_hash = GENESIS
     for event in AuditEvent.objects.order_by("pk").iterator(chunk_size=2000):
-        digest = audit_hash(
-            prev_hash=prev_hash,
-            actor_id=event.actor_id,
-            action=event.action,
-            target_type=event.target_type,
-            target_id=event.target_id,
-            data=event.data,
-            created_at=event.created_at,
-        )
+        digest = event_hash(event, prev_hash=prev_hash)
         AuditEvent.objects.filter(pk=event.pk).update(prev_hash=prev_hash, hash=digest)
         prev_hash = digest
 

@@ -66,9 +66,11 @@ def audit_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _event_hash(event: AuditEvent) -> str:
+def event_hash(event: Any, *, prev_hash: str | None = None) -> str:
+    """`audit_hash` of an event's fields (any model state with them, the migration's too), chained onto
+    `prev_hash` (default: the one it records)."""
     return audit_hash(
-        prev_hash=event.prev_hash,
+        prev_hash=event.prev_hash if prev_hash is None else prev_hash,
         actor_id=event.actor_id,
         action=event.action,
         target_type=event.target_type,
@@ -98,7 +100,7 @@ def audit_record(*, actor: Any, action: AuditAction, target: Model, **data: Any)
             created_at=timezone.now(),
             prev_hash=last or GENESIS,
         )
-        event.hash = _event_hash(event)
+        event.hash = event_hash(event)
         event.save(force_insert=True)
     return event
 
@@ -123,7 +125,7 @@ def audit_chain_verify(*, chunk_size: int = 2000) -> ChainReport:
                 "inserted or reordered, or the preceding event was rewritten"
             )
             return ChainReport(count, previous_id, expected_prev, event.pk, problem)
-        if _event_hash(event) != event.hash:
+        if event_hash(event) != event.hash:
             problem = f"event {event.pk} does not match its hash: it was changed after it was written"
             return ChainReport(count, previous_id, expected_prev, event.pk, problem)
         expected_prev, previous_id, count = event.hash, event.pk, count + 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable
+from typing import Any
 
 from django.db.models import Q
 
@@ -51,7 +52,9 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     window, scope = window_for(filters), scope_for(filters)
     own = scope.reviewer_id is not None
     people = _reviewers_table(window, scope)
-    pairs = _pairs_table(window, scope)
+    # One read of the agreement rollup serves the pairs and the by-queue table (the costliest read here).
+    agreement = None if own else _agreement(window, scope, by=["queue_id", "reviewer_a_id", "reviewer_b_id"])
+    pairs = _pairs_table(window, scope, totals=agreement)
     notes = [
         "Agreement is measured on items that two or more reviewers decided (double review), on the verdict. "
         "Kappa and alpha are empty where undefined: no such items, or everyone gave the same one verdict.",
@@ -60,7 +63,7 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     if own:
         notes.append("Only your own numbers are shown; team figures are for seniors and admins.")
         return Dashboard(slug="reviewers", title="Reviewers", tables=[people, pairs], notes=notes)
-    by_queue = _alpha_table(window, scope, by="queue_id")
+    by_queue = _alpha_table(window, scope, by="queue_id", totals=agreement)
     by_category = _alpha_table(window, scope, by="category")
     adjudication = _adjudication_table(window, scope)
     charts = [
@@ -122,17 +125,18 @@ def _reviewers_table(window: Window, scope: Scope) -> Table:
     )
 
 
-def _pairs_table(window: Window, scope: Scope) -> Table:
-    you = scope.reviewer_id
-    where = None if you is None else Q(reviewer_a_id=you) | Q(reviewer_b_id=you)
-    totals = rollup_totals(
-        AgreementRollup,
-        window,
-        scope,
-        by=["reviewer_a_id", "reviewer_b_id", "verdict_a", "verdict_b"],
-        honour=AGREEMENT,
-        where=where,
+def _agreement(window: Window, scope: Scope, *, by: list[str], where: Q | None = None) -> list[dict[str, Any]]:
+    """Verdict pairs of the agreement rollup summed per `by` and verdicts (finer groups sum to the same)."""
+    return rollup_totals(
+        AgreementRollup, window, scope, by=[*by, "verdict_a", "verdict_b"], honour=AGREEMENT, where=where
     )
+
+
+def _pairs_table(window: Window, scope: Scope, *, totals: list[dict[str, Any]] | None = None) -> Table:
+    you = scope.reviewer_id
+    if totals is None:
+        where = None if you is None else Q(reviewer_a_id=you) | Q(reviewer_b_id=you)
+        totals = _agreement(window, scope, by=["reviewer_a_id", "reviewer_b_id"], where=where)
     tables: dict[tuple[int, int], Counter[tuple[Hashable, Hashable]]] = defaultdict(Counter)
     for r in totals:
         a, b, va, vb = r["reviewer_a_id"], r["reviewer_b_id"], r["verdict_a"], r["verdict_b"]
@@ -165,8 +169,9 @@ def _pairs_table(window: Window, scope: Scope) -> Table:
     )
 
 
-def _alpha_table(window: Window, scope: Scope, *, by: str) -> Table:
-    totals = rollup_totals(AgreementRollup, window, scope, by=[by, "verdict_a", "verdict_b"], honour=AGREEMENT)
+def _alpha_table(window: Window, scope: Scope, *, by: str, totals: list[dict[str, Any]] | None = None) -> Table:
+    if totals is None:
+        totals = _agreement(window, scope, by=[by])
     categories = taxonomy() if by == "category" else None
     matrices: dict[object, dict[tuple[Hashable, Hashable], float]] = defaultdict(lambda: defaultdict(float))
     units: dict[object, float] = defaultdict(float)
