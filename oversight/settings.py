@@ -84,7 +84,13 @@ DATABASE_URL = env_url("DATABASE_URL", schemes={"postgres", "postgresql", "sqlit
 if not DATABASE_URL:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASE_URL = f"sqlite:///{VAR_DIR / 'oversight.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Seconds a connection outlives its request or task. 0 for the web: under ASGI each request runs in a thread of
+# its own, so a kept connection is stranded with that thread (Django's docs say to disable them there); the
+# Celery workers, long-lived processes, set it (docker-compose.yml).
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # In-process tasks write while the web request holds the file: wait, don't fail.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
