@@ -71,7 +71,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -87,9 +86,10 @@ import httpx
 import psycopg
 import redis
 
+from bench.ingest import admin, db_url, drop_database, free_port  # the scratch-database helpers
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-PG_URL = "postgres://postgres@127.0.0.1:5432"
 DB = "oversight_bench_load"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 SECRET_KEY = "bench-only-secret-key-not-for-production-use"  # noqa: S105
@@ -132,25 +132,6 @@ class Setup:
 
 
 # --- Database, data and Django -----------------------------------------------------------
-
-
-def db_url(name: str) -> str:
-    return f"{PG_URL}/{name}"
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
-        conn.execute(sql)  # names are our constants
-
-
-def drop_database(name: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def server_env(media: Path) -> dict[str, str]:

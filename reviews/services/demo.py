@@ -101,21 +101,20 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
     )
 
 
+def _label(conversation: dict[str, Any]) -> dict[str, Any]:
+    """The decision fields of a generated conversation's ground-truth label."""
+    label = demo_label(conversation)
+    return {key: label[key] for key in ("verdict", "categories", "severity", "preferred_response")}
+
+
 def _decide(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     """The demo reviewer labels the first `limit` routed conversations with their ground truth."""
     reviewer = User.objects.get(username="reviewer")
     items = ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN).order_by("pk")
     items = items[:limit]
     for item in items:
-        label = demo_label(conversations[item.conversation_id])
         decision_record(
-            item=item,
-            reviewer=reviewer,
-            verdict=label["verdict"],
-            categories=label["categories"],
-            severity=label["severity"],
-            preferred_response=label["preferred_response"],
-            rationale="Demo label.",
+            item=item, reviewer=reviewer, rationale="Demo label.", **_label(conversations[item.conversation_id])
         )
     return len(items)
 
@@ -144,15 +143,11 @@ def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
         senior_item = ReviewItem.objects.get(
             conversation_id=item.conversation_id, queue__kind=QueueKind.ESCALATION, status=ItemStatus.OPEN
         )
-        label = demo_label(conversations[item.conversation_id])
         decision_submit(
             item=senior_item,
             reviewer=senior,
-            verdict=label["verdict"],
-            categories=label["categories"],
-            severity=label["severity"],
-            preferred_response=label["preferred_response"],
             rationale="Senior ruling on a demo escalation.",
+            **_label(conversations[item.conversation_id]),
         )
     return len(chosen)
 
