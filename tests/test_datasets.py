@@ -233,6 +233,39 @@ def test_eval_rows_cover_the_four_cells(corpus, settings):
         assert row["prompt"][-1]["role"] == "user"
 
 
+def test_decided_at_is_the_same_iso_text_in_jsonl_and_parquet(corpus, settings):
+    decided = {f"ovs-{c}": t for c, t in Decision.objects.values_list("item__conversation_id", "created_at")}
+    by_format = {}
+    for fmt in ("jsonl", "parquet"):
+        rows = [row for split in _load(_build("eval", fmt), settings).values() for row in split]
+        by_format[fmt] = {row["id"]: row["decided_at"] for row in rows}
+
+    assert by_format["jsonl"] == by_format["parquet"]
+    # The effective decision's time: the adjudication's for the adjudicated conversation.
+    assert all(decided_at == decided[id_].isoformat() for id_, decided_at in by_format["jsonl"].items())
+
+
+def test_messages_stored_around_ingest_are_exported_as_role_and_content_text(corpus, settings, reviewer):
+    odd = Conversation.objects.create(
+        source=corpus["source"],
+        external_id="odd",
+        messages=[
+            {"role": "user", "content": "What is 6 times 7?", "name": "guest"},
+            {"role": "assistant", "content": 42},
+        ],
+    )
+    item = ReviewItem.objects.create(conversation=odd, queue=Queue.objects.get(slug="triage"))
+    decision_record(item=item, reviewer=reviewer, verdict="appropriate_help")
+
+    rows = [row for split in _load(_build("sft", "jsonl"), settings).values() for row in split]
+
+    row = next(row for row in rows if row["conversation_id"] == odd.pk)
+    assert row["messages"] == [
+        {"role": "user", "content": "What is 6 times 7?"},
+        {"role": "assistant", "content": "42"},
+    ]
+
+
 def test_splits_are_disjoint_by_conversation_and_follow_the_seed(corpus, settings):
     first = _build("classifier", seed=3)
     again = _build("classifier", seed=3)
@@ -342,13 +375,13 @@ def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
 
     monkeypatch.setattr(builder, "CHUNK", 10)
     dataset = dataset_create(kind="eval", enqueue=False)
-    real = builder._keep
+    real = builder.judge
 
-    def cancel_midway(judged, filters):
+    def cancel_midway(group, merged):
         Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
-        return real(judged, filters)
+        return real(group, merged)
 
-    monkeypatch.setattr(builder, "_keep", cancel_midway)
+    monkeypatch.setattr(builder, "judge", cancel_midway)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED
     assert dataset.progress == 10 and len(lineage_decision_ids(dataset=dataset)) == 0
@@ -414,6 +447,23 @@ def test_an_edited_decision_marks_the_snapshot_stale(corpus):
     assert dataset.stale_changes[0]["change"] == "edited" and dataset.stale_changes[0]["decision_ids"] == [decision.pk]
 
 
+@pytest.mark.parametrize("chunk", [7, 61, 62])
+def test_chunking_does_not_change_the_files_or_the_lineage(corpus, monkeypatch, chunk):
+    """Chunk bounds come BOUNDS_AHEAD at a time: several batches, a chunk ending on the last conversation
+    (61 of them), and a single chunk holding them all write what one unchunked read writes."""
+    from reviews.services.datasets import builder
+
+    whole = _build("sft", seed=5)
+    monkeypatch.setattr(builder, "CHUNK", chunk)
+    monkeypatch.setattr(builder, "BOUNDS_AHEAD", 2)
+    chunked = _build("sft", seed=5)
+
+    assert chunked.row_count == whole.row_count > 0
+    assert {s: f["sha256"] for s, f in chunked.files.items()} == {s: f["sha256"] for s, f in whole.files.items()}
+    assert lineage_decision_ids(dataset=chunked) == lineage_decision_ids(dataset=whole)
+    assert chunked.label_distribution == whole.label_distribution
+
+
 def _reader_threads() -> list[str]:
     import threading
 
@@ -450,18 +500,18 @@ def test_a_cancel_or_a_read_error_stops_the_reader_thread(corpus, monkeypatch):
         pytest.skip("reading ahead is PostgreSQL's")
     monkeypatch.setattr(builder, "CHUNK", 7)
     dataset = dataset_create(kind="eval", enqueue=False)
-    real_keep = builder._keep
+    real_judge = builder.judge
 
-    def cancel_midway(judged, filters):
+    def cancel_midway(group, merged):
         Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
-        return real_keep(judged, filters)
+        return real_judge(group, merged)
 
-    monkeypatch.setattr(builder, "_keep", cancel_midway)
+    monkeypatch.setattr(builder, "judge", cancel_midway)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED and lineage_decision_ids(dataset=dataset) == []
     assert not _reader_threads()
 
-    monkeypatch.setattr(builder, "_keep", real_keep)
+    monkeypatch.setattr(builder, "judge", real_judge)
     real_rows, calls = builder._rows, []
 
     def fail_on_third_chunk(query):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -74,6 +74,11 @@ class DatasetFilters:
         "policy_versions",
         "min_agreement",
     )
+
+    @property
+    def need_the_group(self) -> bool:
+        """Whether any filter is left for the builder, which sees a conversation's effective decision."""
+        return bool(self.final_only or self.verdicts or self.categories or self.min_agreement is not None)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any] | None) -> DatasetFilters:
@@ -171,17 +176,29 @@ def split_ratios_parse(data: Mapping[str, Any] | None) -> dict[str, float]:
     return {name: r for name, r in ratios.items() if r > 0}
 
 
-def split_of(conversation_id: int, *, seed: int, ratios: Mapping[str, float]) -> str:
-    """A conversation's split: a hash of (seed, conversation id), so all its rows land in one split."""
-    digest = hashlib.sha256(f"{seed}:{conversation_id}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64
+def splitter(*, seed: int, ratios: Mapping[str, float]) -> Callable[[int], str]:
+    """Conversation id → its split: a hash of (seed, conversation id), so all its rows land in one split.
+
+    The bounds are summed once, in SPLITS order, so each call is one hash and a comparison or two.
+    """
+    bounds: list[tuple[float, str]] = []
     cumulative = 0.0
-    last = ""
     for name in SPLITS:
-        if name not in ratios:
-            continue
-        cumulative += ratios[name]
-        last = name
-        if point < cumulative:
-            return name
-    return last
+        if name in ratios:
+            cumulative += ratios[name]
+            bounds.append((cumulative, name))
+    last = bounds[-1][1] if bounds else ""
+    sha256, from_bytes = hashlib.sha256, int.from_bytes
+
+    def split(conversation_id: int) -> str:
+        point = from_bytes(sha256(b"%d:%d" % (seed, conversation_id)).digest()[:8], "big") / 2**64
+        for bound, name in bounds:
+            if point < bound:
+                return name
+        return last  # rounding left the point above the last bound
+
+    return split
+
+
+def split_of(conversation_id: int, *, seed: int, ratios: Mapping[str, float]) -> str:
+    return splitter(seed=seed, ratios=ratios)(conversation_id)

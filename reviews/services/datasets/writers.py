@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,13 +81,16 @@ class RowWriter:
         self.rows += 1
         if self._text is not None:
             # Compact UTF-8 JSON, keys in the row's order (as json.dumps with ensure_ascii=False and
-            # separators=(",", ":") writes it), one line each.
+            # separators=(",", ":") writes it), one line each; datetimes as datetime.isoformat() writes them.
             line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
             self._lines.append(line)
             self._pending += len(line)
             if self._pending >= BLOCK:
                 self._flush_lines()
             return
+        decided_at = row.get("decided_at")
+        if isinstance(decided_at, datetime):  # the text orjson writes in JSON lines
+            row = {**row, "decided_at": decided_at.isoformat()}
         self._buffer.append(row)
         if len(self._buffer) >= ROW_GROUP:
             self._flush()
