@@ -308,8 +308,9 @@ def _write(dataset: Dataset, tmp: Path) -> None:
         if not group:  # end of a chunk
             lineage_record(dataset=dataset, first_conversation_id=first, last_conversation_id=last, decision_ids=used)
             used, first = [], 0
-            Dataset.objects.filter(pk=dataset.pk).update(progress=read, heartbeat_at=timezone.now())
-            if Dataset.objects.filter(pk=dataset.pk, cancel_requested=True).exists():
+            beat = Dataset.objects.filter(pk=dataset.pk, cancel_requested=False)
+            if not beat.update(progress=read, heartbeat_at=timezone.now()):  # one statement: progress, or a cancel
+                Dataset.objects.filter(pk=dataset.pk).update(progress=read)
                 for writer in writers.values():
                     writer.close()
                 raise _Cancelled
