@@ -13,10 +13,12 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from reviews.models import Queue, ReviewItem
+from reviews.models import Dataset, Queue, ReviewItem
 
 HOME = "reviews/home.html"
 ITEM = "reviews/workspace/item.html"
+DATASETS = "reviews/datasets.html"
+DATASETS_GROUP = "datasets"  # everyone on the Datasets page: every snapshot is theirs to watch
 
 
 def queue_group(queue_id: int) -> str:
@@ -48,6 +50,16 @@ def hard_limit_arrived(*, queue_id: int, item_id: int, count: int = 1) -> None:
     One notice per queue and batch: a routing pass can bring thousands.
     """
     transaction.on_commit(lambda: _push_notice(queue_id, item_id, count), robust=True)
+
+
+def dataset_progressed(*, dataset: Dataset) -> None:
+    """Push the snapshot's status cell (its progress, or how it ended) to the Datasets page, after commit.
+
+    The cell is the same for every viewer; an ended one also asks the page for its whole row, which holds
+    the viewer's own downloads and actions.
+    """
+    html = render_to_string(f"{DATASETS}#dataset-status", {"dataset": dataset, "oob": True})
+    transaction.on_commit(lambda: _send(DATASETS_GROUP, html), robust=True)
 
 
 def _send(group: str, html: str) -> None:

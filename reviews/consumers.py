@@ -1,4 +1,5 @@
-"""Websocket consumers: authenticate, join a group per queue the user may work, forward HTML. No writes."""
+"""Websocket consumers: authenticate, join the groups the user may hear (queues they work, items they may
+view, snapshots they may export), forward HTML. No writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from reviews.broadcast import item_group, queue_group
+from reviews.broadcast import DATASETS_GROUP, item_group, queue_group
+from reviews.permissions import can_export
 from reviews.selectors import item_for_user, queue_overview
 
 
@@ -65,3 +67,14 @@ class ItemConsumer(HtmlConsumer):
 
     async def groups_for(self, user: Any) -> list[str]:
         return await database_sync_to_async(_item_groups)(user, int(self.scope["url_route"]["kwargs"]["pk"]))
+
+
+def _dataset_groups(user: Any) -> list[str]:
+    return [DATASETS_GROUP] if can_export(user) else []
+
+
+class DatasetConsumer(HtmlConsumer):
+    """Snapshot builds' progress for the Datasets page; only for users who may export."""
+
+    async def groups_for(self, user: Any) -> list[str]:
+        return await database_sync_to_async(_dataset_groups)(user)

@@ -1,6 +1,7 @@
 """The snapshot builder page for admins and ML engineers: build, watch progress, cancel, download.
 
-A building snapshot's row polls itself every 2 s (htmx); downloads are permission-checked and audited.
+A building snapshot's status cell is pushed over the websocket as it goes (reviews/broadcast.py), and its
+row polls itself every 10 s as a fallback; downloads are permission-checked and audited.
 Admins close the loop from here: train a rescoring head from a ready `classifier` snapshot, then promote a
 trained version with its validation metrics beside the active model's.
 """

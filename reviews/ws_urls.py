@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from reviews.consumers import ItemConsumer, QueueConsumer
+from reviews.consumers import DatasetConsumer, ItemConsumer, QueueConsumer
 
 websocket_urlpatterns = [
     path("ws/queues/", QueueConsumer.as_asgi()),
     path("ws/items/<int:pk>/", ItemConsumer.as_asgi()),
+    path("ws/datasets/", DatasetConsumer.as_asgi()),
 ]

@@ -136,7 +136,8 @@ def test_page_lists_snapshots_with_downloads_in_bounded_queries(snapshot, admin_
     html = response.content.decode()
     assert f'id="dataset-{snapshot.pk}"' in html
     assert reverse("reviews:dataset-download", args=[snapshot.pk, "card"]) in html
-    assert html.count('hx-trigger="every 2s"') == 5  # the pending ones poll
+    assert html.count('hx-trigger="every 10s"') == 5  # the pending ones poll, as the websocket's fallback
+    assert 'ws-connect="/ws/datasets/"' in html and "vendor/htmx-ext-ws-2.0.4.min.js" in html
 
 
 def test_building_from_the_page_and_cancelling(decided, admin_user, django_capture_on_commit_callbacks):
@@ -160,4 +161,4 @@ def test_building_from_the_page_and_cancelling(decided, admin_user, django_captu
     pending.refresh_from_db()
     assert pending.status == DatasetStatus.CANCELLED
     poll = client.get(reverse("reviews:dataset-row", args=[dataset.pk]), HTTP_HX_REQUEST="true")
-    assert poll.status_code == 200 and "every 2s" not in poll.content.decode()
+    assert poll.status_code == 200 and "every 10s" not in poll.content.decode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from reviews.broadcast import dataset_progressed
 from reviews.models import (
     AuditAction,
     Category,
@@ -50,6 +52,7 @@ from reviews.services.training_data import _merge_map, label_names
 EXPORT_TASK = "reviews.export_dataset"
 CHUNK = 5_000  # conversations per read: a few MB of rows, a few short queries
 BOUNDS_AHEAD = 20  # chunk bounds found per query
+PUSH_EVERY = 1.0  # seconds between progress pushes to the Datasets page
 HEARTBEAT_TIMEOUT = timedelta(minutes=10)  # a running build silent this long is taken over by the next run
 STORAGE_DIR = "datasets"
 _CONVERSATION = itemgetter(COLUMNS.index("item__conversation_id"))
@@ -110,6 +113,7 @@ def dataset_cancel(*, dataset: Dataset, actor: Any = None) -> Dataset:
     )
     Dataset.objects.filter(pk=dataset.pk, status=DatasetStatus.RUNNING).update(cancel_requested=True)
     dataset.refresh_from_db()
+    dataset_progressed(dataset=dataset)
     return dataset
 
 
@@ -284,8 +288,11 @@ def dataset_build(*, dataset_id: int) -> Dataset:
         Dataset.objects.filter(pk=dataset.pk).update(
             status=DatasetStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
         )
+        dataset.refresh_from_db()
+        dataset_progressed(dataset=dataset)
         raise
     dataset.refresh_from_db()
+    dataset_progressed(dataset=dataset)
     return dataset
 
 
@@ -298,6 +305,7 @@ def _write(dataset: Dataset, tmp: Path) -> None:
     ext = EXTENSIONS[DatasetFormat(dataset.format)]
     total = filters.decisions().values("item__conversation_id").distinct().count()
     Dataset.objects.filter(pk=dataset.pk).update(total=total)
+    dataset.total, pushed = total, 0.0
     writers = {name: RowWriter(tmp / f"{name}.{ext}", dataset.format, schema) for name in ratios}
     split_of = splitter(seed=dataset.seed, ratios=ratios)
     row_of, check = row_builder(dataset.kind, labels), filters.need_the_group
@@ -314,6 +322,9 @@ def _write(dataset: Dataset, tmp: Path) -> None:
                 for writer in writers.values():
                     writer.close()
                 raise _Cancelled
+            if time.monotonic() - pushed >= PUSH_EVERY:
+                dataset.progress, pushed = read, time.monotonic()
+                dataset_progressed(dataset=dataset)
             continue
         read += 1
         judged = judge(group, merged)
