@@ -24,7 +24,7 @@ from reviews.models import (
     Source,
 )
 from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
-from reviews.services.datasets.filters import DatasetError, split_of
+from reviews.services.datasets.filters import DatasetError, SplitKey, split_key, split_of
 from reviews.services.datasets.lineage import lineage_decision_ids
 from reviews.services.decisions import decision_record
 from reviews.services.training_data import label_names
@@ -264,6 +264,12 @@ def test_messages_stored_around_ingest_are_exported_as_role_and_content_text(cor
         {"role": "user", "content": "What is 6 times 7?"},
         {"role": "assistant", "content": "42"},
     ]
+
+
+def test_the_database_computes_the_split_key_python_computes(corpus):
+    for seed in (0, 7, 2**40 + 3):
+        keys = Decision.objects.annotate(key=SplitKey(seed)).values_list("item__conversation_id", "key")
+        assert {key for _, key in keys} and all(key == split_key(cid, seed=seed) for cid, key in keys)
 
 
 def test_splits_are_disjoint_by_conversation_and_follow_the_seed(corpus, settings):

@@ -42,7 +42,7 @@ from reviews.models import (
 )
 from reviews.services.audit import audit_record
 from reviews.services.datasets.card import card_render
-from reviews.services.datasets.filters import DatasetError, DatasetFilters, split_ratios_parse, splitter
+from reviews.services.datasets.filters import DatasetError, DatasetFilters, SplitKey, split_ratios_parse, splitter
 from reviews.services.datasets.lineage import lineage_clear, lineage_record
 from reviews.services.datasets.read_ahead import read_ahead
 from reviews.services.datasets.rows import AS_TEXT, COLUMNS, ORDER, Judged, Skip, judge, row_builder
@@ -213,7 +213,7 @@ def _chunk_ranges() -> Iterator[tuple[int, int | None]]:
             return
 
 
-def _chunks(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
+def _chunks(filters: DatasetFilters, seed: int) -> Iterator[list[tuple[Any, ...]]]:
     """The decisions (those the database filters keep) of each keyset chunk of conversation ids, in ORDER.
 
     A chunk is CHUNK consecutive conversation ids; its decisions come in one query, through their item index,
@@ -231,13 +231,14 @@ def _chunks(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
         # scans the whole decision table for them; joined to this subquery it expects a few and goes through
         # the item index on both sides.
         chunk = chunk.filter(item_id__in=items.values("pk"))
-        yield list(_rows(chunk.annotate(**AS_TEXT).order_by(*ORDER).values_list(*COLUMNS)))
+        chunk = chunk.annotate(**AS_TEXT, split_key=SplitKey(seed))
+        yield list(_rows(chunk.order_by(*ORDER).values_list(*COLUMNS)))
 
 
-def _groups(filters: DatasetFilters) -> Iterator[list[tuple[Any, ...]]]:
+def _groups(filters: DatasetFilters, seed: int) -> Iterator[list[tuple[Any, ...]]]:
     """Each conversation's decisions, and an empty group at the end of each chunk (a point to report progress
     and look for a cancel). On PostgreSQL the next chunk is read while this one is written."""
-    chunks = _chunks(filters)
+    chunks = _chunks(filters, seed)
     for rows in read_ahead(chunks) if connection.vendor == "postgresql" else chunks:
         for _, group in groupby(rows, key=_CONVERSATION):  # in ORDER: a conversation's decisions are adjacent
             yield list(group)
@@ -300,51 +301,19 @@ def _write(dataset: Dataset, tmp: Path) -> None:
     filters = DatasetFilters.parse(dataset.filters)
     ratios: dict[str, float] = dataset.split_ratios or split_ratios_parse(None)
     labels = label_names() if dataset.kind == DatasetKind.CLASSIFIER else []
-    merged = _merge_map()
     schema = schema_for(dataset.kind, labels)
     ext = EXTENSIONS[DatasetFormat(dataset.format)]
     total = filters.decisions().values("item__conversation_id").distinct().count()
     Dataset.objects.filter(pk=dataset.pk).update(total=total)
-    dataset.total, pushed = total, 0.0
+    dataset.total = total
     writers = {name: RowWriter(tmp / f"{name}.{ext}", dataset.format, schema) for name in ratios}
-    split_of = splitter(seed=dataset.seed, ratios=ratios)
-    row_of, check = row_builder(dataset.kind, labels), filters.need_the_group
-    stats, read = _Stats(), 0
-    used: list[int] = []
-    first = last = 0  # conversation ids of the chunk's rows
-    for group in _groups(filters):
-        if not group:  # end of a chunk
-            lineage_record(dataset=dataset, first_conversation_id=first, last_conversation_id=last, decision_ids=used)
-            used, first = [], 0
-            beat = Dataset.objects.filter(pk=dataset.pk, cancel_requested=False)
-            if not beat.update(progress=read, heartbeat_at=timezone.now()):  # one statement: progress, or a cancel
-                Dataset.objects.filter(pk=dataset.pk).update(progress=read)
-                for writer in writers.values():
-                    writer.close()
-                raise _Cancelled
-            if time.monotonic() - pushed >= PUSH_EVERY:
-                dataset.progress, pushed = read, time.monotonic()
-                dataset_progressed(dataset=dataset)
-            continue
-        read += 1
-        judged = judge(group, merged)
-        try:
-            if check and (reason := _keep(judged, filters)):
-                raise Skip(reason)
-            row = row_of(judged)
-        except Skip as skip:
-            stats.skipped[skip.reason] += 1
-            continue
-        split = split_of(judged.conversation_id)
-        writers[split].write(row)
-        stats.add(split, judged)
-        used.extend(judged.decision_ids)
-        first, last = first or judged.conversation_id, judged.conversation_id
+    stats, read = _write_rows(dataset, filters, writers, labels=labels, ratios=ratios)
+    hashes = {name: writer.close() for name, writer in writers.items()}
     files = {}
     prefix = f"{STORAGE_DIR}/{dataset.pk}"
     for name, writer in writers.items():
-        sha = writer.close()
-        files[name] = {"path": _store(f"{prefix}/{name}.{ext}", writer.path), "sha256": sha, "rows": writer.rows}
+        path = _store(f"{prefix}/{name}.{ext}", writer.path)
+        files[name] = {"path": path, "sha256": hashes[name], "rows": writer.rows}
         files[name]["bytes"] = writer.path.stat().st_size
     active = PolicyVersion.objects.filter(is_active=True).values_list("number", flat=True).first()
     splits = stats.splits()
@@ -376,6 +345,53 @@ def _write(dataset: Dataset, tmp: Path) -> None:
             "finished_at",
         ]
     )
+
+
+def _write_rows(
+    dataset: Dataset,
+    filters: DatasetFilters,
+    writers: Mapping[str, RowWriter],
+    *,
+    labels: list[str],
+    ratios: Mapping[str, float],
+) -> tuple[_Stats, int]:
+    """Every row to its split's writer, chunk by chunk: lineage, progress, pushes and the cancel check at
+    the end of each. Returns the label balance and how many conversations were read."""
+    merged = _merge_map()
+    split_of = splitter(seed=dataset.seed, ratios=ratios)
+    row_of, check = row_builder(dataset.kind, labels), filters.need_the_group
+    stats, read, pushed = _Stats(), 0, 0.0
+    used: list[int] = []
+    first = last = 0  # conversation ids of the chunk's rows
+    for group in _groups(filters, dataset.seed):
+        if not group:  # end of a chunk
+            lineage_record(dataset=dataset, first_conversation_id=first, last_conversation_id=last, decision_ids=used)
+            used, first = [], 0
+            beat = Dataset.objects.filter(pk=dataset.pk, cancel_requested=False)
+            if not beat.update(progress=read, heartbeat_at=timezone.now()):  # one statement: progress, or a cancel
+                Dataset.objects.filter(pk=dataset.pk).update(progress=read)
+                for writer in writers.values():
+                    writer.close()
+                raise _Cancelled
+            if time.monotonic() - pushed >= PUSH_EVERY:
+                dataset.progress, pushed = read, time.monotonic()
+                dataset_progressed(dataset=dataset)
+            continue
+        read += 1
+        judged = judge(group, merged)
+        try:
+            if check and (reason := _keep(judged, filters)):
+                raise Skip(reason)
+            row = row_of(judged)
+        except Skip as skip:
+            stats.skipped[skip.reason] += 1
+            continue
+        split = split_of(judged.split_key)
+        writers[split].write(row)
+        stats.add(split, judged)
+        used.extend(judged.decision_ids)
+        first, last = first or judged.conversation_id, judged.conversation_id
+    return stats, read
 
 
 def _store(name: str, path: Path) -> str:
