@@ -6,58 +6,32 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from oversight.asgi import application
 from reviews.models import Dataset, DatasetStatus
 from reviews.services.datasets import builder
 from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
+from tests.live import connects, listen_while, session_cookie
 from tests.test_datasets import corpus  # noqa: F401  (fixture)
-from tests.test_workspace_live import _session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+DATASETS = "/ws/datasets/"
 
 
 def _cookie(user: User) -> bytes:
     client = Client()
     client.force_login(user)
-    return _session_cookie(client)
-
-
-def _communicator(cookie: bytes) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
-    return WebsocketCommunicator(application, "/ws/datasets/", headers=headers)
+    return session_cookie(client)
 
 
 def _connects(cookie: bytes) -> bool:
-    async def attempt() -> bool:
-        communicator = _communicator(cookie)
-        connected, _ = await communicator.connect()
-        await communicator.disconnect()
-        return connected
-
-    return async_to_sync(attempt)()
+    return connects(DATASETS, cookie)
 
 
 def _listen_while(cookie: bytes, action: Callable[[], Any]) -> list[str]:
-    """Connect, run the (sync) action, and collect every message the socket received."""
-
-    async def scenario() -> list[str]:
-        communicator = _communicator(cookie)
-        connected, _ = await communicator.connect()
-        assert connected
-        await sync_to_async(action)()
-        received = [await communicator.receive_from(timeout=5)]
-        while not await communicator.receive_nothing(timeout=0.5):
-            received.append(await communicator.receive_from(timeout=1))
-        await communicator.disconnect()
-        return received
-
-    return async_to_sync(scenario)()
+    return listen_while(DATASETS, cookie, action, every=True)
 
 
 def test_only_those_who_may_export_hear_builds(reviewer, senior, admin_user, django_user_model):

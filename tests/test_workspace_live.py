@@ -6,72 +6,41 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
-from oversight.asgi import application
 from reviews import broadcast
 from reviews.models import Queue, ReviewItem
 from reviews.schemas import ConversationIn
 from reviews.services.ingest import conversations_ingest
 from reviews.services.sources import source_create
+from tests.live import ORIGIN, connects, listen_while, session_cookie
 from tests.test_workspace_views import DECISION, HX, claim, make_item
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-
-def _session_cookie(client: Client) -> bytes:
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+QUEUES = "/ws/queues/"
 
 
-def _communicator(cookie: bytes | None, origin: bytes = b"http://localhost") -> WebsocketCommunicator:
-    headers = [(b"origin", origin), (b"host", b"localhost")]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, "/ws/queues/", headers=headers)
-
-
-def _connects(cookie: bytes | None, origin: bytes = b"http://localhost") -> bool:
-    async def attempt() -> bool:
-        communicator = _communicator(cookie, origin)
-        connected, _ = await communicator.connect()
-        await communicator.disconnect()
-        return connected
-
-    return async_to_sync(attempt)()
+def _connects(cookie: bytes | None, origin: bytes = ORIGIN) -> bool:
+    return connects(QUEUES, cookie, origin)
 
 
 def _listen_while(cookie: bytes, action: Callable[[], Any], *, extra: bool = False) -> list[str]:
-    """Connect, run the (sync) action, and collect what the socket received (one message, or more if `extra`)."""
-
-    async def scenario() -> list[str]:
-        communicator = _communicator(cookie)
-        connected, _ = await communicator.connect()
-        assert connected
-        await sync_to_async(action)()
-        received = [await communicator.receive_from(timeout=5)]
-        while extra and not await communicator.receive_nothing(timeout=0.5):
-            received.append(await communicator.receive_from(timeout=1))
-        await communicator.disconnect()
-        return received
-
-    return async_to_sync(scenario)()
+    return listen_while(QUEUES, cookie, action, every=extra)
 
 
 def test_anonymous_and_foreign_origin_sockets_are_refused(client, reviewer):
     assert not _connects(None)
     client.force_login(reviewer)
-    assert _connects(_session_cookie(client))
-    assert not _connects(_session_cookie(client), origin=b"http://evil.example")
+    assert _connects(session_cookie(client))
+    assert not _connects(session_cookie(client), origin=b"http://evil.example")
 
 
 def test_outsider_socket_is_refused(client, outsider):
     client.force_login(outsider)
 
-    assert not _connects(_session_cookie(client))
+    assert not _connects(session_cookie(client))
 
 
 def test_a_decision_pushes_the_new_count_to_everyone_on_the_queue(client, reviewer, senior):
@@ -84,7 +53,7 @@ def test_a_decision_pushes_the_new_count_to_everyone_on_the_queue(client, review
     assert item is not None
 
     received = _listen_while(
-        _session_cookie(watcher), lambda: client.post(f"/items/{item.pk}/decide/", DECISION, headers=HX)
+        session_cookie(watcher), lambda: client.post(f"/items/{item.pk}/decide/", DECISION, headers=HX)
     )
 
     triage = Queue.objects.get(slug="triage")
@@ -100,7 +69,7 @@ def test_reviewer_socket_does_not_hear_about_senior_queues(client, reviewer, sen
     assert item is not None
 
     received = _listen_while(
-        _session_cookie(client),
+        session_cookie(client),
         lambda: seniors.post(f"/items/{item.pk}/escalate/", {"reason": "policy call"}, headers=HX),
         extra=True,
     )
@@ -126,25 +95,10 @@ def test_hard_limit_arrival_notice_is_pushed_after_commit(client, reviewer):
         with transaction.atomic():
             broadcast.hard_limit_arrived(queue_id=item.queue_id, item_id=item.pk)
 
-    received = _listen_while(_session_cookie(client), arrive)
+    received = _listen_while(session_cookie(client), arrive)
 
     assert received[0].lstrip().startswith('<p id="live-notice"')
     assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
-
-
-def _listen_on(path: str, cookie: bytes, action: Callable[[], Any]) -> list[str]:
-    async def scenario() -> list[str]:
-        communicator = WebsocketCommunicator(
-            application, path, headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie)]
-        )
-        connected, _ = await communicator.connect()
-        assert connected
-        await sync_to_async(action)()
-        received = [await communicator.receive_from(timeout=5)]
-        await communicator.disconnect()
-        return received
-
-    return async_to_sync(scenario)()
 
 
 def test_viewers_of_an_item_see_who_claims_it(client, reviewer, senior):
@@ -155,7 +109,7 @@ def test_viewers_of_an_item_see_who_claims_it(client, reviewer, senior):
     assert f'ws-connect="/ws/items/{item.pk}/"' in content and f'<span id="claimed-{item.pk}">Not claimed.' in content
     client.force_login(reviewer)
 
-    received = _listen_on(f"/ws/items/{item.pk}/", _session_cookie(watcher), lambda: claim(client))
+    received = listen_while(f"/ws/items/{item.pk}/", session_cookie(watcher), lambda: claim(client))
 
     assert f'<span id="claimed-{item.pk}" hx-swap-oob="true">Claimed by rita.</span>' in received[0]
 
@@ -164,17 +118,7 @@ def test_item_socket_refuses_users_outside_the_queue(client, reviewer):
     item = make_item("escalation")
     client.force_login(reviewer)
 
-    async def attempt() -> bool:
-        communicator = WebsocketCommunicator(
-            application,
-            f"/ws/items/{item.pk}/",
-            headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", _session_cookie(client))],
-        )
-        connected, _ = await communicator.connect()
-        await communicator.disconnect()
-        return connected
-
-    assert not async_to_sync(attempt)()
+    assert not connects(f"/ws/items/{item.pk}/", session_cookie(client))
 
 
 def test_routing_a_new_hard_limit_item_pushes_its_count_and_a_notice(client, reviewer, make_conversation):
@@ -185,7 +129,7 @@ def test_routing_a_new_hard_limit_item_pushes_its_count_and_a_notice(client, rev
     def ingest() -> None:
         conversations_ingest(source=issued.source, conversations=[ConversationIn.model_validate(conversation)])
 
-    received = _listen_while(_session_cookie(client), ingest, extra=True)
+    received = _listen_while(session_cookie(client), ingest, extra=True)
 
     triage = Queue.objects.get(slug="triage")
     item = ReviewItem.objects.get(conversation__external_id="hard-1", queue=triage)
