@@ -113,9 +113,30 @@ def _local(dataset: Dataset, settings: Any) -> dict[str, str]:
 
 
 def _load(dataset: Dataset, settings: Any) -> Any:
-    builder = "parquet" if dataset.format == "parquet" else "json"
-    files = {split: path for split, path in _local(dataset, settings).items() if dataset.files[split]["rows"]}
-    return datasets.load_dataset(builder, data_files=files, cache_dir=str(Path(settings.MEDIA_ROOT).parent / "hf"))
+    """As the card says: the snapshot's folder, whose README.md header gives the splits and column types."""
+    folder = Path(settings.MEDIA_ROOT) / "datasets" / str(dataset.pk)
+    return datasets.load_dataset(str(folder), cache_dir=str(Path(settings.MEDIA_ROOT).parent / "hf"))
+
+
+def test_a_json_split_without_categories_loads_with_the_cards_types(corpus, settings):
+    """Inferred from JSON lines, a first split whose category lists are all empty types them as nulls, and
+    the next split fails to load; the card's header gives the types."""
+    ratios = {"train": 0.9, "test": 0.1}  # `datasets` reads the test split first
+    seed = next(s for s in range(1000) if _test_has_no_categories(s, ratios))
+    dataset = _build("eval", "jsonl", seed=seed, split_ratios=ratios)
+
+    loaded = _load(dataset, settings)
+
+    assert loaded["test"].num_rows > 0 and all(row["categories"] == [] for row in loaded["test"])
+    assert any(row["categories"] == ["violent-crime"] for row in loaded["train"])
+    assert loaded["test"].features["categories"] == datasets.List(datasets.Value("string"))
+
+
+def _test_has_no_categories(seed: int, ratios: dict[str, float]) -> bool:
+    conversations = Decision.objects.values_list("item__conversation_id", flat=True).distinct()
+    test = [cid for cid in conversations if split_of(cid, seed=seed, ratios=ratios) == "test"]
+    categories = Decision.objects.filter(item__conversation_id__in=test).values_list("categories", flat=True)
+    return bool(test) and not any(categories)
 
 
 def _is_message_list(value: Any) -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from reviews.models import Dataset, DatasetKind
+import pyarrow as pa
+
+from reviews.models import Dataset, DatasetFormat, DatasetKind
+from reviews.services.datasets.writers import EXTENSIONS, schema_for
 
 WHAT = {
     DatasetKind.PREFERENCE: (
@@ -42,17 +46,48 @@ def _table(counts: dict[str, Any], head: tuple[str, str]) -> list[str]:
     return [*lines, ""]
 
 
-def card_render(dataset: Dataset, *, labels: Sequence[str]) -> str:
-    dist = dataset.label_distribution
-    agreement = dist.get("agreement", {})
-    filters = {key: value for key, value in dataset.filters.items() if value not in (None, [], False)}
-    ext = {"jsonl": "json", "jsonl.gz": "json", "parquet": "parquet"}[dataset.format]
-    data_files = ", ".join(f'"{name}": "{name}.{dataset.format}"' for name in dataset.files)
+def _feature(field: pa.Field, indent: str) -> list[str]:
+    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files)."""
+    kind = field.type
+    if pa.types.is_list(kind):
+        item = kind.value_type
+        if pa.types.is_struct(item):
+            members = [line for member in item for line in _feature(member, indent + "  ")]
+            return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  list:", *members]
+        return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  list: {_DTYPES[str(item)]}"]
+    return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  dtype: {_DTYPES[str(kind)]}"]
+
+
+_DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
+
+
+def _front_matter(dataset: Dataset, labels: Sequence[str]) -> list[str]:
+    """License, and the files and column types: `load_dataset("<this folder>")` loads the splits with these
+    types. JSON lines carry none, and inferred from the first rows a column of empty lists reads as nulls."""
+    ext = EXTENSIONS[DatasetFormat(dataset.format)]
+    splits = [name for name, info in dataset.files.items() if info["rows"]]
     lines = [
         "---",
         f"license: {dataset.license or 'other'}",
         f"pretty_name: Oversight {dataset.kind} snapshot {dataset.pk}",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+        *(line for name in splits for line in (f"  - split: {name}", f"    path: {name}.{ext}")),
+        "dataset_info:",
+        "  features:",
+        *(line for field in schema_for(dataset.kind, labels) for line in _feature(field, "  ")),
         "---",
+    ]
+    return lines
+
+
+def card_render(dataset: Dataset, *, labels: Sequence[str]) -> str:
+    dist = dataset.label_distribution
+    agreement = dist.get("agreement", {})
+    filters = {key: value for key, value in dataset.filters.items() if value not in (None, [], False)}
+    lines = [
+        *_front_matter(dataset, labels),
         "",
         f"# Oversight {dataset.get_kind_display().lower()} · snapshot {dataset.pk}",
         "",
@@ -71,9 +106,12 @@ def card_render(dataset: Dataset, *, labels: Sequence[str]) -> str:
         "|---|---:|---|",
         *(f"| {name} | {f['rows']} | `{f['sha256']}` |" for name, f in dataset.files.items()),
         "",
+        "Download the files and this README.md into one folder; its header gives `datasets` the splits and the",
+        "column types:",
+        "",
         "```python",
         "from datasets import load_dataset",
-        f'ds = load_dataset("{ext}", data_files={{{data_files}}})',
+        'ds = load_dataset("path/to/the/folder")',
         "```",
         "",
         "## Label balance",
