@@ -397,18 +397,25 @@ def test_cancel_stops_a_pending_build(corpus):
     assert dataset.status == DatasetStatus.CANCELLED and not dataset.files
 
 
+def _cancel_while_judging(dataset: Dataset, monkeypatch: Any) -> None:
+    """A cancel arrives while the first conversation is judged (the build notices it at the chunk's end)."""
+    from reviews.services.datasets import builder
+
+    real = builder.judge
+
+    def cancel_midway(group: Any, merged: Any) -> Any:
+        Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
+        return real(group, merged)
+
+    monkeypatch.setattr(builder, "judge", cancel_midway)
+
+
 def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
     from reviews.services.datasets import builder
 
     monkeypatch.setattr(builder, "CHUNK", 10)
     dataset = dataset_create(kind="eval", enqueue=False)
-    real = builder.judge
-
-    def cancel_midway(group, merged):
-        Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
-        return real(group, merged)
-
-    monkeypatch.setattr(builder, "judge", cancel_midway)
+    _cancel_while_judging(dataset, monkeypatch)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED
     assert dataset.progress == 10 and len(lineage_decision_ids(dataset=dataset)) == 0
@@ -528,12 +535,7 @@ def test_a_cancel_or_a_read_error_stops_the_reader_thread(corpus, monkeypatch):
     monkeypatch.setattr(builder, "CHUNK", 7)
     dataset = dataset_create(kind="eval", enqueue=False)
     real_judge = builder.judge
-
-    def cancel_midway(group, merged):
-        Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
-        return real_judge(group, merged)
-
-    monkeypatch.setattr(builder, "judge", cancel_midway)
+    _cancel_while_judging(dataset, monkeypatch)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED and lineage_decision_ids(dataset=dataset) == []
     assert not _reader_threads()

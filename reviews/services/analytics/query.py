@@ -31,11 +31,9 @@ from reviews.models import (
 )
 from reviews.services.analytics.cells import when
 from reviews.services.analytics.rollup import rollup_finished_at
-from reviews.services.analytics.rollup_rows import UNCATEGORISED, day_of, hour_of, hourly_horizon
+from reviews.services.analytics.rollup_rows import DAY, HOUR, UNCATEGORISED, day_of, hour_of, hourly_horizon
 from reviews.services.analytics.types import AnalyticsFilters
 
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 HOURLY_UP_TO = timedelta(hours=48)
 DAILY_UP_TO = timedelta(days=92)
