@@ -3,6 +3,10 @@
 The shared cluster other tests use is never touched: this one is initdb'd into a temporary folder, on a free
 port, and thrown away at the end. Requests in flight or arriving while it is down must get 503 with
 Retry-After and leave nothing half-written; once it is back, requests succeed again.
+
+Nothing here is timed: the batch that must be in flight at the stop is held inside its transaction by a lock
+the test owns (see `hold_flags_of`), and every other request is judged by the invariant alone
+(202: all of its batch stored; 503: none of it), whenever it happened to run.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ class PrivatePostgres:
             conn.execute("CREATE DATABASE oversight")
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        # One prepared transaction: the lock `hold_flags_of` takes outlives the backends a stop terminates.
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_prepared_transactions=1"
         self._run("pg_ctl", "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-w", "-o", options, "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -157,7 +162,10 @@ class Sender(threading.Thread):
         super().__init__()
         self.server, self.name, self.size, self.stop = server, name, size, stop
         self.sent: list[Sent] = []
-        self.in_flight_since: float | None = None
+
+    def external_id(self, n: int, k: int) -> str:
+        """The external id of the `k`th conversation of this sender's `n`th batch."""
+        return f"{self.name}-{n}-{k}"
 
     def run(self) -> None:
         headers = {"Authorization": f"Bearer {self.server.token}"}
@@ -165,15 +173,14 @@ class Sender(threading.Thread):
             for n in range(400):
                 if self.stop.is_set():
                     return
-                flags = {f"{self.name}-{n}-{k}": 1 + (k % 3) for k in range(self.size)}
+                flags = {self.external_id(n, k): 1 + (k % 3) for k in range(self.size)}
                 body = {"conversations": [_conversation(eid, count) for eid, count in flags.items()]}
-                began = self.in_flight_since = time.monotonic()
+                began = time.monotonic()
                 try:
                     response = client.post("/api/v1/conversations", json=body)
                     status, retry_after, error = response.status_code, response.headers.get("Retry-After"), ""
                 except httpx.TransportError as exc:
                     status, retry_after, error = None, None, repr(exc)
-                self.in_flight_since = None
                 self.sent.append(Sent(flags, began, time.monotonic(), status, retry_after, error))
                 time.sleep(0.02)
 
@@ -187,12 +194,52 @@ def _stored_flags(url: str) -> dict[str, int]:
     return dict(rows)
 
 
-def _in_flight_for(sender: Sender, seconds: float) -> bool:
-    since = sender.in_flight_since
-    return since is not None and time.monotonic() - since > seconds
+HOLD_LOCK = 19  # the advisory lock the held batch waits for
+HOLD = "hold-the-batch"  # the prepared transaction that holds it
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+def hold_flags_of(url: str, external_id: str) -> None:
+    """Make the batch carrying `external_id` wait, as it writes that conversation's flags, until `release_hold`.
+
+    A trigger (on this throwaway cluster only) makes a flag of that conversation wait for an advisory lock
+    the test holds: its batch stops inside its transaction with all its conversations and the flags before
+    that one written. The lock is held by a prepared transaction, which belongs to no backend: stopping the
+    server cannot release it before the waiting batch's backend is terminated, so that batch cannot commit.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION test_hold_flag() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF EXISTS (SELECT FROM reviews_conversation WHERE id = NEW.conversation_id AND external_id = TG_ARGV[0])"
+            f" THEN PERFORM pg_advisory_xact_lock({HOLD_LOCK}); END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER test_hold_flag BEFORE INSERT ON reviews_flag FOR EACH ROW"
+            f" EXECUTE FUNCTION test_hold_flag('{external_id}')"
+        )
+        conn.execute("BEGIN")
+        conn.execute(f"SELECT pg_advisory_xact_lock({HOLD_LOCK})")
+        conn.execute(f"PREPARE TRANSACTION '{HOLD}'")
+
+
+def release_hold(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"ROLLBACK PREPARED '{HOLD}'")
+
+
+def held_batch_waiting(url: str) -> bool:
+    """Whether an ingest is writing flags, inside its transaction, and waiting for the hold."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        waiting = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.objid = %s AND NOT l.granted"
+            " AND a.backend_xid IS NOT NULL AND a.query LIKE 'COPY reviews_flag%%'",
+            [HOLD_LOCK],
+        ).fetchone()
+    return bool(waiting and waiting[0])
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    """Poll `condition`; the timeout only bounds a failure, nothing waits for it to pass."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -200,47 +247,55 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
         time.sleep(0.02)
 
 
+def _answered_since(sender: Sender, since: float, count: int) -> bool:
+    return sum(s.began > since for s in sender.sent) >= count
+
+
 @pytest.mark.timeout(300)
 def test_postgres_restart_during_ingest_answers_503_with_retry_after_and_writes_nothing_by_halves(
     private_postgres, server
 ):
     stop = threading.Event()
-    # Small batches keep requests coming; the large one (a thousand conversations) is in flight at the stop.
+    # Small batches keep requests coming; the first large one (a thousand conversations) is held in its
+    # transaction, at the flags of its last conversation, when the server stops.
     large = Sender(server, "large", 1000, stop)
-    senders = [Sender(server, "small-a", 5, stop), Sender(server, "small-b", 5, stop), large]
+    small = [Sender(server, "small-a", 5, stop), Sender(server, "small-b", 5, stop)]
+    senders = [*small, large]
+    hold_flags_of(private_postgres.url, large.external_id(0, large.size - 1))
     for sender in senders:
         sender.start()
     try:
-        wait_until(lambda: any(s.status == 202 for s in large.sent), "a large batch accepted")
-        typical = min(s.ended - s.began for s in large.sent if s.status == 202)
-        wait_until(lambda: _in_flight_for(large, 0.4 * typical), "the next large batch half way")
+        wait_until(lambda: held_batch_waiting(private_postgres.url), "the large batch waiting on the hold")
+        assert not large.sent, "the large batch was answered while it was held"
         down_at = time.monotonic()
         private_postgres.stop("fast")
-        time.sleep(1.5)  # requests keep arriving while it is down
+        # Requests keep arriving while it is down: each small sender is answered at least once meanwhile.
+        wait_until(lambda: all(_answered_since(s, down_at, 1) for s in small), "requests while it is down")
         private_postgres.start()
+        release_hold(private_postgres.url)  # the held batch's backend went with the stop; its ids are never resent
         up_at = time.monotonic()
-        time.sleep(4)  # and after it is back
+        # And after it is back: a few requests from every sender, the large one included.
+        wait_until(lambda: all(_answered_since(s, up_at, 2) for s in senders), "requests after the restart")
     finally:
         stop.set()
         for sender in senders:
             sender.join(timeout=60)
     sent = [s for sender in senders for s in sender.sent]
+    stored = _stored_flags(private_postgres.url)
 
     assert not [s.error for s in sent if s.status is None], "a request got no HTTP answer"
     statuses = {s.status for s in sent}
     assert statuses <= {202, 503}, f"only 202 or 503 may come back, got {statuses}"
+    held = large.sent[0]
+    assert held.status == 503, f"the batch in flight at the stop was not refused: {held}"
+    assert not [eid for eid in held.flags if eid in stored], "the refused batch in flight left rows behind"
     unavailable = [s for s in sent if s.status == 503]
-    assert unavailable, "no request met the restart: it proved nothing"
-    assert all(s.retry_after and int(s.retry_after) > 0 for s in unavailable)
-    in_flight = [s for s in large.sent if s.began < down_at < s.ended]
-    assert in_flight and in_flight[0].status == 503, "the batch in flight was not refused"
+    assert all(s.retry_after and int(s.retry_after) > 0 for s in unavailable), "a 503 without Retry-After"
     after = [s for s in sent if s.began > up_at]
-    assert after and all(s.status == 202 for s in after), "requests sent after the restart must succeed"
-
-    stored = _stored_flags(private_postgres.url)
+    assert all(s.status == 202 for s in after), "requests sent after the restart must succeed"
     for s in sent:
+        kept = {eid: stored[eid] for eid in s.flags if eid in stored}
         if s.status == 202:  # accepted: every conversation with every flag
-            assert {eid: stored.get(eid) for eid in s.flags} == s.flags
-        else:  # refused: nothing of it, or (committed just before the connection dropped) all of it
-            kept = {eid: stored[eid] for eid in s.flags if eid in stored}
-            assert kept in ({}, s.flags), "a refused batch was half-written"
+            assert kept == s.flags, f"an accepted batch is missing rows: {s}"
+        else:  # refused: nothing of it
+            assert kept == {}, f"a refused batch left {len(kept)} of {len(s.flags)} conversations: {s}"
