@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -14,6 +15,8 @@ from django.test import Client
 from oversight.asgi import application
 
 ORIGIN = b"http://localhost"
+WAIT = 30  # seconds: only how long a failing test waits for a message that never comes
+END_OF_ACTION = "<!-- tests.live: the action's pushes end here -->"
 
 
 def session_cookie(client: Client) -> bytes:
@@ -37,18 +40,27 @@ def connects(path: str, cookie: bytes | None, origin: bytes = ORIGIN) -> bool:
     return async_to_sync(attempt)()
 
 
-def listen_while(path: str, cookie: bytes, action: Callable[[], Any], *, every: bool = False) -> list[str]:
-    """Connect, run the (sync) action, and collect what the socket received: the first message, or every one
-    that arrives until the socket is quiet for half a second."""
+def listen_while(path: str, cookie: bytes, action: Callable[[], Any], *, every_in: str | None = None) -> list[str]:
+    """Connect, run the (sync) action, and collect what the socket received: the first message; or, given
+    `every_in` (a group this socket joined), every message the action sent.
+
+    The action's pushes are all sent by the time it returns (after commit, tests run tasks eagerly), and a
+    socket gets its messages in the order they were sent: so a marker sent to `every_in` after the action
+    comes after all of them, and collecting up to it misses nothing, however slowly the socket is served.
+    """
 
     async def scenario() -> list[str]:
         socket = communicator(path, cookie)
         connected, _ = await socket.connect()
         assert connected
         await sync_to_async(action)()
-        received = [await socket.receive_from(timeout=5)]
-        while every and not await socket.receive_nothing(timeout=0.5):
-            received.append(await socket.receive_from(timeout=1))
+        if every_in is None:
+            received = [await socket.receive_from(timeout=WAIT)]
+        else:
+            await get_channel_layer().group_send(every_in, {"type": "html.push", "html": END_OF_ACTION})
+            received = []
+            while (html := await socket.receive_from(timeout=WAIT)) != END_OF_ACTION:
+                received.append(html)
         await socket.disconnect()
         return received
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
+from reviews.broadcast import DATASETS_GROUP
 from reviews.models import Dataset, DatasetStatus
 from reviews.services.datasets import builder
 from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
@@ -31,7 +32,7 @@ def _connects(cookie: bytes) -> bool:
 
 
 def _listen_while(cookie: bytes, action: Callable[[], Any]) -> list[str]:
-    return listen_while(DATASETS, cookie, action, every=True)
+    return listen_while(DATASETS, cookie, action, every_in=DATASETS_GROUP)
 
 
 def test_only_those_who_may_export_hear_builds(reviewer, senior, admin_user, django_user_model):
