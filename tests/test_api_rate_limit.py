@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from reviews.models import Conversation, Flag
+from reviews.services import rate_limit
 from reviews.services.rate_limit import WINDOW_SECONDS
 from reviews.services.sources import source_create
 from tests.conftest import ApiClient
@@ -26,13 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 needs_redis = pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL: counts shared in Redis")
 
 
+@pytest.fixture
+def limiter_now(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The limiter's clock, stopped: all of a test's requests fall in one window, however slow the machine."""
+    now = time.time()
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: now))
+    return now
+
+
 @pytest.fixture(autouse=True)
-def _limit_of_three(settings: Any) -> None:
+def _limit_of_three(settings: Any, limiter_now: float) -> None:
     settings.API_RATE_LIMIT_PER_MINUTE = 3
-    # Three requests and the fourth must fall in one window: never start in its last seconds.
-    left = WINDOW_SECONDS - time.time() % WINDOW_SECONDS
-    if left < 5:
-        time.sleep(left + 0.1)
 
 
 def _ingest(api: ApiClient, make_conversation: Any, n: int) -> Any:
@@ -86,13 +92,14 @@ def test_an_unknown_token_is_refused_before_it_is_counted(api, make_conversation
 
 
 @needs_redis
-def test_web_processes_share_one_count_in_redis(api, make_conversation, source_token):
+def test_web_processes_share_one_count_in_redis(api, make_conversation, source_token, limiter_now):
     """Another process (another web worker) spends two of the token's three; this process gets one more."""
     source, _ = source_token
+    consume = f"token_rate_limit_consume(source=Source(token_hash='{source.token_hash}'), now={limiter_now!r})"
     script = (
         "import django; django.setup();"
         "from reviews.models import Source; from reviews.services.rate_limit import token_rate_limit_consume;"
-        f"print([token_rate_limit_consume(source=Source(token_hash='{source.token_hash}')).allowed for _ in range(2)])"
+        f"print([{consume}.allowed for _ in range(2)])"
     )
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "oversight.settings", "API_RATE_LIMIT_PER_MINUTE": "3"}
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
