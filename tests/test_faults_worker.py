@@ -64,21 +64,27 @@ def _pending(ids: list[int]) -> int:
     return Conversation.objects.filter(pk__in=ids, scoring_status=ScoringStatus.PENDING).count()
 
 
-def _kill_mid_batch(busy: Path, kill: Callable[[], None], model: ScoringModel, what: str) -> None:
-    """Wait until a batch of several conversations is being scored (the hooks say which), then `kill()`."""
+def _kill_mid_batch(hooks: dict[str, str], kill: Callable[[], None], model: ScoringModel, what: str) -> None:
+    """Hold the next batch of several conversations in the middle of scoring (the hooks say which), `kill()`
+    the worker while it is held, then let the batches that follow run."""
+    busy, hold = Path(hooks["TEST_BUSY_FILE"]), Path(hooks["TEST_HOLD_FILE"])
     batch: list[int] = []
 
-    def batch_in_flight() -> bool:
+    def batch_held() -> bool:
         try:
             batch[:] = json.loads(busy.read_text())
-        except (FileNotFoundError, ValueError):  # between batches
+        except (FileNotFoundError, ValueError):  # none held yet
             batch.clear()
         return len(batch) > 1
 
-    wait_for(batch_in_flight, timeout=180, what=f"a batch being scored before the {what}")
-    kill()
-    busy.unlink(missing_ok=True)
-    assert model_scored(batch, model) == 0, f"the batch finished before the {what}: not killed mid-batch"
+    hold.touch()
+    try:
+        wait_for(batch_held, timeout=180, what=f"a batch held in scoring before the {what}")
+        kill()
+    finally:
+        hold.unlink()  # a batch the new pool process took meanwhile goes on, and removes the busy file itself
+        busy.unlink(missing_ok=True)
+    assert model_scored(batch, model) == 0, f"the held batch was scored before the {what}"
 
 
 def _wait_for_progress(ids: list[int], model: ScoringModel, what: str) -> None:
@@ -95,15 +101,18 @@ def _kill_pool_children(process: subprocess.Popen[bytes]) -> None:
 def test_sigkill_of_pool_children_then_the_whole_worker_loses_no_conversation_and_doubles_no_score(
     worker, untrained_model, tmp_path
 ):
-    busy = tmp_path / "busy.json"
-    hooks = {"TEST_BUSY_FILE": str(busy), "TEST_EMBED_SECONDS": "0.03"}  # a batch of fifty: 1.5 s
+    hooks = {
+        "TEST_BUSY_FILE": str(tmp_path / "busy.json"),
+        "TEST_HOLD_FILE": str(tmp_path / "hold"),
+        "TEST_EMBED_SECONDS": "0.03",  # a batch of fifty: 1.5 s, so batches are left for each kill
+    }
     with transaction.atomic():  # the tasks are sent on commit, once the vectors are cached too
         first = ingest(300, seed=202, batch=50)  # scoring tasks of fifty conversations
         embeddings_cache(first)
     process = worker(env=hooks, include=HOOKS)
 
     for kill in range(3):  # each time the parent forks a new child
-        _kill_mid_batch(busy, lambda: _kill_pool_children(process), untrained_model, f"pool kill {kill + 1}")
+        _kill_mid_batch(hooks, lambda: _kill_pool_children(process), untrained_model, f"pool kill {kill + 1}")
         _wait_for_progress(first, untrained_model, f"scoring going on after pool kill {kill + 1}")
     # The parent saw each child die: the batch went back to Redis, was redelivered, split, and scored.
     wait_for(lambda: _pending(first) == 0, timeout=180, what="every conversation scored, without the sweeper")
@@ -111,7 +120,7 @@ def test_sigkill_of_pool_children_then_the_whole_worker_loses_no_conversation_an
     with transaction.atomic():
         then = ingest(200, seed=203, batch=50)
         embeddings_cache(then)
-    _kill_mid_batch(busy, lambda: kill_group(process), untrained_model, "kill of the whole worker")
+    _kill_mid_batch(hooks, lambda: kill_group(process), untrained_model, "kill of the whole worker")
     worker(env=hooks, include=HOOKS)
     # What the dead worker held stays unacked in Redis for the visibility timeout (an hour); the sweeper
     # re-enqueues it. Run it as beat would, once those tasks count as lost.

@@ -5,9 +5,12 @@ time: after the scoring attempt is counted, before any result is written.
 
 - TEST_POISON_MARKER: scoring a conversation whose messages hold the marker SIGKILLs the pool process, every
   time, as a crash in native code (tokenizer, torch) would.
-- TEST_BUSY_FILE, TEST_EMBED_SECONDS: while a batch is in `embed`, the file holds its conversation ids, and the
-  batch takes TEST_EMBED_SECONDS per conversation there, as encoding would; so a test kills a worker in the
-  middle of a batch it knows, not by luck, and without spending the CPU an encoder would.
+- TEST_EMBED_SECONDS: a batch takes that long per conversation in `embed`, as encoding would, without spending
+  the CPU an encoder would.
+- TEST_HOLD_FILE, TEST_BUSY_FILE: while the hold file exists, a batch of several conversations entering `embed`
+  writes its ids to the busy file and waits there until the hold file is gone (then removes the busy file);
+  so a test kills a worker (one pool process) in the middle of a batch it knows, which cannot finish before
+  the kill, however slow the machine.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def _arm(**_: Any) -> None:
 
     marker = os.environ.get("TEST_POISON_MARKER", "")
     busy = Path(os.environ["TEST_BUSY_FILE"]) if os.environ.get("TEST_BUSY_FILE") else None
+    hold = Path(os.environ["TEST_HOLD_FILE"]) if os.environ.get("TEST_HOLD_FILE") else None
     seconds = float(os.environ.get("TEST_EMBED_SECONDS", "0"))
     real_embed = scoring.embed
 
@@ -46,14 +50,14 @@ def _arm(**_: Any) -> None:
             messages = Conversation.objects.filter(pk__in=conversation_ids).values_list("messages", flat=True)
             if any(marker in json.dumps(m) for m in messages):
                 os.kill(os.getpid(), signal.SIGKILL)
-        if busy is not None:
-            staged = busy.with_suffix(".tmp")
+        if busy is not None and hold is not None and len(conversation_ids) > 1 and hold.exists():
+            staged = busy.with_suffix(f".{os.getpid()}.tmp")
             staged.write_text(json.dumps(conversation_ids))
             staged.replace(busy)  # whole or absent to a reader
+            while hold.exists():
+                time.sleep(0.02)
+            busy.unlink(missing_ok=True)  # released, not killed: no longer the batch to kill
         time.sleep(seconds * len(conversation_ids))
-        vectors = real_embed(conversation_ids)
-        if busy is not None:
-            busy.unlink(missing_ok=True)
-        return vectors
+        return real_embed(conversation_ids)
 
     scoring.embed = embed
