@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from reviews import vocabulary
+
 
 class SourceKind(models.TextChoices):
     INPUT_GUARDRAIL = "input_guardrail", "Input guardrail"
@@ -280,8 +282,8 @@ class Verdict(models.TextChoices):
     APPROPRIATE_HELP = "appropriate_help", "Appropriate help"
 
 
-FAILURE_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.OVER_REFUSAL})
-HARMFUL_REQUEST_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.APPROPRIATE_REFUSAL})
+FAILURE_VERDICTS = frozenset(Verdict(v) for v in vocabulary.FAILURE_VERDICTS)
+HARMFUL_REQUEST_VERDICTS = frozenset(Verdict(v) for v in vocabulary.HARMFUL_REQUEST_VERDICTS)
 
 
 class Decision(models.Model):

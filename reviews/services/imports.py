@@ -11,7 +11,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from reviews.importers import LabeledConversation, read_dataset
+from reviews.imports import LabeledConversation, read_dataset
 from reviews.models import Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
 from reviews.schemas import ConversationIn
 from reviews.services.ingest import conversations_ingest

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reviews.importers import FORMATS, ImportFormatError
+from reviews.imports import FORMATS, ImportFormatError
 from reviews.services.imports import dataset_import
 
 
