@@ -115,3 +115,16 @@ def test_cohen_kappa_matches_scikit_learn(pairs: list[tuple[str, str]]) -> None:
         assert len(set(a) | set(b)) == 1
     else:
         assert ours == pytest.approx(cohen_kappa_score(a, b), abs=1e-9)
+
+
+def test_training_and_the_dashboard_share_one_calibration_error() -> None:
+    """worker/training.py reports ECE through reviews/analytics/stats.py: one definition, not two."""
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("torch")
+    from worker.training import expected_calibration_error as training_ece
+
+    rng = np.random.default_rng(3)
+    probs = rng.random(500)
+    truth = (rng.random(500) < probs).astype(float)
+    shared = expected_calibration_error(reliability_bins(probs.tolist(), truth.tolist()))
+    assert training_ece(truth, probs) == pytest.approx(shared)
