@@ -193,6 +193,8 @@ def test_edit_that_splits_the_reviewers_sends_the_item_to_adjudication(client, r
 
     adjudication = ReviewItem.objects.get(queue__kind=QueueKind.ADJUDICATION)
     assert adjudication.conversation_id == item.conversation_id and adjudication.status == ItemStatus.OPEN
+    assert adjudication.adjudicates == item  # found by its key, not by the routed_by text
+    ReviewItem.objects.filter(pk=adjudication.pk).update(routed_by="renamed by an admin")
 
     client.post(f"/my/work/{mine.pk}/edit/", DECISION)  # agree again: the unworked adjudication is dropped
 
