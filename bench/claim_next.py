@@ -60,7 +60,8 @@ import psycopg
 
 from bench import _harness
 from bench._harness import admin, db_url, drop_database, percentile
-from bench.ingest import CONVERSATION_COPY, django_env
+from bench._server import django_env
+from bench.ingest import CONVERSATION_COPY
 
 DB = "oversight_bench_queue"
 SEED = 1729
