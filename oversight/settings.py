@@ -120,8 +120,18 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-rollup": {"task": "reviews.analytics_rollup", "schedule": 300.0, "options": {"queue": "default"}},
 }
 
+# A consumer waits for its next message with BZPOPMIN, which Redis answers (empty) after 5 s of quiet
+# (channels_redis's brpop_timeout). redis-py 8 gives up on a read after 5 s by default, so an idle socket's
+# consumer lost that race and crashed, closing the socket: read for longer than the pop waits. Not None:
+# a half-open connection still fails, after CHANNEL_LAYER_READ_TIMEOUT s, instead of hanging the consumer.
+CHANNEL_LAYER_READ_TIMEOUT = 15
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_READ_TIMEOUT}]},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

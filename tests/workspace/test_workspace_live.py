@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
 from django.db import transaction
 from django.test import Client
 
@@ -100,6 +103,20 @@ def test_hard_limit_arrival_notice_is_pushed_after_commit(client, reviewer):
     received = _listen_while(session_cookie(client), arrive)
 
     assert received[0].lstrip().startswith('<p id="live-notice"')
+    assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="only the Redis channel layer waits on a socket read")
+def test_a_socket_idle_past_the_layers_blocking_pop_still_gets_the_next_push(client, reviewer):
+    item = make_item(n=1, category="violent-crime")
+    client.force_login(reviewer)
+
+    def idle_then_arrive() -> None:
+        time.sleep(RedisChannelLayer.brpop_timeout + 1)  # the consumer's BZPOPMIN comes back empty meanwhile
+        broadcast.hard_limit_arrived(queue_id=item.queue_id, item_id=item.pk)
+
+    received = _listen_while(session_cookie(client), idle_then_arrive)
+
     assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
 
 
