@@ -1,11 +1,12 @@
 """Websocket URLs (mounted in oversight/asgi.py behind session auth and an origin check)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from reviews.consumers import DatasetConsumer, ItemConsumer, QueueConsumer
+from reviews.consumers import DatasetConsumer, ItemConsumer, QueueConsumer, UnknownPathConsumer
 
 websocket_urlpatterns = [
     path("ws/queues/", QueueConsumer.as_asgi()),
     path("ws/items/<int:pk>/", ItemConsumer.as_asgi()),
     path("ws/datasets/", DatasetConsumer.as_asgi()),
+    re_path(r"^.*$", UnknownPathConsumer.as_asgi()),  # last: every other path closes cleanly
 ]

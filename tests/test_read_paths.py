@@ -105,7 +105,7 @@ def test_a_custom_group_on_a_queue_gives_its_members_that_queue(client, reviewer
     reviewer.groups.add(team)
     client.force_login(reviewer)
 
-    assert queue in queue_overview(user=reviewer) and '/queues/cbrn/next/' in page(client.get("/"))
+    assert queue in queue_overview(user=reviewer) and "/queues/cbrn/next/" in page(client.get("/"))
     assert claim(client, "cbrn") == item
     assert client.get(f"/items/{item.pk}/").status_code == 200
     assert _api(client, item.conversation_id).status_code == 200

@@ -56,6 +56,7 @@ WEBSOCKETS = [
     ("ws/queues/", "QueueConsumer"),
     ("ws/items/<int:pk>/", "ItemConsumer"),
     ("ws/datasets/", "DatasetConsumer"),
+    ("^.*$", "UnknownPathConsumer"),
 ]
 SAMPLE = {"pk": 7, "slug": "triage", "index": 2, "number": 3, "name": "safety", "table": "cells", "split": "train"}
 
