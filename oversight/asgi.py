@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from reviews.ws_access import SameOriginValidator  # noqa: E402
+from reviews.live.access import SameOriginValidator  # noqa: E402
 from reviews.ws_urls import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -16,18 +16,18 @@ from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import HttpBearer, django_auth
 
-from reviews import schemas
-from reviews.dataset_api import TokenScopeError
-from reviews.dataset_api import router as datasets_router
+from reviews.datasets.api import TokenScopeError
+from reviews.datasets.api import router as datasets_router
+from reviews.ingest import schemas
+from reviews.ingest.rate_limit import RateLimitExceeded, token_rate_limit_enforce
+from reviews.ingest.selectors import conversation_detail
+from reviews.ingest.services import conversations_ingest
+from reviews.ingest.sources import source_authenticate
 from reviews.models import Conversation, Decision, ReviewItem, Score, Source
+from reviews.ops.health import health_check
 from reviews.permissions import is_oversight_staff
-from reviews.selectors import conversation_detail
-from reviews.services.health import health_check
-from reviews.services.ingest import conversations_ingest
-from reviews.services.rate_limit import RateLimitExceeded, token_rate_limit_enforce
-from reviews.services.reviewing import content_reveal
-from reviews.services.sources import source_authenticate
-from reviews.visibility import ConversationView, conversation_view, conversation_view_by_id
+from reviews.workspace.reviewing import content_reveal
+from reviews.workspace.visibility import ConversationView, conversation_view, conversation_view_by_id
 
 RETRY_AFTER_SECONDS = 5
 
@@ -198,7 +198,7 @@ def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Sta
     summary="A conversation with its flags, scores, review items and decisions",
     description=(
         "With a source's token: one of its own conversations, in full. With a session: the conversation as the "
-        "item page shows it to that person (reviews/visibility.py): only items in queues they may work (else "
+        "item page shows it to that person (reviews/workspace/visibility.py): only items in queues they may work (else "
         "404), other reviewers' decisions withheld while the conversation is under blind review, and turns "
         "blurred by default sent as `content: null` with the `blurred` categories until revealed "
         "(POST …/messages/{index}/reveal, audited)."

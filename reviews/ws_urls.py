@@ -2,7 +2,9 @@
 
 from django.urls import path, re_path
 
-from reviews.consumers import DatasetConsumer, ItemConsumer, QueueConsumer, UnknownPathConsumer
+from reviews.datasets.consumers import DatasetConsumer
+from reviews.live.consumers import UnknownPathConsumer
+from reviews.workspace.consumers import ItemConsumer, QueueConsumer
 
 websocket_urlpatterns = [
     path("ws/queues/", QueueConsumer.as_asgi()),

@@ -1,0 +1,173 @@
+"""Non-trivial reads. They own select_related/prefetch and scope results to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from reviews.models import (
+    AuditAction,
+    AuditEvent,
+    Category,
+    Decision,
+    Escalation,
+    Flag,
+    ItemStatus,
+    LimitKind,
+    ModelStatus,
+    Queue,
+    ReviewItem,
+    Score,
+    ScoringModel,
+)
+from reviews.queue_stats import with_stats
+from reviews.workspace.visibility import Turn, conversation_view, item_visible, queue_access, queues_workable
+from reviews.workspace.visibility import conversation_turns as conversation_turns  # the item views read it here
+
+
+def queue_overview(*, user: Any) -> list[Queue]:
+    """Active queues the user may work, each with open count, oldest open item, due-soon and breached counts.
+
+    One query: access is an EXISTS (`visibility.queue_access`), so a user in two groups does not double a queue.
+    """
+    return list(with_stats(queues_workable(user=user)).order_by("slug"))
+
+
+def active_scoring_model() -> ScoringModel | None:
+    """The model whose risks rank the queues; None while risks come from the detectors' own scores."""
+    return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).only("version", "activated_at").first()
+
+
+def items_claimable(*, user: Any, queue: Queue) -> QuerySet[ReviewItem]:
+    """Open items of `queue` this user may take: never one they already decided (blind consensus).
+
+    The access check rides in the same query (EXISTS, `visibility.queue_access`), so claiming costs no round
+    trip for it.
+    """
+    if not queue.is_active:
+        return ReviewItem.objects.none()
+    access = queue_access(user=user, queue="queue_id")
+    if access is False:
+        return ReviewItem.objects.none()
+    qs = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN)
+    if access is not True:
+        qs = qs.filter(access)
+    return qs.exclude(decisions__reviewer=user).order_by("-priority", "created_at")
+
+
+def decisions_visible(*, item: ReviewItem, user: Any) -> list[Decision]:
+    """Earlier decisions on an item, as the item page shows them (`visibility.conversation_view`)."""
+    view = conversation_view(user=user, conversation=item.conversation)
+    return [] if view is None else view.decisions_on(item)
+
+
+# --- Reviewer workspace ----------------------------------------------------------
+
+RECENT_SKIPS = timedelta(hours=12)
+
+
+def queue_workable(*, user: Any, slug: str) -> Queue | None:
+    """The active queue `slug` if the user may work it, else None (the view answers 404)."""
+    return queues_workable(user=user).filter(slug=slug).first()
+
+
+def item_for_user(*, user: Any, pk: int) -> ReviewItem | None:
+    """One item, only if it sits in a queue the user may work: a guessed URL for another queue's item is 404."""
+    return item_visible(user=user, pk=pk)
+
+
+def items_skipped_recently(*, user: Any) -> list[int]:
+    """Items the user skipped lately: claim-next passes over them."""
+    since = timezone.now() - RECENT_SKIPS
+    ids = AuditEvent.objects.filter(
+        actor=user, action=AuditAction.SKIP, target_type="reviews.reviewitem", created_at__gte=since
+    ).values_list("target_id", flat=True)
+    return [int(pk) for pk in ids]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Everything the item page shows, read in a fixed number of queries."""
+
+    item: ReviewItem
+    turns: list[Turn]
+    unpinned_flags: list[Flag]
+    scores: list[Score]
+    history: list[Decision]
+    escalations: list[Escalation]
+    categories: list[Category]
+    held: bool
+    exposure: int
+    show_history: bool
+
+    @property
+    def renew_every(self) -> int:
+        return lease_renew_interval(queue=self.item.queue)
+
+
+def lease_renew_interval(*, queue: Queue) -> int:
+    """Seconds between lease renewals from an open page: well inside the lease, at most once a minute."""
+    return max(5, min(60, queue.lease_seconds // 3))
+
+
+def hard_limit_exposure_today(*, user: Any) -> int:
+    """Conversations flagged in a hard-limit category that the user decided since midnight (UTC)."""
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    hard = Category.objects.filter(limit=LimitKind.HARD).values("slug")
+    return (
+        Decision.objects.filter(reviewer=user, created_at__gte=start, item__conversation__flags__category__in=hard)
+        .values("item__conversation_id")
+        .distinct()
+        .count()
+    )
+
+
+def item_workspace(*, item: ReviewItem, user: Any) -> Workspace:
+    """The item page: the conversation as `visibility.conversation_view` lets this user see it, and the item."""
+    view = conversation_view(user=user, conversation=item.conversation)
+    if view is None:  # callers pass only items the user may see (item_for_user, a claim)
+        raise LookupError(f"Item {item.pk} is not visible to this user.")
+    turns = view.turns
+    return Workspace(
+        item=item,
+        turns=turns,
+        unpinned_flags=[f for f in view.flags if f.message_index is None or f.message_index >= len(turns)],
+        scores=view.scores,
+        history=view.decisions,
+        escalations=view.escalations,
+        categories=active_categories(),
+        held=item.status == ItemStatus.OPEN and item.claimed_by_id == user.pk,
+        exposure=hard_limit_exposure_today(user=user),
+        show_history=view.others_visible,
+    )
+
+
+def decisions_recent(*, user: Any, limit: int = 50) -> list[Decision]:
+    """The user's own latest decisions, for "My work"."""
+    return list(
+        Decision.objects.filter(reviewer=user, is_imported=False)
+        .select_related("item__queue")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def decision_own(*, user: Any, pk: int) -> Decision | None:
+    return Decision.objects.select_related("item__queue").filter(pk=pk, reviewer=user).first()
+
+
+def escalations_raised(*, user: Any, limit: int = 50) -> list[Escalation]:
+    """Escalations the user raised, with their outcome, for "My escalations"."""
+    return list(
+        Escalation.objects.filter(raised_by=user)
+        .select_related("item__queue", "resolution", "resolved_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def active_categories() -> list[Category]:
+    """The taxonomy a decision may use."""
+    return list(Category.objects.filter(is_active=True, merged_into__isnull=True))
