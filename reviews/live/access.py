@@ -85,8 +85,18 @@ def same_origin(scope: dict[str, Any]) -> bool:
     if claimed is None:
         return False
     own = _origin_tuple(f"{'https' if _secure(scope) else 'http'}://{host}")
-    trusted = {_origin_tuple(url) for url in settings.CSRF_TRUSTED_ORIGINS}
-    return claimed == own or claimed in trusted
+    return claimed == own or any(_trusted(claimed, url) for url in settings.CSRF_TRUSTED_ORIGINS)
+
+
+def _trusted(claimed: tuple[str, str, int | None], pattern: str) -> bool:
+    """One of CSRF_TRUSTED_ORIGINS, as Django reads them: `https://*.example.com` admits its subdomains."""
+    wildcard = "://*." in pattern
+    allowed = _origin_tuple(pattern.replace("://*.", "://", 1))
+    if allowed is None:
+        return False
+    scheme, host, port = allowed
+    subdomain = wildcard and claimed[1].endswith("." + host)
+    return claimed[0] == scheme and claimed[2] == port and (claimed[1] == host or subdomain)
 
 
 class SameOriginValidator:

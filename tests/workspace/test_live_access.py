@@ -12,6 +12,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.test import Client
 
 from oversight.asgi import application
 from reviews.live import broadcast
@@ -171,3 +172,33 @@ def test_the_check_on_each_push_costs_three_short_reads(client, reviewer, triage
         assert consumer.still_allowed(broadcast.queue_group(triage.pk))
     client.logout()
     assert not consumer.still_allowed(broadcast.queue_group(triage.pk))
+
+
+def _connects_as(client: Client, headers: list[tuple[bytes, bytes]]) -> bool:
+    async def attempt() -> bool:
+        socket = WebsocketCommunicator(application, QUEUES, headers=[*headers, (b"cookie", session_cookie(client))])
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        return bool(connected)
+
+    return async_to_sync(attempt)()
+
+
+def test_behind_a_tls_proxy_the_https_origin_is_the_pages_own(client, reviewer, settings):
+    settings.ALLOWED_HOSTS = ["oversight.example.org"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client.force_login(reviewer)
+    site = [(b"origin", b"https://oversight.example.org"), (b"host", b"oversight.example.org")]
+
+    assert _connects_as(client, [*site, (b"x-forwarded-proto", b"https")])
+    assert not _connects_as(client, site)  # plain ws: the page was http, so an https origin is another one
+
+
+def test_csrf_trusted_origins_are_accepted_wildcards_included(client, reviewer, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.org"]
+    client.force_login(reviewer)
+    host = (b"host", b"localhost")
+
+    assert _connects_as(client, [(b"origin", b"https://review.example.org"), host])
+    assert not _connects_as(client, [(b"origin", b"https://review.example.org:8443"), host])
+    assert not _connects_as(client, [(b"origin", b"http://review.example.org"), host])
