@@ -117,7 +117,9 @@ class QueueAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["help_texts"] = {
             "allowed_groups": "Members of any of these groups may work this queue, if they also hold a role "
-            "(reviewer, senior or admin): a role group, or a team of your own such as cbrn-team."
+            "(reviewer, senior or admin): a role group, or a team of your own such as cbrn-team.",
+            "blind": "While an item of a conversation is open here, everyone working it sees only their own "
+            "decisions on the conversation, seniors included, until nothing of it is open any more.",
         }
         return super().get_form(request, obj, change, **kwargs)
 

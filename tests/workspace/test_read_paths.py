@@ -128,13 +128,14 @@ def test_a_custom_group_gives_nothing_to_a_member_without_a_role(client, outside
     assert _api(client, item.conversation_id).status_code == 401
 
 
-def test_the_queue_admin_says_any_group_works_a_queue_with_a_role(client):
+def test_the_queue_admin_says_what_groups_and_blind_mean(client):
     client.force_login(User.objects.create_superuser("root", password="pw-root-123"))
     queue = Queue.objects.get(slug="triage")
 
     content = page(client.get(f"/admin/reviews/queue/{queue.pk}/change/"))
 
     assert "Members of any of these groups may work this queue" in content
+    assert "seniors included, until nothing of it is open any more" in content
 
 
 # --- Blindness -----------------------------------------------------------------------------------
@@ -251,6 +252,29 @@ def test_a_source_still_reads_its_own_conversation_in_full(api, make_conversatio
     read = api.get(f"/api/v1/conversations/{conversation_id}").json()
 
     assert read["messages"] == GRAPHIC and len(_api_decisions(read)) == 1
+
+
+def test_api_reveal_from_a_browser_needs_the_csrf_token(reviewer):
+    item = _blurred(make_item())
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(reviewer)
+
+    assert browser.post(f"/api/v1/conversations/{item.conversation_id}/messages/1/reveal").status_code == 403
+    assert not AuditEvent.objects.filter(action=AuditAction.REVEAL).exists()
+
+
+def test_api_read_with_a_session_takes_a_fixed_number_of_queries(client, reviewer, django_assert_max_num_queries):
+    item = _blurred(make_item(reviews_required=3, messages=[{"role": "user", "content": f"m{i}"} for i in range(40)]))
+    for n in range(5):
+        other = User.objects.create_user(f"r{n}")
+        Decision.objects.create(item=item, reviewer=other, verdict="over_refusal")
+    ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.DONE)
+    client.force_login(reviewer)
+
+    # The session, its user and their roles; the conversation; then the view's seven (visibility.conversation_view).
+    with django_assert_max_num_queries(11):
+        body = _api(client, item.conversation_id).json()
+    assert len(_api_decisions(body)) == 5
 
 
 # --- Page and API agree, persona by persona -------------------------------------------------------
