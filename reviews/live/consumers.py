@@ -3,9 +3,11 @@
 Each feature subclasses it with the groups of its page and the check of one push (workspace/consumers.py,
 datasets/consumers.py). No writes.
 
-Access is checked at connect and again on every push (live/access.py says why): a socket whose session ended,
-whose user was deactivated or lost access is closed instead of fed; the page's htmx extension then reconnects,
-and connect decides afresh what that user may hear.
+Access is checked at connect and again on every push (live/access.py says why): a socket whose session ended
+(logout, expiry, deactivation, a new password) or whose user lost access to what is pushed is closed instead of
+fed. The close code tells the page's htmx extension what to do: it reconnects after ACCESS_CHANGED (1012), and
+connect decides afresh what the user may hear now; after SESSION_ENDED (4401) it stays closed, and the page's
+own polling meets the login page.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from reviews.live.access import session_user
 
-ACCESS_ENDED = 4403  # close code: the session or the access behind this socket has ended
+SESSION_ENDED = 4401  # close code: the session behind this socket has ended; the page does not reconnect
+ACCESS_CHANGED = 1012  # close code: access changed; the page reconnects (htmx-ext-ws retries 1012)
 
 
 class HtmlConsumer(AsyncWebsocketConsumer):
@@ -64,18 +67,22 @@ class HtmlConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page sends nothing we act on."""
 
-    def still_allowed(self, group: str | None) -> bool:
-        """The session stands and its user may hear `group`: a few primary-key reads (live/access.py)."""
+    def access_check(self, group: str | None) -> int | None:
+        """None while the session stands and its user may hear `group`, else the close code. A few primary-key
+        reads (live/access.py)."""
         user = session_user(session_key=self.session_key, user_id=self.user_id)
-        return user is not None and self.may_hear(user, group)
+        if user is None:
+            return SESSION_ENDED
+        return None if self.may_hear(user, group) else ACCESS_CHANGED
 
     async def html_push(self, event: dict[str, Any]) -> None:
         if self.ended:
             return
-        if not await database_sync_to_async(self.still_allowed)(event.get("group")):
+        code = await database_sync_to_async(self.access_check)(event.get("group"))
+        if code is not None:
             self.ended = True
             await self._leave()
-            await self.close(code=ACCESS_ENDED)
+            await self.close(code=code)
             return
         await self.send(text_data=event["html"])
 

@@ -16,6 +16,7 @@ from django.test import Client
 
 from oversight.asgi import application
 from reviews.live import broadcast
+from reviews.live.consumers import ACCESS_CHANGED, SESSION_ENDED
 from reviews.models import Queue, QueueKind
 from reviews.workspace.consumers import QueueConsumer
 from tests.factories import make_item
@@ -61,7 +62,7 @@ def test_a_socket_stops_hearing_the_queue_once_its_user_logs_out(client, reviewe
 
     after = _first_push_after(QUEUES, session_cookie(client), client.logout, lambda: _push_counts(triage))
 
-    assert after["type"] == "websocket.close"
+    assert after == {"type": "websocket.close", "code": SESSION_ENDED}  # and the page does not reconnect
 
 
 def test_a_socket_stops_hearing_a_queue_once_its_user_leaves_the_group(client, reviewer, triage):
@@ -70,9 +71,12 @@ def test_a_socket_stops_hearing_a_queue_once_its_user_leaves_the_group(client, r
     def leave() -> None:
         reviewer.groups.remove(Group.objects.get(name="reviewer"))
 
-    assert _first_push_after(QUEUES, session_cookie(client), leave, lambda: _push_counts(triage))["type"] == (
-        "websocket.close"
-    )
+    after = _first_push_after(QUEUES, session_cookie(client), leave, lambda: _push_counts(triage))
+
+    assert after == {
+        "type": "websocket.close",
+        "code": ACCESS_CHANGED,
+    }  # the page reconnects, and connect decides afresh
 
 
 def test_a_socket_stops_hearing_the_queue_once_its_user_is_deactivated(client, reviewer, triage):
@@ -81,9 +85,9 @@ def test_a_socket_stops_hearing_the_queue_once_its_user_is_deactivated(client, r
     def deactivate() -> None:
         User.objects.filter(pk=reviewer.pk).update(is_active=False)
 
-    assert _first_push_after(QUEUES, session_cookie(client), deactivate, lambda: _push_counts(triage))["type"] == (
-        "websocket.close"
-    )
+    after = _first_push_after(QUEUES, session_cookie(client), deactivate, lambda: _push_counts(triage))
+
+    assert after == {"type": "websocket.close", "code": SESSION_ENDED}
 
 
 def test_a_socket_stops_hearing_a_queue_whose_groups_no_longer_include_the_user(client, reviewer, triage):
@@ -92,9 +96,9 @@ def test_a_socket_stops_hearing_a_queue_whose_groups_no_longer_include_the_user(
     def restrict() -> None:
         triage.allowed_groups.remove(Group.objects.get(name="reviewer"))
 
-    assert _first_push_after(QUEUES, session_cookie(client), restrict, lambda: _push_counts(triage))["type"] == (
-        "websocket.close"
-    )
+    after = _first_push_after(QUEUES, session_cookie(client), restrict, lambda: _push_counts(triage))
+
+    assert after == {"type": "websocket.close", "code": ACCESS_CHANGED}
 
 
 def test_a_socket_keeps_hearing_while_access_stands(client, reviewer, triage):
@@ -115,7 +119,7 @@ def test_an_item_socket_stops_hearing_claims_once_its_user_logs_out(client, revi
 
     after = _first_push_after(f"/ws/items/{item.pk}/", session_cookie(client), client.logout, claim_changed)
 
-    assert after["type"] == "websocket.close"
+    assert after == {"type": "websocket.close", "code": SESSION_ENDED}
 
 
 def test_a_custom_group_on_a_queue_lets_its_members_hear_it(client, reviewer):
@@ -169,9 +173,9 @@ def test_the_check_on_each_push_costs_three_short_reads(client, reviewer, triage
     consumer.session_key, consumer.user_id = client.session.session_key, reviewer.pk
 
     with django_assert_max_num_queries(3):  # the session row, the user, the queues they may work
-        assert consumer.still_allowed(broadcast.queue_group(triage.pk))
+        assert consumer.access_check(broadcast.queue_group(triage.pk)) is None
     client.logout()
-    assert not consumer.still_allowed(broadcast.queue_group(triage.pk))
+    assert consumer.access_check(broadcast.queue_group(triage.pk)) == SESSION_ENDED
 
 
 def _connects_as(client: Client, headers: list[tuple[bytes, bytes]]) -> bool:
