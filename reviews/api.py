@@ -197,11 +197,11 @@ def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Sta
     },
     summary="A conversation with its flags, scores, review items and decisions",
     description=(
-        "With a source's token: one of its own conversations, in full. With a session: the conversation as the "
-        "item page shows it to that person (reviews/workspace/visibility.py): only items in queues they may work (else "
-        "404), other reviewers' decisions withheld while the conversation is under blind review, and turns "
-        "blurred by default sent as `content: null` with the `blurred` categories until revealed "
-        "(POST …/messages/{index}/reveal, audited)."
+        "With a source's token: one of its own conversations, in full. With a session: the conversation as "
+        "the item page shows it to that person (reviews/workspace/visibility.py): only items in queues they "
+        "may work (else 404), other reviewers' decisions withheld while the conversation is under blind "
+        "review, and turns blurred by default sent as `content: null` with the `blurred` categories until "
+        "revealed (POST …/messages/{index}/reveal, audited)."
     ),
 )
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
