@@ -114,6 +114,15 @@ class QueueAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "kind", "reviews_required", "lease_seconds", "is_active"]
     filter_horizontal = ["allowed_groups"]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["help_texts"] = {
+            "allowed_groups": "Members of any of these groups may work this queue, if they also hold a role "
+            "(reviewer, senior or admin): a role group, or a team of your own such as cbrn-team.",
+            "blind": "While an item of a conversation is open here, everyone working it sees only their own "
+            "decisions on the conversation, seniors included, until nothing of it is open any more.",
+        }
+        return super().get_form(request, obj, change, **kwargs)
+
 
 @admin.register(models.ReviewItem)
 class ReviewItemAdmin(admin.ModelAdmin):

@@ -23,9 +23,11 @@ from reviews.ingest.rate_limit import RateLimitExceeded, token_rate_limit_enforc
 from reviews.ingest.selectors import conversation_detail
 from reviews.ingest.services import conversations_ingest
 from reviews.ingest.sources import source_authenticate
-from reviews.models import Conversation, Source
+from reviews.models import Conversation, Decision, ReviewItem, Score, Source
 from reviews.ops.health import health_check
 from reviews.permissions import is_oversight_staff
+from reviews.workspace.reviewing import content_reveal
+from reviews.workspace.visibility import ConversationView, conversation_view, conversation_view_by_id
 
 RETRY_AFTER_SECONDS = 5
 
@@ -194,50 +196,106 @@ def ingest_conversations(request: HttpRequest, payload: schemas.IngestIn) -> Sta
         **dict.fromkeys((401, 403, 404, 422, 429, 503), schemas.ErrorOut),
     },
     summary="A conversation with its flags, scores, review items and decisions",
+    description=(
+        "With a source's token: one of its own conversations, in full. With a session: the conversation as "
+        "the item page shows it to that person (reviews/workspace/visibility.py): only items in queues they "
+        "may work (else 404), other reviewers' decisions withheld while the conversation is under blind "
+        "review, and turns blurred by default sent as `content: null` with the `blurred` categories until "
+        "revealed (POST …/messages/{index}/reveal, audited)."
+    ),
 )
 def get_conversation(request: HttpRequest, conversation_id: int) -> Any:
     auth = _auth(request)
-    source = auth if isinstance(auth, Source) else None
-    conversation = conversation_detail(conversation_id=conversation_id, source=source)
-    if conversation is None:
-        return Status(404, {"error": "not_found", "message": f"No conversation {conversation_id}.", "details": []})
-    return Status(200, _conversation_out(conversation))
+    if isinstance(auth, Source):
+        conversation = conversation_detail(conversation_id=conversation_id, source=auth)
+        return Status(200, _conversation_out(conversation)) if conversation else _not_found(conversation_id)
+    view = conversation_view_by_id(user=auth, conversation_id=conversation_id)
+    return Status(200, _view_out(view)) if view else _not_found(conversation_id)
 
 
-def _conversation_out(conversation: Conversation) -> dict[str, Any]:
+@api.post(
+    "/conversations/{conversation_id}/messages/{index}/reveal",
+    auth=_staff_session,
+    response={200: schemas.ConversationOut, **dict.fromkeys((401, 403, 404, 422, 503), schemas.ErrorOut)},
+    summary="Reveal a blurred turn to yourself (audited, as on the item page)",
+)
+def reveal_message(request: HttpRequest, conversation_id: int, index: int) -> Any:
+    user = _auth(request)
+    view = conversation_view_by_id(user=user, conversation_id=conversation_id)
+    item = view.reveal_item if view else None
+    if view is None or item is None or not 0 <= index < len(view.turns):
+        return _not_found(conversation_id, index)
+    item.conversation = view.conversation
+    content_reveal(item=item, reviewer=user, message_index=index)
+    revealed = conversation_view(user=user, conversation=view.conversation)
+    return Status(200, _view_out(revealed)) if revealed else _not_found(conversation_id)
+
+
+def _not_found(conversation_id: int, index: int | None = None) -> Status[dict[str, Any]]:
+    what = f"No conversation {conversation_id}" + (f" with a turn {index}" if index is not None else "")
+    return Status(404, {"error": "not_found", "message": f"{what}.", "details": []})
+
+
+def _item_out(item: ReviewItem, decisions: list[Decision]) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "queue": item.queue.slug,
+        "status": item.status,
+        "priority": item.priority,
+        "due_at": item.due_at,
+        "reviews_required": item.reviews_required,
+        "reviews_done": item.reviews_done,
+        "decisions": decisions,
+    }
+
+
+def _score_out(score: Score) -> dict[str, Any]:
+    return {
+        "producer": score.producer,
+        "model_version": score.scoring_model.version if score.scoring_model else None,
+        "risk": score.risk,
+        "categories": score.categories,
+        "created_at": score.created_at,
+    }
+
+
+def _header(conversation: Conversation) -> dict[str, Any]:
     return {
         "id": conversation.pk,
         "source": conversation.source.name,
         "external_id": conversation.external_id,
         "model": conversation.model_name,
-        "messages": conversation.messages,
         "metadata": conversation.metadata,
         "received_at": conversation.received_at,
         "scoring_status": conversation.scoring_status,
+    }
+
+
+def _conversation_out(conversation: Conversation) -> dict[str, Any]:
+    """A source's own conversation, in full."""
+    return {
+        **_header(conversation),
+        "messages": conversation.messages,
         "flags": list(conversation.flags.all()),
-        "scores": [
-            {
-                "producer": s.producer,
-                "model_version": s.scoring_model.version if s.scoring_model else None,
-                "risk": s.risk,
-                "categories": s.categories,
-                "created_at": s.created_at,
-            }
-            for s in conversation.scores.all()
-        ],
-        "review_items": [
-            {
-                "id": item.pk,
-                "queue": item.queue.slug,
-                "status": item.status,
-                "priority": item.priority,
-                "due_at": item.due_at,
-                "reviews_required": item.reviews_required,
-                "reviews_done": item.reviews_done,
-                "decisions": list(item.decisions.all()),
-            }
-            for item in conversation.review_items.all()
-        ],
+        "scores": [_score_out(score) for score in conversation.scores.all()],
+        "review_items": [_item_out(item, list(item.decisions.all())) for item in conversation.review_items.all()],
+    }
+
+
+def _view_out(view: ConversationView) -> dict[str, Any]:
+    """The conversation as a person may see it: blurred turns carry no content until revealed."""
+    messages = [
+        {"role": turn.role, "content": None, "blurred": turn.blur_categories}
+        if turn.blurred
+        else {"role": turn.role, "content": turn.content}
+        for turn in view.turns
+    ]
+    return {
+        **_header(view.conversation),
+        "messages": messages,
+        "flags": view.flags,
+        "scores": [_score_out(score) for score in reversed(view.scores)],
+        "review_items": [_item_out(item, view.decisions_on(item)) for item in view.items],
     }
 
 

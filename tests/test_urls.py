@@ -13,6 +13,7 @@ URLS = [
     ("api/v1/docs", "api:openapi-view", "partial"),
     ("api/v1/conversations", "api:ingest_conversations", "sync_view_wrapper"),
     ("api/v1/conversations/<conversation_id>", "api:get_conversation", "sync_view_wrapper"),
+    ("api/v1/conversations/<conversation_id>/messages/<index>/reveal", "api:reveal_message", "sync_view_wrapper"),
     ("api/v1/health", "api:health", "sync_view_wrapper"),
     ("api/v1/datasets", "api:dataset_post", "sync_view_wrapper"),
     ("api/v1/datasets/<dataset_id>", "api:dataset_get", "sync_view_wrapper"),
@@ -55,6 +56,7 @@ WEBSOCKETS = [
     ("ws/queues/", "QueueConsumer"),
     ("ws/items/<int:pk>/", "ItemConsumer"),
     ("ws/datasets/", "DatasetConsumer"),
+    ("^.*$", "UnknownPathConsumer"),
 ]
 SAMPLE = {"pk": 7, "slug": "triage", "index": 2, "number": 3, "name": "safety", "table": "cells", "split": "train"}
 

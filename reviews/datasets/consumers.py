@@ -20,3 +20,6 @@ class DatasetConsumer(HtmlConsumer):
 
     async def groups_for(self, user: Any) -> list[str]:
         return await database_sync_to_async(_dataset_groups)(user)
+
+    def may_hear(self, user: Any, group: str | None) -> bool:
+        return can_export(user)

@@ -120,6 +120,7 @@ class ScoreOut(Schema):
 
 
 class DecisionOut(Schema):
+    id: int
     verdict: str
     categories: list[str]
     severity: int

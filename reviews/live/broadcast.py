@@ -66,7 +66,8 @@ def dataset_progressed(*, dataset: Dataset) -> None:
 def _send(group: str, html: str) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(group, {"type": "html.push", "html": html})
+        # The group rides along: each consumer re-checks the user's access to it before forwarding.
+        async_to_sync(layer.group_send)(group, {"type": "html.push", "html": html, "group": group})
 
 
 def _push_stats(queue_ids: list[int]) -> None:

@@ -32,7 +32,7 @@ def item_claim(
     passed over too (hard-limit items once the reviewer reached the queue's daily cap).
 
     One statement takes the item: `UPDATE … WHERE id = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING …`,
-    with the queue access check inside it (`items_claimable`).
+    with the queue access check inside it (`items_claimable`, `visibility.queue_access`).
     """
     now = timezone.now()
     lease_until = now + timedelta(seconds=queue.lease_seconds)
@@ -70,12 +70,15 @@ _CLAIMABLE = """
           SELECT 1 FROM reviews_decision decision
           WHERE decision.item_id = item.id AND decision.reviewer_id = %(reviewer)s
       )
-      AND (%(superuser)s OR EXISTS (
+      AND (%(superuser)s OR (EXISTS (
+          SELECT 1 FROM auth_user_groups membership
+          JOIN reviews_queue_allowed_groups allowed ON allowed.group_id = membership.group_id
+          WHERE membership.user_id = %(reviewer)s AND allowed.queue_id = %(queue)s
+      ) AND EXISTS (
           SELECT 1 FROM auth_group role
           JOIN auth_user_groups membership ON membership.group_id = role.id
-          JOIN reviews_queue_allowed_groups allowed ON allowed.group_id = role.id
-          WHERE role.name = ANY(%(roles)s) AND membership.user_id = %(reviewer)s AND allowed.queue_id = %(queue)s
-      ))
+          WHERE role.name = ANY(%(roles)s) AND membership.user_id = %(reviewer)s
+      )))
     ORDER BY item.priority DESC, item.created_at, item.id
     LIMIT 1 FOR UPDATE OF item SKIP LOCKED
 """
@@ -95,7 +98,7 @@ def _claim_prepared(
     *, reviewer: Any, queue: Queue, exclude: Collection[int], now: datetime, lease_until: datetime
 ) -> ReviewItem | None:
     """`_claim_in_one_statement` for the common claim, from SQL written once (see `_CLAIM_SQL`)."""
-    if not getattr(reviewer, "is_authenticated", False) or not queue.is_active:
+    if not getattr(reviewer, "is_authenticated", False) or not reviewer.is_active or not queue.is_active:
         return None
     columns = ", ".join(str(f.column) for f in ReviewItem._meta.concrete_fields)
     params = {

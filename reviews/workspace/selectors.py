@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from reviews.models import (
     AuditAction,
     AuditEvent,
     Category,
-    Conversation,
     Decision,
     Escalation,
     Flag,
@@ -26,21 +24,17 @@ from reviews.models import (
     Score,
     ScoringModel,
 )
-from reviews.permissions import ADMIN, ROLES, SENIOR, user_roles
 from reviews.queue_stats import with_stats
+from reviews.workspace.visibility import Turn, conversation_view, item_visible, queue_access, queues_workable
+from reviews.workspace.visibility import conversation_turns as conversation_turns  # the item views read it here
 
 
 def queue_overview(*, user: Any) -> list[Queue]:
     """Active queues the user may work, each with open count, oldest open item, due-soon and breached counts.
 
-    One query: access is an EXISTS on the user's role groups, so a user in two groups does not double a queue.
+    One query: access is an EXISTS (`visibility.queue_access`), so a user in two groups does not double a queue.
     """
-    if not getattr(user, "is_authenticated", False):
-        return []
-    qs = with_stats(Queue.objects.filter(is_active=True))
-    if not user.is_superuser:
-        qs = qs.filter(Exists(Group.objects.filter(name__in=ROLES, user=user, queue=OuterRef("pk"))))
-    return list(qs.order_by("slug"))
+    return list(with_stats(queues_workable(user=user)).order_by("slug"))
 
 
 def active_scoring_model() -> ScoringModel | None:
@@ -48,71 +42,42 @@ def active_scoring_model() -> ScoringModel | None:
     return ScoringModel.objects.filter(status=ModelStatus.ACTIVE).only("version", "activated_at").first()
 
 
-def _access_groups(*, user: Any, queue: Queue) -> bool | QuerySet[Group]:
-    """The queue access rule. Decided without a query where it can be (False for anonymous users and inactive
-    queues, True for superusers); else the groups that let the user in: the user's groups named for a role
-    that the queue allows, access if there is one."""
-    if not getattr(user, "is_authenticated", False) or not queue.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return Group.objects.filter(name__in=ROLES, user=user, queue=queue)
-
-
-def user_may_work(*, user: Any, queue: Queue) -> bool:
-    access = _access_groups(user=user, queue=queue)
-    return access if isinstance(access, bool) else access.exists()
-
-
 def items_claimable(*, user: Any, queue: Queue) -> QuerySet[ReviewItem]:
     """Open items of `queue` this user may take: never one they already decided (blind consensus).
 
-    The access check rides in the same query (an EXISTS), so claiming costs no round trip for it.
+    The access check rides in the same query (EXISTS, `visibility.queue_access`), so claiming costs no round
+    trip for it.
     """
-    access = _access_groups(user=user, queue=queue)
+    if not queue.is_active:
+        return ReviewItem.objects.none()
+    access = queue_access(user=user, queue="queue_id")
     if access is False:
         return ReviewItem.objects.none()
     qs = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN)
     if access is not True:
-        qs = qs.filter(Exists(access))
+        qs = qs.filter(access)
     return qs.exclude(decisions__reviewer=user).order_by("-priority", "created_at")
 
 
 def decisions_visible(*, item: ReviewItem, user: Any) -> list[Decision]:
-    """Earlier decisions on an item: all of them for seniors and in non-blind queues, else only the user's own."""
-    decisions = item.decisions.select_related("reviewer").order_by("created_at")
-    if item.queue.blind and not user_roles(user) & {SENIOR, ADMIN}:
-        decisions = decisions.filter(reviewer=user)
-    return list(decisions)
+    """Earlier decisions on an item, as the item page shows them (`visibility.conversation_view`)."""
+    view = conversation_view(user=user, conversation=item.conversation)
+    return [] if view is None else view.decisions_on(item)
 
 
 # --- Reviewer workspace ----------------------------------------------------------
 
-LONG_MESSAGE_CHARS = 1_500
-PREVIEW_CHARS = 600
-BLUR_RISK = 0.5  # model risk at which a blur-by-default category blurs the whole conversation
 RECENT_SKIPS = timedelta(hours=12)
 
 
 def queue_workable(*, user: Any, slug: str) -> Queue | None:
     """The active queue `slug` if the user may work it, else None (the view answers 404)."""
-    queue = Queue.objects.filter(slug=slug, is_active=True).first()
-    if queue is None or not user_may_work(user=user, queue=queue):
-        return None
-    return queue
+    return queues_workable(user=user).filter(slug=slug).first()
 
 
 def item_for_user(*, user: Any, pk: int) -> ReviewItem | None:
     """One item, only if it sits in a queue the user may work: a guessed URL for another queue's item is 404."""
-    roles = user_roles(user)
-    if not roles:
-        return None
-    qs = ReviewItem.objects.select_related("queue", "conversation__source", "policy_version", "claimed_by").filter(
-        pk=pk, queue__is_active=True
-    )
-    if not user.is_superuser:
-        qs = qs.filter(queue__in=Queue.objects.filter(allowed_groups__name__in=roles).values("pk"))
-    return qs.first()
+    return item_visible(user=user, pk=pk)
 
 
 def items_skipped_recently(*, user: Any) -> list[int]:
@@ -122,24 +87,6 @@ def items_skipped_recently(*, user: Any) -> list[int]:
         actor=user, action=AuditAction.SKIP, target_type="reviews.reviewitem", created_at__gte=since
     ).values_list("target_id", flat=True)
     return [int(pk) for pk in ids]
-
-
-@dataclass(frozen=True)
-class Turn:
-    index: int
-    role: str
-    content: str
-    flags: list[Flag]
-    blurred: bool
-    blur_categories: list[str]
-
-    @property
-    def is_long(self) -> bool:
-        return len(self.content) > LONG_MESSAGE_CHARS
-
-    @property
-    def preview(self) -> str:
-        return self.content[:PREVIEW_CHARS]
 
 
 @dataclass(frozen=True)
@@ -167,59 +114,6 @@ def lease_renew_interval(*, queue: Queue) -> int:
     return max(5, min(60, queue.lease_seconds // 3))
 
 
-def _blur_plan(
-    conversation: Conversation, flags: list[Flag], scores: list[Score], blur: set[str]
-) -> tuple[bool, dict[int, set[str]], set[str]]:
-    """(whole conversation blurred?, categories per pinned turn, categories blurring the whole conversation)."""
-    pinned: dict[int, set[str]] = {}
-    whole: set[str] = set()
-    for flag in flags:
-        if flag.category not in blur:
-            continue
-        if flag.message_index is None:
-            whole.add(flag.category)
-        else:
-            pinned.setdefault(flag.message_index, set()).add(flag.category)
-    latest = scores[0] if scores else None
-    if latest is not None:
-        whole |= {slug for slug, value in latest.categories.items() if slug in blur and value >= BLUR_RISK}
-    return bool(whole), pinned, whole
-
-
-def revealed_messages(*, user: Any, conversation: Conversation) -> set[int]:
-    rows = AuditEvent.objects.filter(
-        actor=user, action=AuditAction.REVEAL, target_type="reviews.conversation", target_id=str(conversation.pk)
-    ).values_list("data", flat=True)
-    return {row["message_index"] for row in rows if isinstance(row, dict) and "message_index" in row}
-
-
-def conversation_turns(
-    *, conversation: Conversation, user: Any, flags: list[Flag] | None = None, scores: list[Score] | None = None
-) -> list[Turn]:
-    """The messages turn by turn, each with the flags pinned to it and whether it is blurred for this user."""
-    if flags is None:
-        flags = list(conversation.flags.order_by("message_index", "-score"))
-    if scores is None:
-        scores = list(conversation.scores.order_by("-created_at", "-pk"))
-    blur = set(Category.objects.filter(blur_by_default=True).values_list("slug", flat=True))
-    whole, pinned, whole_categories = _blur_plan(conversation, flags, scores, blur)
-    revealed = revealed_messages(user=user, conversation=conversation)
-    turns = []
-    for index, message in enumerate(conversation.messages):
-        categories = sorted((whole_categories if whole else set()) | pinned.get(index, set()))
-        turns.append(
-            Turn(
-                index=index,
-                role=str(message.get("role", "?")) if isinstance(message, dict) else "?",
-                content=str(message.get("content", "")) if isinstance(message, dict) else str(message),
-                flags=[flag for flag in flags if flag.message_index == index],
-                blurred=bool(categories) and index not in revealed,
-                blur_categories=categories,
-            )
-        )
-    return turns
-
-
 def hard_limit_exposure_today(*, user: Any) -> int:
     """Conversations flagged in a hard-limit category that the user decided since midnight (UTC)."""
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -233,31 +127,22 @@ def hard_limit_exposure_today(*, user: Any) -> int:
 
 
 def item_workspace(*, item: ReviewItem, user: Any) -> Workspace:
-    conversation = item.conversation
-    flags = list(conversation.flags.order_by("message_index", "-score"))
-    scores = list(conversation.scores.select_related("scoring_model").order_by("-created_at", "-pk"))
-    turns = conversation_turns(conversation=conversation, user=user, flags=flags, scores=scores)
-    senior = bool(user_roles(user) & {SENIOR, ADMIN})
-    show_history = senior or not item.queue.blind
-    history = Decision.objects.filter(item__conversation=conversation).select_related("reviewer", "item__queue")
-    if not show_history:
-        history = history.filter(reviewer=user)
-    escalations = (
-        list(Escalation.objects.filter(item__conversation=conversation).select_related("raised_by", "item__queue"))
-        if show_history
-        else []
-    )
+    """The item page: the conversation as `visibility.conversation_view` lets this user see it, and the item."""
+    view = conversation_view(user=user, conversation=item.conversation)
+    if view is None:  # callers pass only items the user may see (item_for_user, a claim)
+        raise LookupError(f"Item {item.pk} is not visible to this user.")
+    turns = view.turns
     return Workspace(
         item=item,
         turns=turns,
-        unpinned_flags=[f for f in flags if f.message_index is None or f.message_index >= len(turns)],
-        scores=scores,
-        history=list(history.order_by("created_at")),
-        escalations=escalations,
+        unpinned_flags=[f for f in view.flags if f.message_index is None or f.message_index >= len(turns)],
+        scores=view.scores,
+        history=view.decisions,
+        escalations=view.escalations,
         categories=active_categories(),
         held=item.status == ItemStatus.OPEN and item.claimed_by_id == user.pk,
         exposure=hard_limit_exposure_today(user=user),
-        show_history=show_history,
+        show_history=view.others_visible,
     )
 
 

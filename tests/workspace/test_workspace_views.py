@@ -194,13 +194,14 @@ def test_long_messages_collapse_with_show_all(client, reviewer):
     assert '<details class="long">' in content and "Show all (5000 characters)" in content
 
 
-def test_blind_queue_hides_other_reviewers_decisions_but_seniors_see_them(client, reviewer, senior, admin_user):
+def test_blind_queue_hides_other_reviewers_decisions_from_everyone_until_final(client, reviewer, senior, admin_user):
     item = make_item(reviews_required=2)
     Decision.objects.create(item=item, reviewer=admin_user, verdict="over_refusal", rationale="secret-rationale")
 
-    client.force_login(reviewer)
-    assert "secret-rationale" not in page(client.get(f"/items/{item.pk}/"))
-    client.force_login(senior)
+    for user in (reviewer, senior):
+        client.force_login(user)
+        assert "secret-rationale" not in page(client.get(f"/items/{item.pk}/"))
+    ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.DONE, reviews_done=2)
     assert "secret-rationale" in page(client.get(f"/items/{item.pk}/"))
 
 
