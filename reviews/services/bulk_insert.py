@@ -84,8 +84,10 @@ def insert_batch(*, source_id: int, payloads: Sequence[ConversationIn], received
 
 
 def _copy(source_id: int, payloads: Sequence[ConversationIn], received_at: datetime) -> list[int]:
+    """COPY goes through psycopg's own cursor, past Django's error translation: wrap_database_errors
+    turns psycopg's UniqueViolation into Django's IntegrityError (and so on), which callers handle."""
     table, flag_table = Conversation._meta.db_table, Flag._meta.db_table
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(payloads)]
         )
@@ -119,7 +121,7 @@ def insert_ignoring_conflicts(model: type[Model], columns: Sequence[str], rows: 
         return
     table, names = model._meta.db_table, ", ".join(columns)
     stage = f"stage_{table}"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
         # Constant identifiers from the model, never user input.
         cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
         with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
