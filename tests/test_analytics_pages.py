@@ -23,7 +23,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from reviews.analytics_forms import AnalyticsFilterForm
-from reviews.analytics_views import FORMULA_STARTS, cell_text
+from reviews.analytics_views import FORMULA_STARTS, cell_text, csv_safe, runs_as_formula
 from reviews.models import (
     Conversation,
     Decision,
@@ -181,7 +181,7 @@ def chart_specs(content: str) -> dict[str, Any]:
 
 def unquote(cell: str) -> str:
     """A CSV cell as the page shows it: without the quote that keeps a spreadsheet from running it."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and runs_as_formula(cell[1:]) else cell
 
 
 def csv_rows(response: Any) -> list[list[str]]:
@@ -425,3 +425,28 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\n=1+1", " =1+1", "\u00a0=1+1", "\r\n+A1", "  -2+3", " \u00a0@SUM(A1)", "\t=1", "\u3000=1", "\n\n@cmd"],
+    ids=[
+        "newline",
+        "space",
+        "no-break-space",
+        "crlf",
+        "spaces-minus",
+        "mixed-at",
+        "tab",
+        "ideographic-space",
+        "blank-lines",
+    ],
+)
+def test_csv_cells_with_a_formula_behind_leading_whitespace_are_quoted(text):
+    assert csv_safe(text) == "'" + text
+    assert unquote(csv_safe(text)) == text
+
+
+@pytest.mark.parametrize("text", ["assistant-7b", " plain", "\nplain", "a=b", "", "\u00a0"])
+def test_csv_text_without_a_formula_start_is_left_alone(text):
+    assert csv_safe(text) == text
