@@ -11,7 +11,7 @@ migrated, dropped at the end, also on error):
    ``VACUUM ANALYZE``.
 2. **rollup**: ``analytics_rollup(full=True)``, the whole history, timed; then the incremental run that beat
    makes every five minutes (the last hours, plus older hours of conversations touched since).
-3. **dashboards**: each dashboard of ``reviews.services.analytics`` for the last 24 hours, 7 days, 30 days
+3. **dashboards**: each dashboard of ``reviews.analytics`` for the last 24 hours, 7 days, 30 days
    and the whole 60 days (and the reviewers page as one reviewer sees it), warm, the median of ``--rounds``
    builds: server time for the page's data, without templates. Against it, the median of as many bare
    ``SELECT count(*) FROM reviews_decision`` in the same run: the floor for touching the decisions at all.
@@ -266,7 +266,8 @@ def measure(rounds: int) -> list[tuple[str, str, float]]:
     from django.contrib.auth.models import User
     from django.utils import timezone
 
-    from reviews.services.analytics import DASHBOARDS, AnalyticsFilters, dashboard_build
+    from reviews.analytics.dashboards import DASHBOARDS, dashboard_build
+    from reviews.analytics.types import AnalyticsFilters
 
     now = timezone.now()
     reviewer = User.objects.get(username="reviewer-00")
@@ -300,7 +301,7 @@ def main() -> None:
         route.setup_django()
         from django.db import connection
 
-        from reviews.services.analytics import analytics_rollup
+        from reviews.analytics.rollup import analytics_rollup
 
         counts = fill(args.decisions)
         print("  " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))

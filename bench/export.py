@@ -6,7 +6,7 @@ migrated, dropped at the end, also on error), filled once in SQL with N conversa
 Decision (the four verdicts in turn; harmful ones with a category, failures with a
 preferred response):
 
-1. **export**: ``reviews.services.datasets.builder.dataset_build`` of an ``eval`` snapshot
+1. **export**: ``reviews.datasets.builder.dataset_build`` of an ``eval`` snapshot
    to JSONL (train/validation/test files in a temporary MEDIA_ROOT): keyset chunks of
    conversation ids, the effective decision and agreement per conversation, one JSON
    line per row, SHA-256 of each file, the card, and the decision ids it used (the
@@ -117,7 +117,7 @@ def fill(n: int) -> None:
 def child_export() -> dict[str, float]:
     from django.db import connection
 
-    from reviews.services.datasets.builder import dataset_build, dataset_create
+    from reviews.datasets.builder import dataset_build, dataset_create
 
     dataset = dataset_create(kind="eval", format="jsonl", enqueue=False)
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None

@@ -169,7 +169,7 @@ def setup_django(media: Path) -> None:
 
 def demo_pool() -> list[dict[str, Any]]:
     """Demo conversations in the ingest payload shape, without the demo's ground truth."""
-    from reviews.demo_data import generate_conversations
+    from reviews.demo.data import generate_conversations
 
     pool = generate_conversations(POOL, seed=SEED)
     for conversation in pool:
@@ -213,12 +213,12 @@ def seed(p: Params) -> Setup:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from reviews.ingest.bulk_insert import insert_batch
+    from reviews.ingest.schemas import ConversationIn
+    from reviews.ingest.sources import source_create
     from reviews.models import ItemStatus, Queue, ReviewItem, SourceKind
-    from reviews.schemas import ConversationIn
-    from reviews.services.bulk_insert import insert_batch
-    from reviews.services.routing import items_route
-    from reviews.services.scoring import score_with_fallback
-    from reviews.services.sources import source_create
+    from reviews.routing.services import items_route
+    from reviews.scoring.services import score_with_fallback
 
     password = make_password(PASSWORD)  # hashed once: one hash per user would take the CPU for seconds
     users = User.objects.bulk_create([User(username=reviewer_name(i), password=password) for i in range(p.reviewers)])

@@ -80,9 +80,9 @@ def main() -> None:
         setup_django(Path(tmp) / "quality.sqlite3")
         import numpy as np
 
+        from reviews.imports.services import dataset_import
         from reviews.models import Conversation
-        from reviews.services.imports import dataset_import
-        from reviews.services.training_data import label_names, training_examples
+        from reviews.scoring.training_data import label_names, training_examples
         from worker.scoring import embed
         from worker.training import TrainConfig, metrics_by_label, train_head
         from worker.versions import model_train

@@ -3,11 +3,11 @@
 What it measures, in one process, on a throw-away PostgreSQL database
 (``oversight_bench_queue``, migrated, dropped at the end, also on error):
 
-1. **claim-next p99**: ``reviews.services.claims.item_claim`` for a reviewer in
+1. **claim-next p99**: ``reviews.workspace.claims.item_claim`` for a reviewer in
    the triage queue (SELECT … FOR UPDATE SKIP LOCKED in a short transaction, the
    lease, the commit). After each claim the item is marked done, untimed, as a
    submitted decision would, so the next claim really takes the next item.
-2. **queues page p95**: ``reviews.selectors.queue_overview`` on its own, and the
+2. **queues page p95**: ``reviews.workspace.selectors.queue_overview`` on its own, and the
    home view (``GET /``) through the Django test ``Client`` as the logged-in
    reviewer: middleware, session, the selector, the template.
 3. **pk lookup**: ``ReviewItem.objects.get(pk=…)`` of a random item, the floor
@@ -152,7 +152,7 @@ class Bench:
 
     def claim(self) -> float:
         from reviews.models import ItemStatus, ReviewItem
-        from reviews.services.claims import item_claim
+        from reviews.workspace.claims import item_claim
 
         start = time.perf_counter()
         item = item_claim(reviewer=self.reviewer, queue=self.queue)
@@ -181,7 +181,7 @@ class Bench:
         return time.perf_counter() - start
 
     def selector(self) -> float:
-        from reviews.selectors import queue_overview
+        from reviews.workspace.selectors import queue_overview
 
         start = time.perf_counter()
         queues = queue_overview(user=self.reviewer)
@@ -230,8 +230,8 @@ class Bench:
         from django.db import connection, transaction
         from django.test.utils import CaptureQueriesContext
 
-        from reviews.selectors import queue_overview
-        from reviews.services.claims import item_claim
+        from reviews.workspace.claims import item_claim
+        from reviews.workspace.selectors import queue_overview
 
         with CaptureQueriesContext(connection) as claimed, transaction.atomic():
             item_claim(reviewer=self.reviewer, queue=self.queue)

@@ -3,7 +3,7 @@
 What it measures, in one process, on a throw-away PostgreSQL database
 (``oversight_bench_route``, migrated, dropped at the end, also on error):
 
-1. **routed**: conversations/second of ``reviews.services.routing.items_route``
+1. **routed**: conversations/second of ``reviews.routing.services.items_route``
    called once with all N conversation ids (10,000; 2,000 with ``--quick``)
    under the default policy (version 1, seeded by the migrations). That is the
    whole batched pass: the conversation filter, the active policy, the hard-limit
@@ -30,11 +30,11 @@ untimed call), grouped by statement, to show it is a bounded batched pass.
 When routed/bare is below the target (or with ``--profile``) one more routing
 runs under cProfile and one with a wall clock around each stage.
 
-Data: ``reviews.demo_data.generate_conversations`` (flags that track the truth
-noisily), inserted once with ``reviews.services.bulk_insert.insert_batch`` from an
+Data: ``reviews.demo.data.generate_conversations`` (flags that track the truth
+noisily), inserted once with ``reviews.ingest.bulk_insert.insert_batch`` from an
 ``output_classifier`` source (the demo ground truth is taken out of the stored
 metadata), then one ``model-v1`` Score each via
-``reviews.services.scoring.scores_store``: a risk for every active category
+``reviews.scoring.services.scores_store``: a risk for every active category
 (the labeled categories high for harmful requests, the rest low noise) and an
 overall risk spread over 0..1 by verdict, seeded (see ``scores_for``).
 
@@ -169,12 +169,12 @@ def prepare(n: int) -> list[int]:
     from django.db import transaction
     from django.utils import timezone
 
-    from reviews.demo_data import generate_conversations
+    from reviews.demo.data import generate_conversations
+    from reviews.ingest.bulk_insert import insert_batch
+    from reviews.ingest.schemas import ConversationIn
+    from reviews.ingest.sources import source_create
     from reviews.models import Category, SourceKind
-    from reviews.schemas import ConversationIn
-    from reviews.services.bulk_insert import insert_batch
-    from reviews.services.scoring import scores_store
-    from reviews.services.sources import source_create
+    from reviews.scoring.services import scores_store
 
     source = source_create(name="bench", kind=SourceKind.OUTPUT_CLASSIFIER).source
     pool = generate_conversations(n, seed=SEED)
@@ -226,7 +226,7 @@ class Bench:
     queries: list[str] = field(default_factory=list)
 
     def route_once(self) -> tuple[float, dict[int, Any]]:
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         clear()
         gc.collect()
@@ -272,7 +272,7 @@ class Bench:
         from django.test.utils import CaptureQueriesContext
 
         from reviews.models import ReviewItem
-        from reviews.services.routing import _outcome_kind
+        from reviews.routing.services import _outcome_kind
 
         _, outcomes = self.route_once()
         self.verify(outcomes)
@@ -281,7 +281,7 @@ class Bench:
         self.rows = list(ReviewItem.objects.order_by("pk").values(*ITEM_FIELDS))
         self.bare()
         clear()
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         with CaptureQueriesContext(connection) as captured:
             outcomes = items_route(conversation_ids=self.ids)
@@ -301,7 +301,7 @@ class Bench:
 
     def profile(self) -> None:
         """One routing under cProfile, then one with a wall clock around each stage (no profiler)."""
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         clear()
         profiler = cProfile.Profile()
@@ -317,7 +317,7 @@ class Bench:
         """Wall clock per stage: the stages are wrapped where items_route looks them up, then restored."""
         from django.db.models import QuerySet
 
-        import reviews.services.routing as routing
+        import reviews.routing.services as routing
 
         spent: dict[str, list[float]] = {}
 

@@ -94,15 +94,15 @@ def setup_django(db_path: Path) -> list[str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from reviews.services.training_data import label_names
+    from reviews.scoring.training_data import label_names
 
     return label_names()
 
 
 def demo_targets(conversations: list[dict[str, Any]], labels: list[str]) -> np.ndarray:
     """[n, n_labels] 0/1 from the demo ground truth, the way training_examples builds them."""
-    from reviews.demo_data import demo_label
-    from reviews.services.training_data import HARMFUL
+    from reviews.demo.data import demo_label
+    from reviews.scoring.training_data import HARMFUL
 
     rows = []
     for conversation in conversations:
@@ -162,9 +162,9 @@ def main() -> None:
         labels = setup_django(Path(tmp) / "train.sqlite3")
         import torch
 
-        from reviews.demo_data import generate_conversations
-        from reviews.services.scoring import SCORE_BATCH
-        from reviews.text import conversation_text
+        from reviews.demo.data import generate_conversations
+        from reviews.scoring.services import SCORE_BATCH
+        from reviews.scoring.text import conversation_text
         from worker.encoder import load_encoder
         from worker.training import TrainConfig, label_metrics
 

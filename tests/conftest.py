@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from reviews.ingest.sources import source_create
 from reviews.models import Source
-from reviews.services.sources import source_create
 
 
 @pytest.fixture(autouse=True)

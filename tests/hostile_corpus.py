@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlsplit
 from django.contrib.auth.models import User
 from django.test import Client
 
+from reviews.datasets.builder import dataset_build, dataset_create
 from reviews.models import Conversation, Dataset, Decision, Escalation, ReviewItem
-from reviews.services.datasets.builder import dataset_build, dataset_create
 
 
 class Payload(NamedTuple):

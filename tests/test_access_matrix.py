@@ -25,6 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from reviews.api import api
+from reviews.ingest.sources import source_create, source_revoke
 from reviews.models import (
     Conversation,
     Dataset,
@@ -37,7 +38,6 @@ from reviews.models import (
     ScoringModel,
     Source,
 )
-from reviews.services.sources import source_create, source_revoke
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from reviews.services.analytics import DASHBOARDS
+from reviews.analytics.dashboards import DASHBOARDS
 from tests.browser import BROWSER_TESTS, CSP_LISTENER, sign_in
 from tests.test_analytics_pages import seed_analytics, unquote
 

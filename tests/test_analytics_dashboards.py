@@ -36,6 +36,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from reviews.analytics.dashboards import DASHBOARDS, dashboard_build
+from reviews.analytics.rollup import ROLLUPS, analytics_rollup
+from reviews.analytics.types import AnalyticsFilters, Dashboard, Table
 from reviews.models import (
     AgreementRollup,
     Category,
@@ -51,11 +54,9 @@ from reviews.models import (
     ScoringModel,
     Source,
 )
-from reviews.services.analytics import DASHBOARDS, AnalyticsFilters, Dashboard, Table, dashboard_build
-from reviews.services.analytics.rollup import ROLLUPS, analytics_rollup
-from reviews.services.decisions import decision_record
-from reviews.services.taxonomy import category_merge
+from reviews.routing.taxonomy import category_merge
 from reviews.tasks import analytics_rollup as analytics_rollup_task
+from reviews.workspace.decisions import decision_record
 
 HC, AR, OR, AH = "harmful_compliance", "appropriate_refusal", "over_refusal", "appropriate_help"
 TRIAGE = [

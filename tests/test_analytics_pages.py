@@ -22,8 +22,10 @@ from django.contrib.auth.models import Group, User
 from django.http import QueryDict
 from django.utils import timezone
 
-from reviews.analytics_forms import AnalyticsFilterForm
-from reviews.analytics_views import FORMULA_STARTS, cell_text, csv_safe, runs_as_formula
+from reviews.analytics.dashboards import DASHBOARDS, dashboard_build
+from reviews.analytics.forms import AnalyticsFilterForm
+from reviews.analytics.rollup import analytics_rollup
+from reviews.analytics.views import FORMULA_STARTS, cell_text, csv_safe, runs_as_formula
 from reviews.models import (
     Conversation,
     Decision,
@@ -36,8 +38,7 @@ from reviews.models import (
     Source,
     model_producer,
 )
-from reviews.services.analytics import DASHBOARDS, analytics_rollup, dashboard_build
-from reviews.services.decisions import decision_record
+from reviews.workspace.decisions import decision_record
 
 pytestmark = pytest.mark.django_db
 

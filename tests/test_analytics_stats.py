@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
-from reviews.services.analytics.stats import (
+from reviews.analytics.stats import (
     alpha_from_coincidences,
     band,
     cohen_kappa,

@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from reviews.ingest.rate_limit import WINDOW_SECONDS
+from reviews.ingest.sources import source_create
 from reviews.models import Conversation, Flag
-from reviews.services.rate_limit import WINDOW_SECONDS
-from reviews.services.sources import source_create
 from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +91,7 @@ def test_web_processes_share_one_count_in_redis(api, make_conversation, source_t
     source, _ = source_token
     script = (
         "import django; django.setup();"
-        "from reviews.models import Source; from reviews.services.rate_limit import token_rate_limit_consume;"
+        "from reviews.models import Source; from reviews.ingest.rate_limit import token_rate_limit_consume;"
         f"print([token_rate_limit_consume(source=Source(token_hash='{source.token_hash}')).allowed for _ in range(2)])"
     )
     env = os.environ | {"DJANGO_SETTINGS_MODULE": "oversight.settings", "API_RATE_LIMIT_PER_MINUTE": "3"}

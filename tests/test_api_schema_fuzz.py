@@ -25,10 +25,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.ingest.sources import source_create
 from reviews.models import Conversation, Queue, ReviewItem, Source
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.decisions import decision_record
-from reviews.services.sources import source_create
+from reviews.workspace.decisions import decision_record
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())

@@ -16,9 +16,9 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import ProtectedError
 
+from reviews.audit import GENESIS, audit_hash, audit_record, event_hash
+from reviews.ingest.sources import source_create, source_revoke
 from reviews.models import AuditAction, AuditEvent, Source
-from reviews.services.audit import GENESIS, audit_hash, audit_record, event_hash
-from reviews.services.sources import source_create, source_revoke
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger exists on PostgreSQL only"

@@ -11,7 +11,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from reviews.models import Conversation, Decision, Queue, ReviewItem, Source
-from reviews.services.claims import ClaimConflict, item_claim, item_renew_lease
+from reviews.workspace.claims import item_claim, item_renew_lease
+from reviews.workspace.errors import ClaimConflict
 
 
 def _items(n: int, queue: Queue) -> None:

@@ -11,7 +11,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from reviews.demo_data import demo_label, generate_conversations
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.datasets.lineage import lineage_decision_ids
+from reviews.demo.data import demo_label, generate_conversations
+from reviews.demo.seed import demo_seed
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
 from reviews.models import (
     AuditEvent,
     Dataset,
@@ -22,13 +27,8 @@ from reviews.models import (
     ReviewItem,
     ScoringModel,
 )
-from reviews.schemas import ConversationIn
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.datasets.lineage import lineage_decision_ids
-from reviews.services.decisions import decision_record
-from reviews.services.demo import demo_seed
-from reviews.services.ingest import conversations_ingest
-from reviews.services.retraining import MetricPair
+from reviews.scoring.retraining import MetricPair
+from reviews.workspace.decisions import decision_record
 from worker.training import TrainConfig
 from worker.versions import model_train
 

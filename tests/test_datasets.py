@@ -12,6 +12,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from reviews.datasets.builder import dataset_build, dataset_cancel, dataset_create
+from reviews.datasets.filters import DatasetError, SplitKey, split_key, split_of
+from reviews.datasets.lineage import lineage_decision_ids
 from reviews.models import (
     AuditEvent,
     Conversation,
@@ -23,12 +26,9 @@ from reviews.models import (
     ReviewItem,
     Source,
 )
-from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
-from reviews.services.datasets.filters import DatasetError, SplitKey, split_key, split_of
-from reviews.services.datasets.lineage import lineage_decision_ids
-from reviews.services.decisions import decision_record
-from reviews.services.training_data import label_names
-from reviews.text import conversation_text
+from reviews.scoring.text import conversation_text
+from reviews.scoring.training_data import label_names
+from reviews.workspace.decisions import decision_record
 
 datasets = pytest.importorskip("datasets")
 
@@ -399,7 +399,7 @@ def test_cancel_stops_a_pending_build(corpus):
 
 def _cancel_while_judging(dataset: Dataset, monkeypatch: Any) -> None:
     """A cancel arrives while the first conversation is judged (the build notices it at the chunk's end)."""
-    from reviews.services.datasets import builder
+    from reviews.datasets import builder
 
     real = builder.judge
 
@@ -411,7 +411,7 @@ def _cancel_while_judging(dataset: Dataset, monkeypatch: Any) -> None:
 
 
 def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
-    from reviews.services.datasets import builder
+    from reviews.datasets import builder
 
     monkeypatch.setattr(builder, "CHUNK", 10)
     dataset = dataset_create(kind="eval", enqueue=False)
@@ -468,7 +468,7 @@ def test_our_own_exports_import_back(corpus, settings, kind):
 
 
 def test_an_edited_decision_marks_the_snapshot_stale(corpus):
-    from reviews.services.reviewing import decision_edit
+    from reviews.workspace.reviewing import decision_edit
 
     decision = Decision.objects.select_related("item__queue").get(item__conversation=corpus["conversations"][2])
     dataset = _build("classifier")
@@ -485,7 +485,7 @@ def test_an_edited_decision_marks_the_snapshot_stale(corpus):
 def test_chunking_does_not_change_the_files_or_the_lineage(corpus, monkeypatch, chunk):
     """Chunk bounds come BOUNDS_AHEAD at a time: several batches, a chunk ending on the last conversation
     (61 of them), and a single chunk holding them all write what one unchunked read writes."""
-    from reviews.services.datasets import builder
+    from reviews.datasets import builder
 
     whole = _build("sft", seed=5)
     monkeypatch.setattr(builder, "CHUNK", chunk)
@@ -509,7 +509,7 @@ def test_reading_ahead_writes_what_the_plain_read_writes(corpus, settings, monke
     """Outside a transaction (as in the worker) the next chunk is read on a thread; inside one it is not."""
     from django.db import connection, transaction
 
-    from reviews.services.datasets import builder
+    from reviews.datasets import builder
 
     if connection.vendor != "postgresql":
         pytest.skip("reading ahead is PostgreSQL's")
@@ -528,7 +528,7 @@ def test_reading_ahead_writes_what_the_plain_read_writes(corpus, settings, monke
 def test_a_cancel_or_a_read_error_stops_the_reader_thread(corpus, monkeypatch):
     from django.db import connection
 
-    from reviews.services.datasets import builder
+    from reviews.datasets import builder
 
     if connection.vendor != "postgresql":
         pytest.skip("reading ahead is PostgreSQL's")

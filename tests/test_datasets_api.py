@@ -11,10 +11,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.ingest.sources import source_create
 from reviews.models import AuditEvent, Conversation, Dataset, DatasetStatus, Queue, ReviewItem, Source
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.decisions import decision_record
-from reviews.services.sources import source_create
+from reviews.workspace.decisions import decision_record
 from tests.conftest import ApiClient
 
 

@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from reviews.services.datasets import builder
-from reviews.services.datasets.builder import dataset_build, dataset_create
+from reviews.datasets import builder
+from reviews.datasets.builder import dataset_build, dataset_create
 from tests.browser import BROWSER_TESTS, sign_in
 from tests.test_datasets import corpus  # noqa: F401  (fixture)
 

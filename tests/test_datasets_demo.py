@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.demo.seed import demo_seed
 from reviews.models import DatasetKind, DatasetStatus
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.demo import demo_seed
 
 
 @pytest.fixture(autouse=True)

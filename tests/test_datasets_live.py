@@ -10,9 +10,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
+from reviews.datasets import builder
+from reviews.datasets.builder import dataset_build, dataset_cancel, dataset_create
 from reviews.models import Dataset, DatasetStatus
-from reviews.services.datasets import builder
-from reviews.services.datasets.builder import dataset_build, dataset_cancel, dataset_create
 from tests.live import connects, listen_while, session_cookie
 from tests.test_datasets import corpus  # noqa: F401  (fixture)
 

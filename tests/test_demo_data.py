@@ -1,4 +1,4 @@
-"""Properties of the synthetic demo conversations (reviews/demo_data.py).
+"""Properties of the synthetic demo conversations (reviews/demo/data.py).
 
 Plain Python: no Django, no database. The generator feeds the demo's ingest, review queue and first model, so
 these tests pin the payload shape, the ground truth and the safety showcase the demo relies on.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reviews.demo_data import DETECTORS, VERDICT_MIX, demo_label, generate_conversations
+from reviews.demo.data import DETECTORS, VERDICT_MIX, demo_label, generate_conversations
 from reviews.vocabulary import FAILURE_VERDICTS, TAXONOMY
 
 N = 400

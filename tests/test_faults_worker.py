@@ -21,7 +21,10 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from reviews.demo_data import generate_conversations
+from reviews.demo.data import generate_conversations
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
+from reviews.ingest.sources import source_create
 from reviews.models import (
     FALLBACK_PRODUCER,
     Conversation,
@@ -31,11 +34,8 @@ from reviews.models import (
     ScoringModel,
     ScoringStatus,
 )
-from reviews.schemas import ConversationIn
-from reviews.services.ingest import conversations_ingest
-from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_sweep
-from reviews.services.sources import source_create
-from reviews.tasks import enqueue
+from reviews.scoring.attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_sweep
+from reviews.taskqueue import enqueue
 from tests import workerproc
 from tests.workerproc import (
     children,

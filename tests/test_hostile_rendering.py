@@ -15,8 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from reviews.analytics.dashboards import DASHBOARDS
+from reviews.analytics.rollup import analytics_rollup
 from reviews.models import AuditEvent
-from reviews.services.analytics import DASHBOARDS, analytics_rollup
 from tests.browser import BROWSER_TESTS, CSP_LISTENER
 from tests.hostile_corpus import BLURRED, BULK, BY_NAME, LONG_TAIL, MODELS, PAYLOADS, REASON, Planted, plant_corpus
 

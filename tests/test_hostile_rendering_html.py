@@ -14,9 +14,10 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
+from reviews.analytics.dashboards import DASHBOARDS
+from reviews.analytics.rollup import analytics_rollup
 from reviews.models import AuditEvent, Conversation
-from reviews.services import policies
-from reviews.services.analytics import DASHBOARDS, analytics_rollup
+from reviews.routing import policies
 from tests.hostile_corpus import (
     BLURRED,
     BULK,

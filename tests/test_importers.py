@@ -14,7 +14,7 @@ import pytest
 from reviews.imports import FORMATS, ImportFormatError, LabeledConversation, read_dataset
 from reviews.imports.base import verdict_for
 from reviews.imports.hh_rlhf import parse_hh_transcript
-from reviews.schemas import ConversationIn
+from reviews.ingest.schemas import ConversationIn
 from reviews.vocabulary import TAXONOMY, VERDICTS
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"

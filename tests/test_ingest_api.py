@@ -7,8 +7,8 @@ import json
 import pytest
 from django.db import connection
 
+from reviews.ingest.sources import source_create, source_revoke
 from reviews.models import Conversation, Flag, ReviewItem, Score
-from reviews.services.sources import source_create, source_revoke
 
 URL = "/api/v1/conversations"
 pytestmark = pytest.mark.django_db

@@ -22,9 +22,9 @@ from django.utils import timezone
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from reviews.heartbeats import HEARTBEAT_KEY, heartbeat_record
+from reviews.ingest.sources import source_create
 from reviews.models import Conversation, ItemStatus, Queue, ReviewItem, Score, ScoringStatus, Source
-from reviews.services.sources import source_create
+from reviews.ops.heartbeats import HEARTBEAT_KEY, heartbeat_record
 
 pytestmark = pytest.mark.django_db
 

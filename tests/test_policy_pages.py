@@ -13,10 +13,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from reviews.ingest.sources import source_authenticate, source_create
 from reviews.models import AuditEvent, Conversation, Flag, PolicyDraft, PolicyVersion, Score, Source
-from reviews.policy import DEFAULT_POLICY
-from reviews.services.policies import draft_get, draft_save, policy_activate, pretty
-from reviews.services.sources import source_authenticate, source_create
+from reviews.routing.policies import draft_get, draft_save, policy_activate, pretty
+from reviews.routing.policy import DEFAULT_POLICY
 
 pytestmark = pytest.mark.django_db
 

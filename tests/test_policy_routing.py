@@ -12,6 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
 from reviews.models import (
     AuditEvent,
     Conversation,
@@ -23,12 +25,7 @@ from reviews.models import (
     RoutingRecord,
     Score,
 )
-from reviews.policy import Facts, PolicyDocument, route
-from reviews.schemas import ConversationIn
-from reviews.selectors import decisions_visible, items_claimable
-from reviews.services.decisions import decision_record
-from reviews.services.ingest import conversations_ingest
-from reviews.services.policies import (
+from reviews.routing.policies import (
     PolicyInvalid,
     draft_get,
     draft_save,
@@ -36,8 +33,11 @@ from reviews.services.policies import (
     policy_dry_run,
     policy_rollback,
 )
-from reviews.services.routing import items_route
-from reviews.services.sla import BREACH_BOOST, sla_sweep
+from reviews.routing.policy import Facts, PolicyDocument, route
+from reviews.routing.services import items_route
+from reviews.routing.sla import BREACH_BOOST, sla_sweep
+from reviews.workspace.decisions import decision_record
+from reviews.workspace.selectors import decisions_visible, items_claimable
 
 HARD = frozenset({"violent-crime", "self-harm", "weapons-cbrn", "child-safety"})
 
@@ -197,7 +197,7 @@ def test_invalid_json_is_refused(admin_user):
 @pytest.fixture
 def scored(source_token, django_capture_on_commit_callbacks):
     """60 demo conversations ingested and routed by the active policy (v1)."""
-    from reviews.demo_data import generate_conversations
+    from reviews.demo.data import generate_conversations
 
     payloads = [ConversationIn.model_validate(c) for c in generate_conversations(60, seed=5)]
     with django_capture_on_commit_callbacks(execute=True):
@@ -267,13 +267,13 @@ def test_rollback_reactivates_an_old_document_as_a_new_version(admin_user):
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite caps parameters per statement, so it splits")
 def test_routing_is_one_batched_pass(source_token, django_capture_on_commit_callbacks):
-    from reviews.demo_data import generate_conversations
+    from reviews.demo.data import generate_conversations
 
     def queries_to_route(n: int, seed: int) -> int:
         payloads = [ConversationIn.model_validate(c) for c in generate_conversations(n, seed=seed)]
         with django_capture_on_commit_callbacks(execute=False):
             ids = conversations_ingest(source=source_token[0], conversations=payloads).ids
-        from reviews.services.scoring import score_with_fallback
+        from reviews.scoring.services import score_with_fallback
 
         score_with_fallback(conversation_ids=ids)
         with CaptureQueriesContext(connection) as ctx:

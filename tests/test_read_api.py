@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reviews.ingest.sources import source_create
 from reviews.models import Decision, ReviewItem, Verdict
-from reviews.services.sources import source_create
 
 pytestmark = pytest.mark.django_db
 

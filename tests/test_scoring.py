@@ -10,15 +10,15 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from reviews.demo_data import demo_label, generate_conversations
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.demo.data import demo_label, generate_conversations
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
 from reviews.models import AuditEvent, Conversation, Embedding, ReviewItem, Score, ScoringModel, ScoringStatus
-from reviews.schemas import ConversationIn
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.decisions import decision_record
-from reviews.services.ingest import conversations_ingest
-from reviews.services.model_registry import PromotionError, model_promote
-from reviews.services.routing import items_route
-from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
+from reviews.routing.services import items_route
+from reviews.scoring.attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
+from reviews.scoring.model_registry import PromotionError, model_promote
+from reviews.workspace.decisions import decision_record
 from worker import tasks
 from worker.scoring import score_and_route
 from worker.training import TrainConfig

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from reviews.ingest.sources import source_authenticate
 from reviews.models import AuditEvent, Source
-from reviews.services.sources import source_authenticate
 
 pytestmark = pytest.mark.django_db
 

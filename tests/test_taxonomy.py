@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reviews.models import Category, Decision, ReviewItem
-from reviews.services.taxonomy import TaxonomyError, category_merge
-from reviews.services.training_data import HARMFUL, label_names, training_examples
+from reviews.routing.taxonomy import TaxonomyError, category_merge
+from reviews.scoring.training_data import HARMFUL, label_names, training_examples
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from reviews.ingest.sources import TOKEN_PREFIX
 from reviews.models import Source
-from reviews.services.sources import TOKEN_PREFIX
 
 pytestmark = pytest.mark.django_db
 

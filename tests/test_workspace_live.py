@@ -9,11 +9,11 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from reviews import broadcast
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
+from reviews.ingest.sources import source_create
+from reviews.live import broadcast
 from reviews.models import Queue, ReviewItem
-from reviews.schemas import ConversationIn
-from reviews.services.ingest import conversations_ingest
-from reviews.services.sources import source_create
 from tests.live import ORIGIN, connects, listen_while, session_cookie
 from tests.test_workspace_views import DECISION, HX, claim, make_item
 

@@ -23,7 +23,7 @@ from reviews.models import (
     Score,
     Source,
 )
-from reviews.selectors import queue_overview
+from reviews.workspace.selectors import queue_overview
 
 pytestmark = pytest.mark.django_db
 
