@@ -47,6 +47,7 @@ from reviews.models import (
     Decision,
     PolicyVersion,
     ReviewItem,
+    Source,
 )
 from reviews.routing.taxonomy import category_merge_map
 from reviews.scoring.training_data import label_names
@@ -78,9 +79,12 @@ def dataset_create(
     split_ratios: Mapping[str, Any] | None = None,
     license: str = "",
     actor: Any = None,
+    source: Source | None = None,
     enqueue: bool = True,
 ) -> Dataset:
-    """Validate and record a snapshot request; the build runs on commit (unless `enqueue` is False)."""
+    """Validate and record a snapshot request; the build runs on commit (unless `enqueue` is False).
+
+    `actor` is the person asking (a session), `source` the export client asking with its token."""
     if kind not in DatasetKind.values:
         raise DatasetError(f"Unknown kind {kind!r}; expected one of: {', '.join(DatasetKind.values)}.")
     if format not in DatasetFormat.values:
@@ -98,8 +102,10 @@ def dataset_create(
             split_ratios=ratios,
             license=license[:100],
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by_source=source,
         )
-        audit_record(actor=actor, action=AuditAction.EXPORT, target=dataset, kind=kind, format=format)
+        client = {"client": source.name} if source is not None else {}
+        audit_record(actor=actor, action=AuditAction.EXPORT, target=dataset, kind=kind, format=format, **client)
         if enqueue:
             transaction.on_commit(lambda: taskqueue.enqueue(taskqueue.EXPORT_TASK, dataset.pk))
     return dataset
