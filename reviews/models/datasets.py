@@ -90,7 +90,7 @@ class Dataset(models.Model):
     @property
     def creator(self) -> str:
         """Who asked for it: "user:<name>", "source:<name>" (an export token), or "" (a command, the demo)."""
-        if self.created_by_source_id is not None:
+        if self.created_by_source is not None:
             return f"source:{self.created_by_source.name}"
         return f"user:{self.created_by.get_username()}" if self.created_by is not None else ""
 
