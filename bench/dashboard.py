@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: bench/ first on sys.path would shadow the stdlib (bench/queue.py)
+if __package__ in (None, ""):  # run as a file: the repository root first, so `bench.*` imports
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
@@ -42,7 +42,8 @@ from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
-from bench import route  # the scratch-database helpers
+from bench import _harness
+from bench._harness import bench_env
 
 DB = "oversight_bench_dashboard"
 SEED = 0.1729
@@ -290,15 +291,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the database in place")
     args = parser.parse_args()
-    route.DB = DB
     started = time.monotonic()
     with ExitStack() as stack:
-        route.drop_database()
-        route.admin(f'CREATE DATABASE "{DB}"')
+        _harness.drop_database(DB)
+        _harness.admin(f'CREATE DATABASE "{DB}"')
         if not args.keep:
-            stack.callback(route.drop_database)
+            stack.callback(_harness.drop_database, DB)
         print(f"migrating and filling about {args.decisions:,} decisions ...", flush=True)
-        route.setup_django()
+        _harness.setup_django(bench_env(DB))
         from django.db import connection
 
         from reviews.analytics.rollup import analytics_rollup

@@ -46,8 +46,7 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
@@ -61,13 +60,11 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import psycopg
+from bench import _harness
+from bench._harness import admin, bench_env
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgres://postgres@127.0.0.1:5432"
 DB = "oversight_bench_rescore"
 SEED = 1729
 TARGET = 0.85
@@ -88,36 +85,14 @@ QUICK = Params(per_round=512, rounds=2)
 # --- Database and Django ---------------------------------------------------------
 
 
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
-
-
 def drop_database() -> None:
-    admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    _harness.drop_database(DB)
 
 
 def setup_django(device: str) -> None:
-    """Environment first (settings read it at import), then django.setup() and migrate."""
-    os.environ.pop("REDIS_URL", None)  # tasks would run eagerly; the only one run here is called directly
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB}",
-            "DJANGO_SETTINGS_MODULE": "oversight.settings",
-            "DEBUG": "0",  # DEBUG keeps every query in memory
-            "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            "SCORING_DEVICE": device,
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    """Environment first (settings read it at import), then django.setup() and migrate. No broker: the one task
+    run here is called directly."""
+    _harness.setup_django(bench_env(DB, SCORING_DEVICE=device))
 
 
 def create_active_model() -> list[str]:

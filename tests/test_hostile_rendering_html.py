@@ -39,8 +39,8 @@ JSON_DATA = re.compile(r'(<script [^>]*type="application/json"[^>]*>)(.*?)(</scr
 
 
 @pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def _media(media_root: Path) -> None:
+    """Escalations and snapshots may write files: each test gets its own folder."""
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Real Celery worker processes for tests: start them against the test database, kill them, wait on them.
 
-Used by tests/test_worker_process.py and the fault tests (tests/test_faults_*.py).
+Used by tests/scoring/test_worker_process.py and the fault tests (tests/*/test_faults_*.py).
 """
 
 from __future__ import annotations

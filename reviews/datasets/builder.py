@@ -7,8 +7,6 @@ storage backend. The Dataset row carries the work state: progress, a heartbeat, 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 import time
 from collections import Counter
@@ -38,7 +36,6 @@ from reviews.datasets.writers import EXTENSIONS, RowWriter, schema_for
 from reviews.live.broadcast import dataset_progressed
 from reviews.models import (
     AuditAction,
-    Category,
     Conversation,
     Dataset,
     DatasetFormat,
@@ -49,7 +46,7 @@ from reviews.models import (
     ReviewItem,
     Source,
 )
-from reviews.routing.taxonomy import category_merge_map
+from reviews.routing.taxonomy import category_merge_map, taxonomy_version
 from reviews.scoring.training_data import label_names
 
 CHUNK = 5_000  # conversations per read: a few MB of rows, a few short queries
@@ -62,12 +59,6 @@ _CONVERSATION = itemgetter(COLUMNS.index("item__conversation_id"))
 
 class _Cancelled(Exception):
     pass
-
-
-def taxonomy_version() -> str:
-    """A short hash of the taxonomy as exports see it: slugs, limits, activity and merges."""
-    rows = Category.objects.order_by("slug").values_list("slug", "limit", "is_active", "merged_into__slug")
-    return "tax-" + hashlib.sha256(json.dumps(list(rows)).encode()).hexdigest()[:12]
 
 
 def dataset_create(
@@ -405,7 +396,3 @@ def _store(name: str, path: Path) -> str:
         default_storage.delete(name)
     with path.open("rb") as handle:
         return default_storage.save(name, File(handle, name=Path(name).name))
-
-
-def card_path(dataset: Dataset) -> str:
-    return f"{STORAGE_DIR}/{dataset.pk}/README.md"

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+from django.template.loader import render_to_string
 
 from reviews.datasets.writers import EXTENSIONS, schema_for
 from reviews.models import Dataset, DatasetFormat, DatasetKind
 
+CARD_TEMPLATE = "reviews/datasets/card.md"
 WHAT = {
     DatasetKind.PREFERENCE: (
         "Preference pairs in TRL's conversational form: `prompt` (messages up to the judged turn), `chosen` and "
@@ -38,110 +40,71 @@ LIMITS = [
 ]
 
 
-def _table(counts: dict[str, Any], head: tuple[str, str]) -> list[str]:
-    if not counts:
-        return ["(none)", ""]
-    lines = [f"| {head[0]} | {head[1]} |", "|---|---:|"]
-    lines += [f"| {key} | {value} |" for key, value in counts.items()]
-    return [*lines, ""]
+def _table(counts: dict[str, Any], head: tuple[str, str], title: str = "") -> dict[str, Any]:
+    return {"title": title, "head": head, "rows": [(key, str(value)) for key, value in counts.items()]}
 
 
-def _feature(field: pa.Field, indent: str) -> list[str]:
-    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files)."""
+def _features(field: pa.Field, indent: str) -> list[dict[str, str]]:
+    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files), as the
+    template's rows: a list of structs is a `list:` row followed by its members, one level deeper."""
     kind = field.type
+    name = json.dumps(field.name)
     if pa.types.is_list(kind):
         item = kind.value_type
         if pa.types.is_struct(item):
-            members = [line for member in item for line in _feature(member, indent + "  ")]
-            return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  list:", *members]
-        return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  list: {_DTYPES[str(item)]}"]
-    return [f"{indent}- name: {json.dumps(field.name)}", f"{indent}  dtype: {_DTYPES[str(kind)]}"]
+            members = [row for member in item for row in _features(member, indent + "  ")]
+            return [{"indent": indent, "name": name, "key": "list", "value": ""}, *members]
+        return [{"indent": indent, "name": name, "key": "list", "value": _DTYPES[str(item)]}]
+    return [{"indent": indent, "name": name, "key": "dtype", "value": _DTYPES[str(kind)]}]
 
 
 _DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
 
 
-def _front_matter(dataset: Dataset, labels: Sequence[str]) -> list[str]:
-    """License, and the files and column types: `load_dataset("<this folder>")` loads the splits with these
-    types. JSON lines carry none, and inferred from the first rows a column of empty lists reads as nulls."""
+def card_context(dataset: Dataset, *, labels: Sequence[str]) -> dict[str, Any]:
+    """What the card shows, every value as the text it prints. The YAML header lists the files and column types:
+    `load_dataset("<this folder>")` loads the splits with these types (JSON lines carry none, and inferred from
+    the first rows a column of empty lists reads as nulls)."""
+    dist = dataset.label_distribution
+    agreement = dist.get("agreement", {})
     ext = EXTENSIONS[DatasetFormat(dataset.format)]
-    splits = [name for name, info in dataset.files.items() if info["rows"]]
-    lines = [
-        "---",
-        f"license: {dataset.license or 'other'}",
-        f"pretty_name: Oversight {dataset.kind} snapshot {dataset.pk}",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        *(line for name in splits for line in (f"  - split: {name}", f"    path: {name}.{ext}")),
-        "dataset_info:",
-        "  features:",
-        *(line for field in schema_for(dataset.kind, labels) for line in _feature(field, "  ")),
-        "---",
+    tables = [
+        _table(dist.get("verdicts", {}), ("verdict", "rows")),
+        _table(dist.get("categories", {}), ("category", "rows")),
     ]
-    return lines
+    if dataset.kind == DatasetKind.CLASSIFIER:
+        tables.append(_table(dist.get("labels", {}), ("label", "positives"), "Positives per label:"))
+    return {
+        "license_id": dataset.license or "other",
+        "license_shown": dataset.license or "not set",
+        "kind": dataset.kind,
+        "kind_display": dataset.get_kind_display().lower(),
+        "pk": str(dataset.pk),
+        "split_files": [
+            {"name": name, "path": f"{name}.{ext}"} for name, info in dataset.files.items() if info["rows"]
+        ],
+        "features": [row for field in schema_for(dataset.kind, labels) for row in _features(field, "  ")],
+        "what": WHAT[DatasetKind(dataset.kind)],
+        "row_count": str(dataset.row_count),
+        "format": dataset.format,
+        "built": str(dataset.finished_at or dataset.created_at),
+        "taxonomy_version": dataset.taxonomy_version or "-",
+        "policy_version": str(dataset.policy_version or "-"),
+        "seed": str(dataset.seed),
+        "split_ratios": str(dataset.split_ratios),
+        "files": [{"name": name, "rows": str(f["rows"]), "sha256": f["sha256"]} for name, f in dataset.files.items()],
+        "labels": ", ".join(labels),
+        "tables": tables,
+        "harmful": str(dist.get("harmful", 0)),
+        "final_decisions": str(dist.get("final_decisions", 0)),
+        "agreement_mean": str(agreement.get("mean")),
+        "unanimous": str(agreement.get("unanimous", 0)),
+        "filters": [(key, str(value)) for key, value in dataset.filters.items() if value not in (None, [], False)],
+        "skipped": [(reason, str(count)) for reason, count in dataset.skipped.items()],
+        "limits": LIMITS,
+    }
 
 
 def card_render(dataset: Dataset, *, labels: Sequence[str]) -> str:
-    dist = dataset.label_distribution
-    agreement = dist.get("agreement", {})
-    filters = {key: value for key, value in dataset.filters.items() if value not in (None, [], False)}
-    lines = [
-        *_front_matter(dataset, labels),
-        "",
-        f"# Oversight {dataset.get_kind_display().lower()} · snapshot {dataset.pk}",
-        "",
-        WHAT[DatasetKind(dataset.kind)],
-        "",
-        f"- Rows: {dataset.row_count}",
-        f"- Format: {dataset.format}",
-        f"- Built: {dataset.finished_at or dataset.created_at}",
-        f"- Taxonomy version: {dataset.taxonomy_version or '-'}; active policy: {dataset.policy_version or '-'}",
-        f"- Split seed: {dataset.seed}; ratios: {dataset.split_ratios}",
-        f"- License: {dataset.license or 'not set'}",
-        "",
-        "## Files",
-        "",
-        "| split | rows | sha256 |",
-        "|---|---:|---|",
-        *(f"| {name} | {f['rows']} | `{f['sha256']}` |" for name, f in dataset.files.items()),
-        "",
-        "Download the files and this README.md into one folder; its header gives `datasets` the splits and the",
-        "column types:",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        'ds = load_dataset("path/to/the/folder")',
-        "```",
-        "",
-        "## Label balance",
-        "",
-        *_table(dist.get("verdicts", {}), ("verdict", "rows")),
-        *_table(dist.get("categories", {}), ("category", "rows")),
-    ]
-    if dataset.kind == DatasetKind.CLASSIFIER:
-        lines += ["Positives per label:", "", *_table(dist.get("labels", {}), ("label", "positives"))]
-    lines += [
-        f"Harmful requests: {dist.get('harmful', 0)} of {dataset.row_count}; "
-        f"final (senior) decisions: {dist.get('final_decisions', 0)}.",
-        "",
-        "## Reviewer agreement",
-        "",
-        f"Mean agreement {agreement.get('mean')}; unanimous rows {agreement.get('unanimous', 0)}.",
-        "",
-        "## Filters",
-        "",
-        *([f"- {key}: {value}" for key, value in filters.items()] or ["- none"]),
-        "",
-        "## Left out",
-        "",
-        *([f"- {reason}: {count}" for reason, count in dataset.skipped.items()] or ["- nothing"]),
-        "",
-        "## Known limits",
-        "",
-        *(f"- {limit}" for limit in LIMITS),
-        "",
-    ]
-    if labels:
-        lines.insert(lines.index("## Label balance"), f"Label columns: {', '.join(labels)}.\n")
-    return "\n".join(lines)
+    """The README.md: reviews/templates/reviews/datasets/card.md over `card_context`."""
+    return render_to_string(CARD_TEMPLATE, card_context(dataset, labels=labels))

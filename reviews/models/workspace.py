@@ -39,6 +39,14 @@ class ReviewItem(models.Model):
     reviews_done = models.PositiveSmallIntegerField(default=0)
     routed_by = models.CharField(max_length=200, blank=True, help_text="The rule that routed it.")
     policy_version = models.ForeignKey("PolicyVersion", null=True, blank=True, on_delete=models.PROTECT)
+    adjudicates = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adjudications",
+        help_text="For an adjudication item: the item whose reviewers disagreed.",
+    )
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     closed_at = models.DateTimeField(null=True, blank=True)

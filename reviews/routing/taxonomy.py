@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import transaction
@@ -38,3 +40,9 @@ def category_merge_map() -> dict[str, str]:
             target = parent[target]
         resolved[slug] = target
     return resolved
+
+
+def taxonomy_version() -> str:
+    """A short hash of the taxonomy as exports see it: slugs, limits, activity and merges."""
+    rows = Category.objects.order_by("slug").values_list("slug", "limit", "is_active", "merged_into__slug")
+    return "tax-" + hashlib.sha256(json.dumps(list(rows)).encode()).hexdigest()[:12]

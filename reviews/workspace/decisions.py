@@ -101,6 +101,7 @@ def adjudicate_if_split(item: ReviewItem) -> None:
             "due_at": item.due_at,
             "reviews_required": 1,
             "routed_by": f"reviewers disagreed on item {item.pk}",
+            "adjudicates": item,
             "policy_version": item.policy_version,
         },
     )

@@ -32,6 +32,7 @@ from reviews.workspace import selectors
 from reviews.workspace.claims import item_claim, item_lock_held
 from reviews.workspace.decisions import adjudicate_if_split, decision_record, decision_validate
 from reviews.workspace.errors import DecisionError, RevealError, SkipError
+from reviews.workspace.escalations import escalations_resolve
 
 EDITABLE_FIELDS = ("verdict", "categories", "severity", "rationale", "preferred_response")
 
@@ -85,8 +86,6 @@ def decision_submit(
             time_spent_seconds=time_spent_seconds,
         )
         if locked.queue.kind == QueueKind.ESCALATION:
-            from reviews.workspace.escalations import escalations_resolve
-
             escalations_resolve(item=locked, decision=decision, senior=reviewer)
         queues_changed(queue_ids=[locked.queue_id, *_adjudication_queues(locked)])
     return decision
@@ -156,13 +155,9 @@ def _consensus_reevaluate(item: ReviewItem) -> None:
     if len(set(item.decisions.values_list("verdict", flat=True))) >= 2:
         adjudicate_if_split(item)
         return
-    ReviewItem.objects.filter(
-        conversation_id=item.conversation_id,
-        queue__kind=QueueKind.ADJUDICATION,
-        status=ItemStatus.OPEN,
-        reviews_done=0,
-        routed_by=f"reviewers disagreed on item {item.pk}",
-    ).update(status=ItemStatus.DROPPED, closed_at=timezone.now())
+    item.adjudications.filter(status=ItemStatus.OPEN, reviews_done=0).update(
+        status=ItemStatus.DROPPED, closed_at=timezone.now()
+    )
 
 
 def content_reveal(*, item: ReviewItem, reviewer: User, message_index: int) -> None:
