@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0014_lineage_fast_compression"),
+        ("reviews", "0015_reviewitem_adjudicates"),
     ]
 
     operations = [

@@ -160,6 +160,16 @@ def _gauge(name: str, documentation: str, labels: list[str], values: dict[tuple[
     return family
 
 
+def _audit_metrics(head: AuditHead) -> Iterator[Metric]:
+    yield GaugeMetricFamily("oversight_audit_events", "Events in the audit trail.", value=head.events)
+    yield _gauge(
+        "oversight_audit_head_info",
+        "The audit trail's newest event and its hash (always 1): keep it to compare with verify_audit --expect.",
+        ["event", "hash"],
+        {(str(head.last_id or 0), head.hash): 1},
+    )
+
+
 class OversightCollector:
     """A prometheus_client collector: one database snapshot per scrape."""
 
@@ -222,13 +232,7 @@ class OversightCollector:
             ["worker"],
             {(worker,): age for worker, age in s.heartbeats.items()},
         )
-        yield GaugeMetricFamily("oversight_audit_events", "Events in the audit trail.", value=s.audit.events)
-        yield _gauge(
-            "oversight_audit_head_info",
-            "The audit trail's newest event and its hash (always 1): keep it to compare with verify_audit --expect.",
-            ["event", "hash"],
-            {(str(s.audit.last_id or 0), s.audit.hash): 1},
-        )
+        yield from _audit_metrics(s.audit)
 
 
 def metrics_render() -> bytes:
