@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from reviews import taskqueue
 from reviews.audit import audit_record
-from reviews.datasets.card import card_render
+from reviews.datasets.card import card_render, license_clean
 from reviews.datasets.filters import DatasetError, DatasetFilters, SplitKey, split_ratios_parse, splitter
 from reviews.datasets.lineage import lineage_clear, lineage_record
 from reviews.datasets.read_ahead import read_ahead
@@ -84,6 +84,7 @@ def dataset_create(
         raise DatasetError("Seed must be a non-negative integer.")
     parsed = DatasetFilters.parse(filters)
     ratios = split_ratios_parse(split_ratios)
+    clean_license = license_clean(license)
     with transaction.atomic():
         dataset = Dataset.objects.create(
             kind=kind,
@@ -91,7 +92,7 @@ def dataset_create(
             filters=parsed.as_json(),
             seed=seed,
             split_ratios=ratios,
-            license=license[:100],
+            license=clean_license,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             created_by_source=source,
         )
