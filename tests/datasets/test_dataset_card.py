@@ -69,6 +69,7 @@ def test_the_page_shows_the_license_error_on_the_form(admin_user: User):
 
     assert response.status_code == 422
     assert "License must be one line" in response.content.decode()
+    assert 'id="id_license"' in response.content.decode() and "aria-invalid" in response.content.decode()
     assert not Dataset.objects.exists()
 
 
