@@ -118,6 +118,8 @@ CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {"task": "reviews.sla_sweep", "schedule": 60.0, "options": {"queue": "default"}},
     # Analytics rollups: recomputes the last hours (and older ones a new decision touched); idempotent.
     "analytics-rollup": {"task": "reviews.analytics_rollup", "schedule": 300.0, "options": {"queue": "default"}},
+    # The audit trail's count and head hash into the log, to compare later with verify_audit --expect.
+    "audit-head": {"task": "reviews.audit_head", "schedule": 300.0, "options": {"queue": "default"}},
 }
 
 # A consumer waits for its next message with BZPOPMIN, which Redis answers (empty) after 5 s of quiet

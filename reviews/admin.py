@@ -1,4 +1,11 @@
-"""Django admin: configuration and inspection. Token changes go through the sources service."""
+"""Django admin: configuration and inspection. Token changes go through the sources service.
+
+The review record (conversations, review items, decisions, escalations, datasets, audit events) is
+read-only here: an edit or delete in the admin would write no audit event and mark no snapshot stale.
+It changes only through the audited services (workspace, API, management commands). A decision in
+particular cannot be deleted at all: there is no retraction service yet, and a delete would leave a
+hole in what snapshots, analytics and the audit trail say was decided.
+"""
 
 from typing import Any
 
@@ -49,14 +56,36 @@ class SourceAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {queryset.count()} token(s).")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """View only: no add, change or delete (nor the bulk "delete selected" action)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class FlagInline(admin.TabularInline):
     model = models.Flag
     extra = 0
     readonly_fields = ["detector", "category", "score", "explanation", "message_index"]
 
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(models.Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "external_id", "model_name", "received_at", "scoring_status", "scoring_attempts"]
     list_filter = ["scoring_status", "source"]
     search_fields = ["external_id"]
@@ -125,42 +154,33 @@ class QueueAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ReviewItem)
-class ReviewItemAdmin(admin.ModelAdmin):
+class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ["id", "queue", "status", "priority", "claimed_by", "due_at", "reviews_done", "reviews_required"]
     list_filter = ["queue", "status"]
     raw_id_fields = ["conversation"]
 
 
 @admin.register(models.Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "item", "reviewer", "verdict", "severity", "is_final", "is_imported", "created_at"]
     list_filter = ["verdict", "is_final", "is_imported"]
     raw_id_fields = ["item"]
 
 
 @admin.register(models.Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdmin):
     list_display = ["id", "item", "status", "raised_by", "resolved_by", "created_at"]
     raw_id_fields = ["item", "resolution"]
 
 
 @admin.register(models.Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "format", "status", "row_count", "is_stale", "created_at"]
 
 
 @admin.register(models.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail is append-only."""
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail is append-only."""
 
     list_display = ["created_at", "action", "actor", "target_type", "target_id"]
     list_filter = ["action"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

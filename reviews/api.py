@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -30,6 +31,7 @@ from reviews.workspace.reviewing import content_reveal
 from reviews.workspace.visibility import ConversationView, conversation_view, conversation_view_by_id
 
 RETRY_AFTER_SECONDS = 5
+logger = logging.getLogger(__name__)
 
 
 class BodyError(ValueError):
@@ -163,6 +165,16 @@ def _on_database_down(request: HttpRequest, exc: Exception) -> HttpResponse:
     response = _error(request, 503, "unavailable", "The database is unavailable; nothing was written. Retry later.")
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+@api.exception_handler(Exception)
+def _on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything no handler above expects: logged with its traceback here, never sent to the client
+    (ninja's default re-raises into Django's HTML error page, or a traceback with DEBUG on)."""
+    logger.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+    return _error(
+        request, 500, "server_error", "The server failed to handle this request. Retry later; report it if it persists."
+    )
 
 
 api.add_exception_handler(OperationalError, _on_database_down)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ def insert_ignoring_conflicts(model: type[Model], columns: Sequence[str], rows: 
         return
     table, names = model._meta.db_table, ", ".join(columns)
     stage = f"stage_{table}"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
         # Constant identifiers from the model, never user input.
         cursor.execute(f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")  # noqa: S608
         with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:

@@ -25,6 +25,7 @@ TRAIN_QUEUE = SCORE_QUEUE
 SWEEP_UNSCORED_TASK = "reviews.sweep_unscored"
 SLA_SWEEP_TASK = "reviews.sla_sweep"
 ANALYTICS_ROLLUP_TASK = "reviews.analytics_rollup"
+AUDIT_HEAD_TASK = "reviews.audit_head"
 EXPORT_TASK = "reviews.export_dataset"
 
 

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from reviews import taskqueue
 from reviews.analytics.rollup import analytics_rollup as rollup
+from reviews.audit import audit_head_log
 from reviews.datasets.builder import dataset_build
 from reviews.routing.sla import sla_sweep as sweep
 from reviews.scoring.attempts import scoring_sweep
@@ -28,6 +29,12 @@ def sla_sweep() -> int:
 def analytics_rollup() -> int:
     """Beat runs this every five minutes: the dashboards' rollups catch up. Returns the hours recomputed."""
     return rollup().hours
+
+
+@shared_task(name=taskqueue.AUDIT_HEAD_TASK, acks_late=True)
+def audit_head() -> int:
+    """Beat runs this every five minutes: the audit trail's count and head hash go to the log. Returns the count."""
+    return audit_head_log().events
 
 
 @shared_task(name=taskqueue.EXPORT_TASK, acks_late=True)

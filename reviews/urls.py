@@ -19,6 +19,7 @@ urlpatterns = [
     path("items/<int:pk>/skip/", workspace_views.item_skip, name="item-skip"),
     path("items/<int:pk>/escalate/", workspace_views.item_escalate, name="item-escalate"),
     path("items/<int:pk>/renew/", workspace_views.item_renew, name="item-renew"),
+    path("items/<int:pk>/messages/<int:index>/", workspace_views.message_full, name="message"),
     path("items/<int:pk>/messages/<int:index>/reveal/", workspace_views.message_reveal, name="message-reveal"),
     path("my/work/", workspace_views.my_work, name="my-work"),
     path("my/work/<int:pk>/edit/", workspace_views.decision_edit, name="decision-edit"),

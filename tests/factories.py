@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from reviews.analytics.rollup import analytics_rollup
-from reviews.analytics.views import FORMULA_STARTS
+from reviews.analytics.views import runs_as_formula
 from reviews.models import (
     Conversation,
     Decision,
@@ -169,4 +169,4 @@ def seed_analytics(first: User, second: User, *, days: int = 4, per_day: int = 3
 
 def unquote(cell: str) -> str:
     """A CSV cell as the page shows it: without the quote that keeps a spreadsheet from running it."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    return cell[1:] if cell.startswith("'") and runs_as_formula(cell[1:]) else cell

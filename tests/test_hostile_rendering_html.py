@@ -149,6 +149,11 @@ def test_senior_pages_show_the_escalation_reason_and_every_decision_as_text(plan
     assert_shown(html, [BULK, MODELS["decided"]], "decided item")
 
 
+def _lines(text: str) -> list[str]:
+    """What a read-only admin field shows of multi-line text: each line, the breaks turned into <br>."""
+    return [line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip()]
+
+
 def test_admin_pages_show_the_corpus_as_text(planted, root):
     client = _client(root)
     conversation = planted.held.conversation_id
@@ -161,9 +166,10 @@ def test_admin_pages_show_the_corpus_as_text(planted, root):
         "/admin/reviews/reviewitem/": [],
         f"/admin/reviews/reviewitem/{planted.held.pk}/change/": [],
         "/admin/reviews/decision/": [],
-        f"/admin/reviews/decision/{planted.decision.pk}/change/": [BULK],
+        # The record is read-only there: text fields show as text, each line break a <br>.
+        f"/admin/reviews/decision/{planted.decision.pk}/change/": _lines(BULK),
         "/admin/reviews/escalation/": [],
-        f"/admin/reviews/escalation/{planted.escalation.pk}/change/": [REASON],
+        f"/admin/reviews/escalation/{planted.escalation.pk}/change/": _lines(REASON),
         "/admin/reviews/auditevent/": [],
         f"/admin/reviews/auditevent/{audit.pk}/change/": [],
     }
@@ -173,7 +179,7 @@ def test_admin_pages_show_the_corpus_as_text(planted, root):
         assert_inert(html, url)
         assert_shown(html, texts, url)
     change = html_of(client, f"/admin/reviews/conversation/{conversation}/change/")
-    # Messages and metadata are JSON in a textarea; the flags inline shows detector and explanation read-only.
+    # Messages and metadata show as JSON text; the flags inline shows detector and explanation read-only.
     assert_shown(change, [json.dumps(BY_NAME["svg_script"].text, ensure_ascii=False)], "messages JSON")
     assert_shown(change, [BY_NAME["img_onerror"].text], "flag inline")
     for payload in (BY_NAME["script_tag"], BY_NAME["attribute_breakout_double"], BY_NAME["textarea_breakout"]):

@@ -32,6 +32,8 @@ PAGE = "reviews/analytics/dashboard.html"
 REVIEWER_DASHBOARDS = ("queue-health", "reviewers")
 # A spreadsheet runs a cell starting with one of these as a formula; names and labels come from outside.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ...and some skip leading whitespace first (newlines, spaces, no-break spaces) before deciding.
+_FORMULA_SIGNS = ("=", "+", "-", "@")
 
 
 def dashboards_for(user: Any) -> list[str]:
@@ -111,9 +113,14 @@ def cell_text(cell: Cell) -> str:
     return str(cell)
 
 
+def runs_as_formula(text: str) -> bool:
+    """Whether a spreadsheet may run this text: a formula sign first, or after any leading whitespace."""
+    return text.startswith(FORMULA_STARTS) or text.lstrip().startswith(_FORMULA_SIGNS)
+
+
 def csv_safe(text: str) -> str:
     """Text a spreadsheet would run as a formula gets a leading quote, which makes it plain text there."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if runs_as_formula(text) else text
 
 
 def csv_cell(cell: Cell) -> str:

@@ -87,6 +87,7 @@ class DatasetOut(Schema):
     stale_changes: list[dict[str, Any]]
     error: str
     created_at: datetime
+    created_by: str = Field(description='"user:<name>", "source:<name>" for an export token, or "" (a command).')
     finished_at: datetime | None
 
 
@@ -105,6 +106,7 @@ def dataset_out(dataset: Dataset) -> dict[str, Any]:
     return {
         **{name: getattr(dataset, name) for name in DatasetOut.model_fields if hasattr(dataset, name)},
         "id": dataset.pk,
+        "created_by": dataset.creator,
         "files": {
             split: {
                 "rows": f["rows"],
@@ -145,6 +147,7 @@ def dataset_post(request: HttpRequest, payload: DatasetIn) -> Any:
             split_ratios=payload.splits,
             license=payload.license,
             actor=None if isinstance(actor, Source) else actor,
+            source=actor if isinstance(actor, Source) else None,
         )
     except DatasetError as exc:
         return Status(422, {"error": "invalid_dataset", "message": str(exc), "details": []})

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from reviews import taskqueue
 from reviews.audit import audit_record
-from reviews.datasets.card import card_render
+from reviews.datasets.card import card_render, license_clean
 from reviews.datasets.filters import DatasetError, DatasetFilters, SplitKey, split_ratios_parse, splitter
 from reviews.datasets.lineage import lineage_clear, lineage_record
 from reviews.datasets.read_ahead import read_ahead
@@ -44,6 +44,7 @@ from reviews.models import (
     Decision,
     PolicyVersion,
     ReviewItem,
+    Source,
 )
 from reviews.routing.taxonomy import category_merge_map, taxonomy_version
 from reviews.scoring.training_data import label_names
@@ -69,9 +70,12 @@ def dataset_create(
     split_ratios: Mapping[str, Any] | None = None,
     license: str = "",
     actor: Any = None,
+    source: Source | None = None,
     enqueue: bool = True,
 ) -> Dataset:
-    """Validate and record a snapshot request; the build runs on commit (unless `enqueue` is False)."""
+    """Validate and record a snapshot request; the build runs on commit (unless `enqueue` is False).
+
+    `actor` is the person asking (a session), `source` the export client asking with its token."""
     if kind not in DatasetKind.values:
         raise DatasetError(f"Unknown kind {kind!r}; expected one of: {', '.join(DatasetKind.values)}.")
     if format not in DatasetFormat.values:
@@ -80,6 +84,7 @@ def dataset_create(
         raise DatasetError("Seed must be a non-negative integer.")
     parsed = DatasetFilters.parse(filters)
     ratios = split_ratios_parse(split_ratios)
+    clean_license = license_clean(license)
     with transaction.atomic():
         dataset = Dataset.objects.create(
             kind=kind,
@@ -87,10 +92,12 @@ def dataset_create(
             filters=parsed.as_json(),
             seed=seed,
             split_ratios=ratios,
-            license=license[:100],
+            license=clean_license,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by_source=source,
         )
-        audit_record(actor=actor, action=AuditAction.EXPORT, target=dataset, kind=kind, format=format)
+        client = {"client": source.name} if source is not None else {}
+        audit_record(actor=actor, action=AuditAction.EXPORT, target=dataset, kind=kind, format=format, **client)
         if enqueue:
             transaction.on_commit(lambda: taskqueue.enqueue(taskqueue.EXPORT_TASK, dataset.pk))
     return dataset

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
+import yaml
 from django.template.loader import render_to_string
 
+from reviews.datasets.filters import DatasetError
 from reviews.datasets.writers import EXTENSIONS, schema_for
 from reviews.models import Dataset, DatasetFormat, DatasetKind
 
@@ -40,22 +42,54 @@ LIMITS = [
 ]
 
 
+LICENSE_MAX = 100
+
+
+def license_clean(text: str) -> str:
+    """The license as the card records it: one line of printable text, at most LICENSE_MAX characters.
+
+    It reaches the card's YAML header (a serializer quotes it there anyway) and its Markdown; a line break
+    once let a license rewrite the header's `configs`."""
+    text = text.strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+        raise DatasetError("License must be one line of printable text (no line breaks or control characters).")
+    if len(text) > LICENSE_MAX:
+        raise DatasetError(f"License must be at most {LICENSE_MAX} characters; it has {len(text)}.")
+    return text
+
+
 def _table(counts: dict[str, Any], head: tuple[str, str], title: str = "") -> dict[str, Any]:
     return {"title": title, "head": head, "rows": [(key, str(value)) for key, value in counts.items()]}
 
 
-def _features(field: pa.Field, indent: str) -> list[dict[str, str]]:
-    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files), as the
-    template's rows: a list of structs is a `list:` row followed by its members, one level deeper."""
+def _feature(field: pa.Field) -> dict[str, Any]:
+    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files)."""
     kind = field.type
-    name = json.dumps(field.name)
     if pa.types.is_list(kind):
         item = kind.value_type
         if pa.types.is_struct(item):
-            members = [row for member in item for row in _features(member, indent + "  ")]
-            return [{"indent": indent, "name": name, "key": "list", "value": ""}, *members]
-        return [{"indent": indent, "name": name, "key": "list", "value": _DTYPES[str(item)]}]
-    return [{"indent": indent, "name": name, "key": "dtype", "value": _DTYPES[str(kind)]}]
+            return {"name": field.name, "list": [_feature(member) for member in item]}
+        return {"name": field.name, "list": _DTYPES[str(item)]}
+    return {"name": field.name, "dtype": _DTYPES[str(kind)]}
+
+
+def _front_matter(dataset: Dataset, labels: Sequence[str]) -> str:
+    """The YAML header, emitted by a serializer: no value (the license is free text) can add or change keys."""
+    ext = EXTENSIONS[DatasetFormat(dataset.format)]
+    header = {
+        "license": dataset.license or "other",
+        "pretty_name": f"Oversight {dataset.kind} snapshot {dataset.pk}",
+        "configs": [
+            {
+                "config_name": "default",
+                "data_files": [
+                    {"split": name, "path": f"{name}.{ext}"} for name, info in dataset.files.items() if info["rows"]
+                ],
+            }
+        ],
+        "dataset_info": {"features": [_feature(field) for field in schema_for(dataset.kind, labels)]},
+    }
+    return yaml.safe_dump(header, sort_keys=False, allow_unicode=True, width=1000)
 
 
 _DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
@@ -67,7 +101,6 @@ def card_context(dataset: Dataset, *, labels: Sequence[str]) -> dict[str, Any]:
     the first rows a column of empty lists reads as nulls)."""
     dist = dataset.label_distribution
     agreement = dist.get("agreement", {})
-    ext = EXTENSIONS[DatasetFormat(dataset.format)]
     tables = [
         _table(dist.get("verdicts", {}), ("verdict", "rows")),
         _table(dist.get("categories", {}), ("category", "rows")),
@@ -75,15 +108,11 @@ def card_context(dataset: Dataset, *, labels: Sequence[str]) -> dict[str, Any]:
     if dataset.kind == DatasetKind.CLASSIFIER:
         tables.append(_table(dist.get("labels", {}), ("label", "positives"), "Positives per label:"))
     return {
-        "license_id": dataset.license or "other",
+        "front_matter": _front_matter(dataset, labels),
         "license_shown": dataset.license or "not set",
         "kind": dataset.kind,
         "kind_display": dataset.get_kind_display().lower(),
         "pk": str(dataset.pk),
-        "split_files": [
-            {"name": name, "path": f"{name}.{ext}"} for name, info in dataset.files.items() if info["rows"]
-        ],
-        "features": [row for field in schema_for(dataset.kind, labels) for row in _features(field, "  ")],
         "what": WHAT[DatasetKind(dataset.kind)],
         "row_count": str(dataset.row_count),
         "format": dataset.format,

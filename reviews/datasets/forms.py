@@ -4,6 +4,8 @@ from typing import Any
 
 from django import forms
 
+from reviews.datasets.card import license_clean
+from reviews.datasets.filters import DatasetError
 from reviews.models import Category, DatasetFormat, DatasetKind, PolicyVersion, Queue, Source, Verdict
 
 
@@ -35,6 +37,13 @@ class DatasetForm(forms.Form):
         fields["categories"].choices = Category.objects.values_list("slug", "name")
         numbers = PolicyVersion.objects.order_by("-number").values_list("number", flat=True)
         fields["policy_versions"].choices = [(str(n), f"v{n}") for n in numbers]
+
+    def clean_license(self) -> str:
+        """The card's rule (one printable line), shown on the field rather than above the form."""
+        try:
+            return license_clean(self.cleaned_data["license"])
+        except DatasetError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def snapshot(self) -> dict[str, Any]:
         data = self.cleaned_data

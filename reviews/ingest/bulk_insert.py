@@ -82,8 +82,10 @@ def insert_batch(*, source_id: int, payloads: Sequence[ConversationIn], received
 
 
 def _copy(source_id: int, payloads: Sequence[ConversationIn], received_at: datetime) -> list[int]:
+    """COPY goes through psycopg's own cursor, past Django's error translation: wrap_database_errors
+    turns psycopg's UniqueViolation into Django's IntegrityError (and so on), which callers handle."""
     table, flag_table = Conversation._meta.db_table, Flag._meta.db_table
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(payloads)]
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictInt, field_validator
 
 MAX_BATCH = 1000
 MAX_JSON_DEPTH = 32
@@ -35,7 +35,10 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
     return value
 
 
-Text = Annotated[str, AfterValidator(_clean_text)]
+# Strict: a string, boolean or float where JSON should carry a number (or an integer) is a client's bug,
+# not something to guess at ("0.5" → 0.5, true → 1.0, 1.0 → 1). An integer is still a number.
+Text = Annotated[str, Strict(), AfterValidator(_clean_text)]
+Probability = Annotated[float, Strict()]
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -53,9 +56,9 @@ class MessageIn(_In):
 class FlagIn(_In):
     detector: Text = Field(min_length=1, max_length=200)
     category: Text = Field(min_length=1, max_length=100)
-    score: float = Field(ge=0, le=1, allow_inf_nan=False)
+    score: Probability = Field(ge=0, le=1, allow_inf_nan=False)
     explanation: Text = Field(default="", max_length=10_000)
-    message_index: int | None = Field(default=None, ge=0, description="The turn the flag concerns.")
+    message_index: StrictInt | None = Field(default=None, ge=0, description="The turn the flag concerns.")
 
 
 class ConversationIn(_In):

@@ -15,6 +15,9 @@ from reviews.models import Source
 from reviews.scoring.services import scoring_enqueue
 
 logger = logging.getLogger(__name__)
+# Each retry follows a commit of the same ids by another request, so one normally suffices; a few
+# cover batches that overlap several concurrent ones.
+_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,16 @@ def conversations_ingest(*, source: Source, conversations: Sequence[Conversation
     A conversation already stored for this source (or repeated within the batch)
     counts as a duplicate and changes nothing. The whole batch commits or nothing does.
     """
-    try:
-        return _ingest_once(source, conversations)
-    except IntegrityError:
-        # A concurrent request stored some of the same external ids between our
-        # read and our insert; this time the read sees them as duplicates.
-        logger.info("ingest race on source %s; retrying the batch", source.pk)
-        return _ingest_once(source, conversations)
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            return _ingest_once(source, conversations)
+        except IntegrityError:
+            # A concurrent request stored some of the same external ids between our read and our
+            # insert (our insert waited for its commit); the next read sees them as duplicates.
+            if attempt == _ATTEMPTS:
+                raise
+            logger.info("ingest race on source %s; retrying the batch (attempt %s)", source.pk, attempt + 1)
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic

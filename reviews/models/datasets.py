@@ -63,6 +63,10 @@ class Dataset(models.Model):
     policy_version = models.CharField(max_length=64, blank=True)
     is_stale = models.BooleanField(default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Requested with an export token instead of a session: the token's source (sources are revoked, never deleted).
+    created_by_source = models.ForeignKey(
+        "Source", null=True, blank=True, on_delete=models.PROTECT, related_name="datasets_created"
+    )
     created_at = models.DateTimeField(db_default=Now())
     # Build options and lineage (see reviews/datasets/).
     seed = models.PositiveIntegerField(default=0, help_text="Split seed: a conversation's split is a hash of it.")
@@ -82,6 +86,13 @@ class Dataset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} dataset {self.pk}"
+
+    @property
+    def creator(self) -> str:
+        """Who asked for it: "user:<name>", "source:<name>" (an export token), or "" (a command, the demo)."""
+        if self.created_by_source is not None:
+            return f"source:{self.created_by_source.name}"
+        return f"user:{self.created_by.get_username()}" if self.created_by is not None else ""
 
     def decision_ids(self) -> list[int]:
         """Every decision the snapshot used, ascending (from its lineage rows)."""

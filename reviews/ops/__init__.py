@@ -2,4 +2,5 @@
 
 - metrics.py: what /metrics reports (and who may read it); views.py: the page
 - health.py: the database and broker check behind /api/v1/health; heartbeats.py: workers' last beats in Redis
+- db_roles.py: the database role web and workers connect as (owns no tables; the audit trail INSERT/SELECT only)
 """

@@ -26,6 +26,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 
+from reviews.audit import AuditHead, audit_head
 from reviews.models import Conversation, ItemStatus, Queue, ReviewItem, Score, ScoringStatus, Source
 from reviews.ops.heartbeats import heartbeats_read
 
@@ -61,6 +62,7 @@ class Snapshot:
     ingested: dict[str, int]  # source name → conversations received within INGEST_WINDOW
     latencies: list[float]  # seconds from receipt to first score, for first scores within LATENCY_WINDOW
     in_process: bool  # no broker: tasks run inside the web process, there are no workers
+    audit: AuditHead
     heartbeats: dict[str, float] = field(default_factory=dict)  # worker → seconds since its last beat
 
 
@@ -140,6 +142,7 @@ def metrics_snapshot() -> Snapshot:
         latencies=_latencies(now),
         in_process=in_process,
         heartbeats={} if in_process else _heartbeats(),
+        audit=audit_head(),
     )
 
 
@@ -155,6 +158,16 @@ def _gauge(name: str, documentation: str, labels: list[str], values: dict[tuple[
     for label_values, value in values.items():
         family.add_metric(list(label_values), value)
     return family
+
+
+def _audit_metrics(head: AuditHead) -> Iterator[Metric]:
+    yield GaugeMetricFamily("oversight_audit_events", "Events in the audit trail.", value=head.events)
+    yield _gauge(
+        "oversight_audit_head_info",
+        "The audit trail's newest event and its hash (always 1): keep it to compare with verify_audit --expect.",
+        ["event", "hash"],
+        {(str(head.last_id or 0), head.hash): 1},
+    )
 
 
 class OversightCollector:
@@ -219,6 +232,7 @@ class OversightCollector:
             ["worker"],
             {(worker,): age for worker, age in s.heartbeats.items()},
         )
+        yield from _audit_metrics(s.audit)
 
 
 def metrics_render() -> bytes:

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reviews.htmx import HtmxRequest, render_region
@@ -27,6 +28,7 @@ from reviews.workspace.forms import DecisionForm, ReasonForm
 ITEM = "reviews/workspace/item.html"
 MY_WORK = "reviews/workspace/my_work.html"
 MY_ESCALATIONS = "reviews/workspace/my_escalations.html"
+PLAIN_TEXT = "text/plain; charset=utf-8"
 
 
 def _me(request: HttpRequest) -> User:
@@ -184,6 +186,29 @@ def message_reveal(request: HtmxRequest, pk: int, index: int) -> HttpResponse:
         return redirect(f"{reverse('reviews:item', args=[item.pk])}#message-{index}")
     turns = selectors.conversation_turns(conversation=item.conversation, user=request.user)
     return TemplateResponse(request, f"{ITEM}#message", {"turn": turns[index], "ws": {"item": item}})
+
+
+@reviewer_required
+@require_GET
+def message_full(request: HtmxRequest, pk: int, index: int) -> HttpResponse:
+    """One whole turn, for "show all" on a long one: the `message` fragment (htmx), else plain text. The item
+    page's rules hold: its queue access, and a blurred turn stays covered until revealed (a GET reveals nothing)."""
+    item = _item_or_404(request, pk)
+    turns = selectors.conversation_turns(conversation=item.conversation, user=request.user)
+    if not 0 <= index < len(turns):
+        raise Http404("No such turn.")
+    turn = turns[index].whole()
+    if request.htmx:
+        response: HttpResponse = TemplateResponse(
+            request, f"{ITEM}#message", {"turn": turn, "ws": {"item": item}, "expanded": True}
+        )
+    elif turn.blurred:
+        response = HttpResponseForbidden("Reveal this turn on the item page first.", content_type=PLAIN_TEXT)
+    else:
+        response = HttpResponse(turn.content, content_type=PLAIN_TEXT)
+    response["X-Content-Type-Options"] = "nosniff"
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @reviewer_required

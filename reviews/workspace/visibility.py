@@ -15,7 +15,7 @@ session, and the websockets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -38,6 +38,10 @@ from reviews.permissions import ROLES
 
 LONG_MESSAGE_CHARS = 1_500
 PREVIEW_CHARS = 600
+# Bounded pages: a turn shows at most its first TURN_CHARS characters, and all turns together at most PAGE_CHARS
+# (turns past that show their preview); "show all" loads the rest of one turn on demand (views.message_full).
+TURN_CHARS = 20_000
+PAGE_CHARS = 200_000
 BLUR_RISK = 0.5  # model risk at which a blur-by-default category blurs the whole conversation
 
 
@@ -96,6 +100,7 @@ class Turn:
     flags: list[Flag]
     blurred: bool
     blur_categories: list[str]
+    shown_chars: int | None = None  # how much of `content` the page shows; None: all of it
 
     @property
     def is_long(self) -> bool:
@@ -104,6 +109,32 @@ class Turn:
     @property
     def preview(self) -> str:
         return self.content[:PREVIEW_CHARS]
+
+    @property
+    def shown(self) -> str:
+        return self.content if self.shown_chars is None else self.content[: self.shown_chars]
+
+    @property
+    def is_truncated(self) -> bool:
+        return self.shown_chars is not None and self.shown_chars < len(self.content)
+
+    @property
+    def truncation_note(self) -> str:
+        return f"Showing the first {len(self.shown):,} of {len(self.content):,} characters."
+
+    def whole(self) -> Turn:
+        """The same turn with nothing cut (what "show all" loads)."""
+        return replace(self, shown_chars=None)
+
+
+def _page_budget(turns: list[Turn]) -> list[Turn]:
+    """Cut long turns to TURN_CHARS, and all turns together to PAGE_CHARS (a turn keeps at least its preview)."""
+    left, cut = PAGE_CHARS, []
+    for turn in turns:
+        shown = len(turn.content) if not turn.is_long else max(PREVIEW_CHARS, min(TURN_CHARS, left))
+        left -= min(shown, len(turn.content))
+        cut.append(replace(turn, shown_chars=shown) if shown < len(turn.content) else turn)
+    return cut
 
 
 def _blur_plan(flags: list[Flag], scores: list[Score], blur: set[str]) -> tuple[bool, dict[int, set[str]], set[str]]:
@@ -156,7 +187,7 @@ def conversation_turns(
                 blur_categories=categories,
             )
         )
-    return turns
+    return _page_budget(turns)
 
 
 # --- The conversation as one person may see it -----------------------------------------------------

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from reviews.analytics.dashboards import DASHBOARDS, dashboard_build
 from reviews.analytics.forms import AnalyticsFilterForm
-from reviews.analytics.views import FORMULA_STARTS, cell_text
+from reviews.analytics.views import FORMULA_STARTS, cell_text, csv_safe
 from reviews.models import (
     Conversation,
     ReviewItem,
@@ -350,3 +350,28 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\n=1+1", " =1+1", "\u00a0=1+1", "\r\n+A1", "  -2+3", " \u00a0@SUM(A1)", "\t=1", "\u3000=1", "\n\n@cmd"],
+    ids=[
+        "newline",
+        "space",
+        "no-break-space",
+        "crlf",
+        "spaces-minus",
+        "mixed-at",
+        "tab",
+        "ideographic-space",
+        "blank-lines",
+    ],
+)
+def test_csv_cells_with_a_formula_behind_leading_whitespace_are_quoted(text):
+    assert csv_safe(text) == "'" + text
+    assert unquote(csv_safe(text)) == text
+
+
+@pytest.mark.parametrize("text", ["assistant-7b", " plain", "\nplain", "a=b", "", "\u00a0"])
+def test_csv_text_without_a_formula_start_is_left_alone(text):
+    assert csv_safe(text) == text

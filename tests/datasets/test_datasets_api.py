@@ -56,6 +56,30 @@ def test_export_token_builds_a_snapshot_and_reads_it_back(decided, export_api, d
     assert AuditEvent.objects.filter(action="download", target_id=str(body["id"])).get().data["client"] == "ml-platform"
 
 
+def test_a_snapshot_made_with_an_export_token_records_the_tokens_source_as_its_creator(decided, export_api):
+    response = export_api.post("/api/v1/datasets", {"kind": "eval"})
+
+    assert response.status_code == 202, response.content
+    dataset = Dataset.objects.get(pk=response.json()["id"])
+    assert dataset.created_by is None
+    assert dataset.created_by_source == Source.objects.get(name="ml-platform")
+    assert response.json()["created_by"] == "source:ml-platform"
+    export = AuditEvent.objects.get(action="export", target_id=str(dataset.pk))
+    assert export.actor is None and export.data["client"] == "ml-platform"
+
+
+def test_a_snapshot_made_in_a_session_records_the_user_as_its_creator(decided, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+
+    response = client.post("/api/v1/datasets", {"kind": "eval"}, content_type="application/json")
+
+    assert response.status_code == 202, response.content
+    dataset = Dataset.objects.get(pk=response.json()["id"])
+    assert (dataset.created_by, dataset.created_by_source) == (admin_user, None)
+    assert response.json()["created_by"] == f"user:{admin_user.username}"
+
+
 def test_export_api_rejects_bad_input_with_the_error_shape(decided, export_api):
     response = export_api.post("/api/v1/datasets", {"kind": "eval", "filters": {"verdicts": ["nope"]}})
     assert response.status_code == 422

@@ -91,6 +91,11 @@ def test_one_bad_conversation_rejects_the_whole_batch(api, make_conversation):
         (lambda c: c.pop("external_id"), "conversations[1].external_id"),
         (lambda c: c.update(messages=[]), "conversations[1].messages"),
         (lambda c: c["flags"][0].update(message_index=7), "conversations[1].flags"),
+        (lambda c: c["flags"][0].update(score="0.5"), "conversations[1].flags[0].score"),
+        (lambda c: c["flags"][0].update(score=True), "conversations[1].flags[0].score"),
+        (lambda c: c["flags"][0].update(message_index=1.0), "conversations[1].flags[0].message_index"),
+        (lambda c: c["flags"][0].update(message_index="1"), "conversations[1].flags[0].message_index"),
+        (lambda c: c.update(external_id=17), "conversations[1].external_id"),
     ],
     ids=[
         "unknown-role",
@@ -102,6 +107,11 @@ def test_one_bad_conversation_rejects_the_whole_batch(api, make_conversation):
         "missing-external-id",
         "no-messages",
         "flag-past-last-message",
+        "score-as-string",
+        "score-as-boolean",
+        "message-index-as-float",
+        "message-index-as-string",
+        "external-id-as-number",
     ],
 )
 def test_invalid_conversation_gets_422_naming_field_and_index(api, make_conversation, mutate, field):
@@ -115,6 +125,17 @@ def test_invalid_conversation_gets_422_naming_field_and_index(api, make_conversa
     assert body["error"] == "validation_error"
     assert any(d["field"].startswith(field) and d["conversation_index"] == 1 for d in body["details"]), body
     assert Conversation.objects.count() == 0
+
+
+def test_integer_scores_are_still_numbers(api, make_conversation):
+    conversation = make_conversation(
+        "a", flags=[{"detector": "d", "category": "cyber", "score": 1, "message_index": 0}]
+    )
+
+    response = api.post(URL, {"conversations": [conversation]})
+
+    assert response.status_code == 202, response.content
+    assert Flag.objects.get().score == 1.0
 
 
 def test_lone_surrogate_is_rejected(api, make_conversation):

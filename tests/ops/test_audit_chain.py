@@ -4,6 +4,9 @@ trigger that refuses UPDATE, DELETE and TRUNCATE of the table."""
 from __future__ import annotations
 
 import importlib
+import io
+import json
+import logging
 import threading
 import time
 from types import SimpleNamespace
@@ -218,3 +221,105 @@ def test_concurrent_appends_from_two_threads_keep_one_linear_chain():
     assert {e.data["thread"] for e in events} == {"a", "b"}
     assert [e.prev_hash for e in events] == [GENESIS] + [e.hash for e in events[:-1]]
     call_command("verify_audit")
+
+
+def _rewrite_whole_chain(events: list[AuditEvent], forged_index: int) -> None:
+    """What the table's owner could do: switch the guard off, change an event and recompute every hash after
+    it, so the chain itself verifies again. Only a head hash kept elsewhere shows it."""
+    if connection.vendor == "postgresql":
+        _switch_guard("DISABLE", "auditevent_no_update_delete")
+    prev = events[forged_index].prev_hash
+    for i, event in enumerate(events[forged_index:], start=forged_index):
+        data = {"prefix": "forged"} if i == forged_index else event.data
+        fresh = audit_hash(
+            prev_hash=prev,
+            actor_id=event.actor_id,
+            action=event.action,
+            target_type=event.target_type,
+            target_id=event.target_id,
+            data=data,
+            created_at=event.created_at,
+        )
+        _sql(
+            "UPDATE reviews_auditevent SET data = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [json.dumps(data), prev, fresh, event.pk],
+        )
+        prev = fresh
+
+
+def _verify(*args: str) -> str:
+    """`manage.py verify_audit ARGS` in this test's transaction; a failure raises CommandError (exit status 1)."""
+    out = io.StringIO()
+    call_command("verify_audit", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_verify_audit_prints_the_head_hash_with_the_event_count(admin_user):
+    events = _three_events(admin_user)
+
+    out = _verify()
+
+    assert f"3 events, chain intact, head {events[-1].hash} (event {events[-1].pk})" in out
+
+
+@pytest.mark.django_db
+def test_verify_audit_expect_accepts_the_head_it_printed(admin_user):
+    events = _three_events(admin_user)
+
+    assert "head matches the expected hash" in _verify("--expect", events[-1].hash)
+
+
+@pytest.mark.django_db
+def test_verify_audit_expect_fails_when_the_head_differs(admin_user):
+    events = _three_events(admin_user)
+    kept = events[-1].hash
+    newest = audit_record(actor=None, action=AuditAction.EXPORT, target=events[0], kind="eval")
+
+    with pytest.raises(CommandError) as failed:
+        _verify("--expect", kept)
+
+    assert f"head is {newest.hash}, not the expected {kept}" in str(failed.value)
+    # Appended since: the operator can tell this from a rewrite.
+    assert "still in the chain, 1 event(s) after it" in str(failed.value)
+
+
+@pytest.mark.django_db
+def test_verify_audit_expect_catches_a_chain_rewritten_with_fresh_hashes(admin_user):
+    events = _three_events(admin_user)
+    kept = events[-1].hash
+    _rewrite_whole_chain(events, forged_index=1)
+
+    plain = _verify()  # the rewritten chain is consistent in itself...
+    with pytest.raises(CommandError) as failed:  # ...but the head the operator kept is gone
+        _verify("--expect", kept)
+
+    assert "3 events, chain intact" in plain
+    assert f"not the expected {kept}" in str(failed.value) and "is not in the chain" in str(failed.value)
+
+
+@pytest.mark.django_db
+def test_verify_audit_expect_exits_non_zero_and_rejects_what_is_not_a_hash(admin_user, capsys):
+    _three_events(admin_user)
+
+    with pytest.raises(SystemExit) as exited:
+        execute_from_command_line(["manage.py", "verify_audit", "--expect", "abc"])
+
+    assert exited.value.code == 1 and "64 hexadecimal" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_the_audit_beat_logs_the_event_count_and_head(admin_user, caplog):
+    from reviews.tasks import audit_head
+
+    events = _three_events(admin_user)
+
+    with caplog.at_level(logging.INFO, logger="reviews.audit"):
+        audit_head.apply().get()
+
+    assert f"audit trail: 3 events, head {events[-1].hash} (event {events[-1].pk})" in caplog.text
+
+
+def test_beat_runs_the_audit_head_task(settings):
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reviews.audit_head"]
+    assert len(entries) == 1 and entries[0]["schedule"] <= 300

@@ -137,12 +137,52 @@ def test_beat_runs_celery_beat():
     assert argv[:4] == ["celery", "-A", "oversight", "beat"]
 
 
+def _migrate_steps() -> list[list[str]]:
+    """The migrate service's commands: one argv, or the `&&`-joined steps of an `sh -c` script."""
+    argv = _argv(_services()["migrate"])
+    if argv[:2] == ["sh", "-c"]:
+        return [shlex.split(step) for step in argv[2].split("&&")]
+    return [argv]
+
+
+def _url_parts(url: str) -> tuple[str, str, str]:
+    """postgres://USER:PASSWORD@postgres:5432/DB → (USER, PASSWORD, DB)."""
+    user_pass, db = re.fullmatch(r"postgres(?:ql)?://([^@]+)@postgres:5432/(\w+)", url).groups()
+    user, password = user_pass.split(":", 1)
+    return user, password, db
+
+
 def test_migrate_runs_migrations_after_postgres_is_healthy():
     migrate = _services()["migrate"]
-    argv = _argv(migrate)
-    assert argv[:3] == ["python", "manage.py", "migrate"]
+    steps = _migrate_steps()
+    assert steps[0][:3] == ["python", "manage.py", "migrate"]
     assert _depends_on(migrate).get("postgres") == "service_healthy"
     assert str(migrate.get("restart", "no")) in {"no", "False", "false"}
+
+
+def test_migrate_runs_as_the_owner_then_sets_up_the_app_role():
+    """Migrations (and the grants) run as the tables' owner; the app role is granted after every migrate."""
+    services = _services()
+    owner = _environment(services["postgres"])["POSTGRES_USER"]
+    migrate_env = _environment(services["migrate"])
+    steps = _migrate_steps()
+    grant = next(step for step in steps if step[:3] == ["python", "manage.py", "db_app_role"])
+    assert steps.index(grant) > 0  # after migrate
+    assert _url_parts(migrate_env["DATABASE_URL"])[0] == owner
+    role, password_var = grant[3], _option(grant, "--password-env")
+    app_user, app_password, _ = _url_parts(_environment(services["web"])["DATABASE_URL"])
+    assert role == app_user != owner
+    assert migrate_env[password_var] == app_password
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING_APP_SERVICES)
+def test_web_and_workers_connect_as_the_app_role_that_owns_no_tables(name):
+    services = _services()
+    owner = _environment(services["postgres"])["POSTGRES_USER"]
+    grant = next(step for step in _migrate_steps() if step[:3] == ["python", "manage.py", "db_app_role"])
+    env = _environment(services[name])
+    assert _url_parts(env["DATABASE_URL"])[0] == grant[3] != owner, name
+    assert "APP_DATABASE_PASSWORD" not in env  # only migrate, which sets the role up, needs it
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -152,15 +192,14 @@ def test_app_services_point_at_compose_postgres_and_redis(name):
     assert re.fullmatch(r"rediss?://redis:6379(/\d+)?", env.get("REDIS_URL", "")), env
 
 
-def test_postgres_credentials_match_database_url():
+def test_postgres_credentials_match_the_owners_database_url():
     services = _services()
     pg_env = _environment(services["postgres"])
-    url = _environment(services["web"])["DATABASE_URL"]
-    user_pass, db = re.fullmatch(r"postgres(?:ql)?://([^@]+)@postgres:5432/(\w+)", url).groups()
-    user, password = user_pass.split(":", 1)
+    user, password, db = _url_parts(_environment(services["migrate"])["DATABASE_URL"])
     assert pg_env["POSTGRES_USER"] == user
     assert pg_env["POSTGRES_PASSWORD"] == password
     assert pg_env["POSTGRES_DB"] == db
+    assert _url_parts(_environment(services["web"])["DATABASE_URL"])[2] == db
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

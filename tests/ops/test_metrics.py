@@ -286,3 +286,20 @@ def test_allowed_networks_come_from_the_setting(settings):
 
 def test_only_get_is_served(db):
     assert Client().post("/metrics").status_code == 405
+
+
+def test_the_audit_trail_count_and_head_are_published(admin_user):
+    from reviews.audit import audit_record
+    from reviews.models import AuditAction, AuditEvent
+
+    empty = scrape()
+    source = Source.objects.create(name="exporter", kind="ml_export")
+    for kind in ("eval", "sft"):
+        audit_record(actor=admin_user, action=AuditAction.EXPORT, target=source, kind=kind)
+    head = AuditEvent.objects.order_by("-pk").first()
+
+    figures = scrape()
+
+    assert empty[("oversight_audit_events", ())] == 0
+    assert figures[("oversight_audit_events", ())] == 2
+    assert figures[("oversight_audit_head_info", (("event", str(head.pk)), ("hash", head.hash)))] == 1
