@@ -209,12 +209,16 @@ def test_read_api_returns_the_corpus_verbatim_as_json_never_html(planted, api, r
     url = f"/api/v1/conversations/{planted.held.conversation_id}"
     sent = held_conversation()
 
-    for response in (api.get(url), _client(reviewer).get(url)):
+    for response, withheld in ((api.get(url), set()), (_client(reviewer).get(url), {planted.blurred_index})):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("application/json")
         assert response["X-Content-Type-Options"] == "nosniff"
         body = response.json()
-        assert body["messages"] == sent["messages"] and body["metadata"] == sent["metadata"]
+        # A source reads its own conversation whole; a reviewer's session gets the blurred turn withheld.
+        shown = [m for i, m in enumerate(body["messages"]) if i not in withheld]
+        assert shown == [m for i, m in enumerate(sent["messages"]) if i not in withheld]
+        assert all(body["messages"][i]["content"] is None for i in withheld)
+        assert body["metadata"] == sent["metadata"]
         assert body["external_id"] == EXTERNAL_IDS["held"] and body["model"] == MODELS["held"]
         assert sorted(f["explanation"] for f in body["flags"]) == sorted(
             f.get("explanation", "") for f in sent["flags"]
