@@ -30,22 +30,27 @@ from reviews.models import (
     ReviewItem,
 )
 from reviews.services.audit import audit_record
-from reviews.services.claims import ClaimConflict, item_claim
+from reviews.services.claims import ClaimConflict, claim_check, item_claim
 from reviews.services.datasets.staleness import dataset_mark_stale
 from reviews.services.decisions import DecisionError, _adjudicate_if_split, _validate, decision_record
 
-LEASE_LOST = "This item was given to another reviewer after your lease ran out. Nothing was recorded."
+CAP_REACHED = (
+    "You reached this queue's daily cap of {cap} hard-limit items: this one goes to other reviewers."
+    " Nothing was recorded."
+)
 EDITABLE_FIELDS = ("verdict", "categories", "severity", "rationale", "preferred_response")
 
 
 def _lock_held(*, item: ReviewItem, reviewer: Any) -> ReviewItem:
-    """The item, row-locked, unless another reviewer claimed it since (ClaimConflict). Call inside a transaction.
+    """The item, row-locked, if the reviewer holds it under a live lease; else ClaimConflict, with a message
+    saying which of the three it is (never claimed, claimed by someone else, lease ran out). Call inside a
+    transaction.
 
-    A lease that ran out with nobody else claiming is still the reviewer's: the claim stays with them.
+    Deciding, skipping and escalating all go through here, so none of them can skip claim order, the
+    recently-skipped rule or the daily cap that claiming applies (`item_claim_next`).
     """
     locked = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue", "conversation").get(pk=item.pk)
-    if locked.claimed_by_id is not None and locked.claimed_by_id != reviewer.pk:
-        raise ClaimConflict(LEASE_LOST)
+    claim_check(locked, reviewer=reviewer, now=timezone.now())
     return locked
 
 
@@ -86,6 +91,8 @@ def decision_submit(
     """
     with transaction.atomic():
         locked = _lock_held(item=item, reviewer=reviewer)
+        if selectors.item_past_daily_cap(item=locked, user=reviewer):
+            raise ClaimConflict(CAP_REACHED.format(cap=locked.queue.hard_limit_daily_cap))
         _require_preferred(item=locked, verdict=verdict, preferred_response=preferred_response)
         decision = decision_record(
             item=locked,
