@@ -12,6 +12,7 @@ hand (no policy version) keep an empty base and their priority.
 """
 
 import django.db.models.deletion
+from django import db
 from django.conf import settings
 from django.db import migrations, models
 from django.db.models import Count, F
@@ -24,6 +25,7 @@ CHUNK = 1_000
 
 def close_twins(apps, schema_editor):
     ReviewItem = apps.get_model("reviews", "ReviewItem")
+    connection = schema_editor.connection if schema_editor is not None else db.connection
     now = timezone.now()
     twins = list(
         ReviewItem.objects.filter(status="open")
@@ -47,6 +49,9 @@ def close_twins(apps, schema_editor):
             ReviewItem.objects.filter(pk__in=closed).update(
                 status="superseded", closed_at=now, superseded_by=keep.pk, claimed_by=None, lease_expires_at=None
             )
+    if connection.vendor == "postgresql":  # check the new foreign keys now: the index below needs no pending events
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _worth_keeping(item, now):
