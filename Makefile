@@ -25,6 +25,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+# The layering in pyproject.toml [tool.importlinter]: no cycles, no torch or worker in reviews, no private names across packages.
+	$(BIN)/lint-imports
+# No module over 400 lines, no function over 60 (tools/sizes.py).
+	$(BIN)/python tools/sizes.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 # Production settings must pass Django's deployment checklist with no warnings.
 	DEBUG=0 ALLOWED_HOSTS=oversight.example.org SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \

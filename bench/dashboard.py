@@ -11,7 +11,7 @@ migrated, dropped at the end, also on error):
    ``VACUUM ANALYZE``.
 2. **rollup**: ``analytics_rollup(full=True)``, the whole history, timed; then the incremental run that beat
    makes every five minutes (the last hours, plus older hours of conversations touched since).
-3. **dashboards**: each dashboard of ``reviews.services.analytics`` for the last 24 hours, 7 days, 30 days
+3. **dashboards**: each dashboard of ``reviews.analytics`` for the last 24 hours, 7 days, 30 days
    and the whole 60 days (and the reviewers page as one reviewer sees it), warm, the median of ``--rounds``
    builds: server time for the page's data, without templates. Against it, the median of as many bare
    ``SELECT count(*) FROM reviews_decision`` in the same run: the floor for touching the decisions at all.
@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: bench/ first on sys.path would shadow the stdlib (bench/queue.py)
+if __package__ in (None, ""):  # run as a file: the repository root first, so `bench.*` imports
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
@@ -42,7 +42,8 @@ from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
-from bench import route  # the scratch-database helpers
+from bench import _harness
+from bench._harness import bench_env
 
 DB = "oversight_bench_dashboard"
 SEED = 0.1729
@@ -266,7 +267,8 @@ def measure(rounds: int) -> list[tuple[str, str, float]]:
     from django.contrib.auth.models import User
     from django.utils import timezone
 
-    from reviews.services.analytics import DASHBOARDS, AnalyticsFilters, dashboard_build
+    from reviews.analytics.dashboards import DASHBOARDS, dashboard_build
+    from reviews.analytics.types import AnalyticsFilters
 
     now = timezone.now()
     reviewer = User.objects.get(username="reviewer-00")
@@ -289,18 +291,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the database in place")
     args = parser.parse_args()
-    route.DB = DB
     started = time.monotonic()
     with ExitStack() as stack:
-        route.drop_database()
-        route.admin(f'CREATE DATABASE "{DB}"')
+        _harness.drop_database(DB)
+        _harness.admin(f'CREATE DATABASE "{DB}"')
         if not args.keep:
-            stack.callback(route.drop_database)
+            stack.callback(_harness.drop_database, DB)
         print(f"migrating and filling about {args.decisions:,} decisions ...", flush=True)
-        route.setup_django()
+        _harness.setup_django(bench_env(DB))
         from django.db import connection
 
-        from reviews.services.analytics import analytics_rollup
+        from reviews.analytics.rollup import analytics_rollup
 
         counts = fill(args.decisions)
         print("  " + ", ".join(f"{n:,} {table}" for table, n in counts.items()))

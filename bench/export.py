@@ -6,7 +6,7 @@ migrated, dropped at the end, also on error), filled once in SQL with N conversa
 Decision (the four verdicts in turn; harmful ones with a category, failures with a
 preferred response):
 
-1. **export**: ``reviews.services.datasets.builder.dataset_build`` of an ``eval`` snapshot
+1. **export**: ``reviews.datasets.builder.dataset_build`` of an ``eval`` snapshot
    to JSONL (train/validation/test files in a temporary MEDIA_ROOT): keyset chunks of
    conversation ids, the effective decision and agreement per conversation, one JSON
    line per row, SHA-256 of each file, the card, and the decision ids it used (the
@@ -41,10 +41,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a file: bench/ first on sys.path would shadow the stdlib (bench/queue.py)
+if __package__ in (None, ""):  # run as a file: the repository root first, so `bench.*` imports
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import route  # the scratch-database helpers
+from bench import _harness
+from bench._harness import PG_URL, ROOT, bench_env
 
 DB = "oversight_bench_export"
 TARGET_RATIO = 0.3
@@ -117,7 +118,7 @@ def fill(n: int) -> None:
 def child_export() -> dict[str, float]:
     from django.db import connection
 
-    from reviews.services.datasets.builder import dataset_build, dataset_create
+    from reviews.datasets.builder import dataset_build, dataset_create
 
     dataset = dataset_create(kind="eval", format="jsonl", enqueue=False)
     profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
@@ -142,7 +143,7 @@ def child_copy(out: Path) -> dict[str, float]:
     rows = 0
     started = time.perf_counter()
     with (
-        psycopg.connect(f"{route.PG_URL}/{DB}") as conn,
+        psycopg.connect(f"{PG_URL}/{DB}") as conn,
         conn.cursor() as cursor,
         out.open("wb") as handle,
         cursor.copy(COPY_SQL) as copy,
@@ -156,11 +157,10 @@ def child_copy(out: Path) -> dict[str, float]:
 def child(kind: str) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         os.environ["MEDIA_ROOT"] = tmp
-        route.DB = DB
-        os.environ.update({"DATABASE_URL": f"{route.PG_URL}/{DB}", "DJANGO_SETTINGS_MODULE": "oversight.settings"})
+        os.environ.update({"DATABASE_URL": f"{PG_URL}/{DB}", "DJANGO_SETTINGS_MODULE": "oversight.settings"})
         os.environ.update({"DEBUG": "0", "SECRET_KEY": "bench-only-secret-key-not-for-production-use"})
         os.environ.pop("REDIS_URL", None)
-        sys.path.insert(0, str(route.ROOT))
+        sys.path.insert(0, str(ROOT))
         import django
 
         django.setup()
@@ -171,7 +171,7 @@ def child(kind: str) -> None:
 
 def measure(kind: str) -> dict[str, float]:
     output = subprocess.run(
-        [sys.executable, __file__, "--child", kind], check=True, stdout=subprocess.PIPE, text=True, cwd=route.ROOT
+        [sys.executable, __file__, "--child", kind], check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT
     ).stdout
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     return result
@@ -189,16 +189,15 @@ def main() -> None:
         child(args.child)
         return
     n = args.rows or (100_000 if args.quick else 1_000_000)
-    route.DB = DB
     if args.profile:
         os.environ["BENCH_PROFILE"] = "1"
     started = time.monotonic()
     with ExitStack() as stack:
-        route.drop_database()
-        route.admin(f'CREATE DATABASE "{DB}"')
-        stack.callback(route.drop_database)
+        _harness.drop_database(DB)
+        _harness.admin(f'CREATE DATABASE "{DB}"')
+        stack.callback(_harness.drop_database, DB)
         print(f"migrating and filling {n:,} decisions ...", flush=True)
-        route.setup_django()
+        _harness.setup_django(bench_env(DB))
         from django.db import connections
 
         fill(n)

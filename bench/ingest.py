@@ -37,41 +37,31 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
 import argparse
-import http.client
 import json
-import os
-import random
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-PG_URL = "postgres://postgres@127.0.0.1:5432"
+from bench._harness import BIN, ROOT, admin, db_url, drop_database
+from bench._server import REDIS_URL, ApiClient, django_env, encode, server
+from bench._synthetic import SEED, Batch, Conversation, content_length, make_batches, make_pool
+
 DB_EMPTY = "oversight_bench"
 DB_FULL = "oversight_bench_full"
-REDIS_URL = "redis://127.0.0.1:6379/14"
-SEED = 1729
-
-Conversation = dict[str, Any]
-Batch = list[Conversation]
 
 
 @dataclass(frozen=True)
@@ -90,105 +80,7 @@ FULL = Params()
 QUICK = Params(per_measurement=5_000, rounds=3, prefill=100_000, pool=2_000)
 
 
-# --- Synthetic data -----------------------------------------------------------
-
-_VOCABULARY = (
-    "the a of to and in is it that for you with on as can be this how what I my your model answer question "
-    "please explain step detail example help request policy safety risk code script file system user data "
-    "chemical synthesis network access password account bank transfer medical dose symptom weapon legal advice "
-    "story character write summary translate email draft refuse sorry cannot provide instead here are some "
-    "general information consider contacting professional resources guidelines however important note"
-)
-WORDS = tuple(_VOCABULARY.split())
-DETECTORS = ("input-guard-v2", "output-clf-v5", "cot-monitor-v1", "pii-scan-v3")
-CATEGORIES = ("cbrn", "cyber", "self_harm", "violence", "fraud", "privacy", "hate", "sexual", "weapons", "other")
-MODELS = ("assistant-large-2025-06", "assistant-small-2025-04", "assistant-large-2025-01")
-
-
-def _text(rng: random.Random, low: int, high: int) -> str:
-    target = rng.randint(low, high)
-    words: list[str] = []
-    length = 0
-    while length < target:
-        word = rng.choice(WORDS)
-        words.append(word)
-        length += len(word) + 1
-    return " ".join(words)[:target]
-
-
-def make_conversation(rng: random.Random, p: Params) -> Conversation:
-    """One conversation without its external id: alternating turns, 1-3 flags, small metadata."""
-    count = rng.randint(*p.messages)
-    messages = [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": _text(rng, *p.message_chars)} for i in range(count)
-    ]
-    flags = [
-        {
-            "detector": rng.choice(DETECTORS),
-            "category": rng.choice(CATEGORIES),
-            "score": round(rng.random(), 4),
-            "explanation": _text(rng, 40, 160),
-            "message_index": rng.choice([None, rng.randrange(count)]),
-        }
-        for _ in range(rng.randint(*p.flags))
-    ]
-    metadata = {
-        "lang": rng.choice(["en", "de", "fr", "ja"]),
-        "region": rng.choice(["us", "eu", "apac"]),
-        "session": f"{rng.getrandbits(64):016x}",
-        "sampled": rng.random() < 0.1,
-    }
-    return {"model": rng.choice(MODELS), "messages": messages, "flags": flags, "metadata": metadata}
-
-
-def make_pool(p: Params) -> list[Conversation]:
-    rng = random.Random(SEED)
-    return [make_conversation(rng, p) for _ in range(p.pool)]
-
-
-def make_batches(pool: list[Conversation], tag: str, total: int, size: int) -> list[Batch]:
-    """`total` conversations in batches of `size`, each with a fresh external id `tag-N`."""
-    rows = [{"external_id": f"{tag}-{i:08d}", **pool[i % len(pool)]} for i in range(total)]
-    return [rows[i : i + size] for i in range(0, total, size)]
-
-
-def content_length(conversation: Conversation) -> int:
-    return sum(len(m["content"]) for m in conversation["messages"])
-
-
 # --- Databases ------------------------------------------------------------------
-
-
-def db_url(name: str) -> str:
-    return f"{PG_URL}/{name}"
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
-
-
-def drop_database(name: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def django_env(name: str, port: int | None = None) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": db_url(name),
-        "LOG_LEVEL": "WARNING",
-        # Plain HTTP on loopback, one token sending as fast as it can: no HTTPS redirect, no rate limit.
-        "SECURE_SSL_REDIRECT": "0",
-        "API_RATE_LIMIT_PER_MINUTE": "0",
-    }
-    if port is not None:  # the server: scoring tasks only go to Redis, never run here
-        env["REDIS_URL"] = REDIS_URL
-    else:
-        env.pop("REDIS_URL", None)
-    return env
 
 
 def manage(name: str, *args: str) -> str:
@@ -290,34 +182,6 @@ def copy_batch(conn: psycopg.Connection, source: int, batch: Batch) -> None:
     conn.commit()
 
 
-class ApiClient:
-    """A sequential keep-alive client for the ingest endpoint."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def ingest(self, batch: Batch) -> None:
-        self.send(encode(batch), len(batch))
-
-    def send(self, body: bytes, count: int) -> None:
-        self.conn.request("POST", "/api/v1/conversations", body=body, headers=self.headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        if response.status != 202:
-            raise RuntimeError(f"ingest answered {response.status}: {data[:500]!r}")
-        if json.loads(data)["accepted"] != count:
-            raise RuntimeError(f"ingest accepted fewer than sent: {data[:200]!r}")
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def encode(batch: Batch) -> bytes:
-    return json.dumps({"conversations": batch}).encode()
-
-
 def timed_api(client: ApiClient, batches: list[Batch]) -> float:
     """Conversations per second through the API, bodies encoded before the clock starts."""
     bodies = [(encode(batch), len(batch)) for batch in batches]
@@ -333,57 +197,6 @@ def timed(write: Callable[[Batch], None], batches: list[Batch]) -> float:
     for batch in batches:
         write(batch)
     return sum(map(len, batches)) / (time.perf_counter() - start)
-
-
-# --- The server ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/api/v1/health")
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:  # "degraded" (no workers) is fine: we only enqueue
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"daphne on port {port} not healthy after {timeout:.0f}s")
-
-
-@contextmanager
-def server(name: str, log_dir: Path) -> Iterator[int]:
-    """Daphne serving the project against database `name`; yields its port."""
-    port = free_port()
-    log = (log_dir / f"daphne-{name}.log").open("wb")
-    cmd = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "oversight.asgi:application"]
-    process = subprocess.Popen(cmd, cwd=ROOT, env=django_env(name, port), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy(port, process)
-        yield port
-    except BaseException:
-        log.flush()
-        sys.stderr.write((log_dir / f"daphne-{name}.log").read_text(errors="replace")[-3000:])
-        raise
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 # --- The benchmark ----------------------------------------------------------------------

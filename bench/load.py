@@ -57,641 +57,43 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg, redis and httpx's dependencies import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
 import argparse
 import asyncio
-import http.client
-import json
 import math
-import os
-import random
-import re
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
-import urllib.request
-from collections import Counter, defaultdict
-from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psycopg
 import redis
 
-from bench.ingest import admin, db_url, drop_database, free_port  # the scratch-database helpers
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-DB = "oversight_bench_load"
-REDIS_URL = "redis://127.0.0.1:6379/7"
-SECRET_KEY = "bench-only-secret-key-not-for-production-use"  # noqa: S105
-PASSWORD = "load-bench-password"  # noqa: S105  (throw-away users on a throw-away database)
-SEED = 1729
-POOL = 500  # distinct demo conversations; each use gets a fresh external id
-QUEUE = "triage"
-EXPORT_AT = 0.2  # of the window
-EXPORT_GRACE_S = 60.0  # the export may finish this long after the window
-DRAIN_S = 60.0  # wait this long after the window for the worker to route what was ingested
-REQUEST_TIMEOUT_S = 30.0
-PROXY_HEADER = "X-Forwarded-Proto"
-VERDICTS = ("harmful_compliance", "appropriate_refusal", "over_refusal", "appropriate_help")
-FAILURES = {"harmful_compliance", "over_refusal"}  # these need a preferred response in some queues
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-PUSHED_ITEM = re.compile(r"/items/(\d+)/")
-
-
-@dataclass(frozen=True)
-class Params:
-    seconds: float
-    rate: float  # conversations per second
-    batch: int
-    reviewers: int
-    servers: int
-    think: tuple[float, float]
-    backlog: int
-    history: int
-    probe_rate: float
-    slice_s: float
-
-
-@dataclass(frozen=True)
-class Setup:
-    ingest_token: str
-    export_token: str
-    ingest_source: int
-    open_items: int
-    lease_s: float
-
-
-# --- Database, data and Django -----------------------------------------------------------
-
-
-def server_env(media: Path) -> dict[str, str]:
-    """What the servers and workers run with: DEBUG off, this database, Redis db 7."""
-    return {
-        **os.environ,
-        "DEBUG": "0",
-        "SECRET_KEY": SECRET_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": db_url(DB),
-        "REDIS_URL": REDIS_URL,
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": str(media),
-        "PYTHONUNBUFFERED": "1",
-        # As deployed behind a TLS-terminating proxy: the client says "https" in this header, so HTTPS-only
-        # settings (redirect, HSTS, Secure cookies, CSRF origin checks) run as they do in production.
-        "SECURE_PROXY_SSL_HEADER": PROXY_HEADER,
-        # Counted in Redis as deployed, but never refusing: the bench's one token sends what --rate says.
-        "API_RATE_LIMIT_PER_MINUTE": "1000000",
-    }
-
-
-def setup_django(media: Path) -> None:
-    """This process seeds in-process (no REDIS_URL: nothing is enqueued, broadcasts stay in memory)."""
-    os.environ.update(server_env(media))
-    os.environ.pop("REDIS_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "oversight.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def demo_pool() -> list[dict[str, Any]]:
-    """Demo conversations in the ingest payload shape, without the demo's ground truth."""
-    from reviews.demo_data import generate_conversations
-
-    pool = generate_conversations(POOL, seed=SEED)
-    for conversation in pool:
-        conversation["metadata"] = {k: v for k, v in conversation["metadata"].items() if k != "demo_label"}
-    return pool
-
-
-HISTORY_SQL = [
-    """
-    INSERT INTO reviews_conversation (source_id, external_id, model_name, messages, metadata, content_length,
-                                      scoring_status, scoring_attempts, scoring_error)
-    SELECT %(source)s, 'history-' || g, 'bench-model',
-           jsonb_build_array(
-               jsonb_build_object('role', 'user', 'content', 'Request ' || g || ': ' || repeat('explain this ', 8)),
-               jsonb_build_object('role', 'assistant', 'content', 'Answer ' || g || ': ' || repeat('here is it ', 12))),
-           '{}'::jsonb, 260, 'scored', 0, ''
-    FROM generate_series(1, %(n)s) AS g
-    """,
-    """
-    INSERT INTO reviews_reviewitem (conversation_id, queue_id, status, priority, risk, reviews_required,
-                                    reviews_done, routed_by)
-    SELECT id, %(queue)s, 'done', 0, 0, 1, 1, 'bench' FROM reviews_conversation WHERE source_id = %(source)s
-    """,
-    """
-    INSERT INTO reviews_decision (item_id, reviewer_id, verdict, harmful_request, categories, severity,
-                                  rationale, preferred_response, time_spent_seconds, is_final, is_imported)
-    SELECT i.id, %(reviewer)s,
-           (ARRAY['harmful_compliance', 'appropriate_refusal', 'over_refusal', 'appropriate_help'])[i.id %% 4 + 1],
-           i.id %% 4 < 2, CASE WHEN i.id %% 4 < 2 THEN '["violent-crime"]'::jsonb ELSE '[]'::jsonb END,
-           i.id %% 4, '', CASE WHEN i.id %% 2 = 0 THEN 'A better answer.' ELSE '' END, 30, false, false
-    FROM reviews_reviewitem i JOIN reviews_conversation c ON c.id = i.conversation_id
-    WHERE c.source_id = %(source)s
-    """,
-]
-
-
-def seed(p: Params) -> Setup:
-    """Reviewers, the two tokens, the open backlog (through the services) and the decided history (SQL)."""
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group, User
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from reviews.models import ItemStatus, Queue, ReviewItem, SourceKind
-    from reviews.schemas import ConversationIn
-    from reviews.services.bulk_insert import insert_batch
-    from reviews.services.routing import items_route
-    from reviews.services.scoring import score_with_fallback
-    from reviews.services.sources import source_create
-
-    password = make_password(PASSWORD)  # hashed once: one hash per user would take the CPU for seconds
-    users = User.objects.bulk_create([User(username=reviewer_name(i), password=password) for i in range(p.reviewers)])
-    group = Group.objects.get(name="reviewer")
-    membership = User.groups.through
-    membership.objects.bulk_create([membership(user_id=u.pk, group_id=group.pk) for u in users])
-
-    backlog = source_create(name="bench-backlog", kind=SourceKind.RED_TEAM).source
-    pool = demo_pool()
-    for start in range(0, p.backlog, 1000):
-        payloads = [
-            ConversationIn.model_validate({**pool[i % POOL], "external_id": f"backlog-{i}"})
-            for i in range(start, min(start + 1000, p.backlog))
-        ]
-        with transaction.atomic():
-            ids = insert_batch(source_id=backlog.pk, payloads=payloads, received_at=timezone.now())
-            items_route(conversation_ids=score_with_fallback(conversation_ids=ids))
-
-    history = source_create(name="bench-history", kind=SourceKind.OUTPUT_CLASSIFIER).source
-    veteran = User.objects.create(username="bench-history", password=password)
-    queue = Queue.objects.get(slug=QUEUE)
-    with connection.cursor() as cursor:
-        for sql in HISTORY_SQL:
-            cursor.execute(sql, {"source": history.pk, "n": p.history, "queue": queue.pk, "reviewer": veteran.pk})
-        cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by now
-
-    ingest = source_create(name="bench-ingest", kind=SourceKind.RED_TEAM)
-    export = source_create(name="bench-export", kind=SourceKind.ML_EXPORT)
-    open_items = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN).count()
-    return Setup(ingest.token, export.token, ingest.source.pk, open_items, float(queue.lease_seconds))
-
-
-def reviewer_name(index: int) -> str:
-    return f"reviewer-{index:03d}"
-
-
-def ingest_bodies(p: Params) -> list[bytes]:
-    """Every batch the window can send, JSON-encoded before the clock starts; external ids load-K-I."""
-    pool = demo_pool()
-    count = math.ceil(p.seconds * p.rate / p.batch) + 1
-    return [
-        json.dumps(
-            {
-                "conversations": [
-                    {**pool[(k * p.batch + i) % POOL], "external_id": f"load-{k}-{i}"} for i in range(p.batch)
-                ]
-            }
-        ).encode()
-        for k in range(count)
-    ]
-
-
-# --- Servers and workers ---------------------------------------------------------------------
-
-
-class Processes:
-    """Daphne and Celery, each in its own process group (so a worker's children go with it), logs in files."""
-
-    def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
-        self.log_dir, self.env = log_dir, env
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        with (self.log_dir / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.started.append((name, process))
-        return process
-
-    def daphne(self, index: int) -> int:
-        port = free_port()
-        self.start(
-            f"daphne-{index}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "oversight.asgi:application"]
-        )
-        return port
-
-    def worker(self, queue: str) -> None:
-        command = [str(BIN / "celery"), "-A", "oversight", "worker", "-Q", queue, "--concurrency", "1"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"load-{queue}@%h"]
-        self.start(f"worker-{queue}", [*command, "--loglevel", "WARNING"])
-
-    def check(self) -> None:
-        for name, process in self.started:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
-
-    def tail(self, name: str, chars: int = 3000) -> str:
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")[-chars:]
-
-    def tails(self) -> str:
-        return "".join(f"\n--- {name} (last lines) ---\n{self.tail(name)}" for name, _ in self.started)
-
-    def stop(self) -> None:
-        """SIGTERM to every group, then SIGKILL to whatever is left after 10 s."""
-        for _, process in self.started:
-            if process.poll() is None:
-                _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _, process in self.started:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-            _signal_group(process, signal.SIGKILL)  # children a worker left behind (prefork pool)
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
-
-
-def wait_page(port: int, processes: Processes, timeout: float = 90) -> None:
-    """Until Daphne answers the login page (not /api/v1/health: it waits a second for worker pings)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        processes.check()
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login/", headers={PROXY_HEADER: "https"})
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"daphne on port {port} not serving after {timeout:.0f}s")
-
-
-def warm_up(port: int, setup: Setup, processes: Processes, timeout: float = 240) -> float:
-    """One batch through the API, the score worker (first task imports torch) and routing; seconds taken."""
-    started = time.monotonic()
-    body = json.dumps({"conversations": [{**c, "external_id": f"warmup-{i}"} for i, c in enumerate(demo_pool()[:10])]})
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/conversations",
-        data=body.encode(),
-        headers={
-            "Authorization": f"Bearer {setup.ingest_token}",
-            "Content-Type": "application/json",
-            PROXY_HEADER: "https",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
-        if answer.status != 202:
-            raise RuntimeError(f"warm-up ingest answered {answer.status}")
-    deadline = started + timeout
-    with psycopg.connect(db_url(DB), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            processes.check()
-            row = conn.execute(
-                "SELECT count(*) FROM reviews_conversation WHERE source_id = %s AND scoring_status = 'scored'",
-                (setup.ingest_source,),
-            ).fetchone()
-            if row is not None and row[0] >= 10:
-                return time.monotonic() - started
-            time.sleep(0.5)
-    raise RuntimeError(f"the worker did not score the warm-up batch within {timeout:.0f}s:\n{processes.tails()}")
-
-
-# --- The load -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Hold:
-    reviewer: int
-    start: float
-    end: float | None = None
-
-
-@dataclass
-class Load:
-    """The window: ingest, reviewers, the export and the baseline probe, all on one event loop."""
-
-    p: Params
-    setup: Setup
-    ports: list[int]
-    bodies: list[bytes]
-    t0: float = 0.0
-    deadline: float = 0.0
-    samples: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
-    errors: Counter[str] = field(default_factory=Counter)
-    holds: dict[int, list[Hold]] = field(default_factory=lambda: defaultdict(list))
-    held: dict[int, dict[int, Hold]] = field(default_factory=lambda: defaultdict(dict))  # reviewer → item → open
-    decided: int = 0
-    accepted: int = 0
-    empty: int = 0
-    switched: int = 0
-    send_lag_ms: list[float] = field(default_factory=list)
-    export: dict[str, Any] = field(default_factory=dict)
-
-    def client(self, port: int, **kwargs: Any) -> httpx.AsyncClient:
-        # What a TLS-terminating proxy and a browser add: the scheme, and the Origin of every request.
-        headers = {PROXY_HEADER: "https", "Origin": f"https://127.0.0.1:{port}"}
-        client = httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers=headers,
-            timeout=REQUEST_TIMEOUT_S,
-            follow_redirects=False,
-            **kwargs,
-        )
-
-        async def plain_http_cookies(response: httpx.Response) -> None:
-            # The session and CSRF cookies are Secure (the server sees https); the hop to it is plain http.
-            for cookie in client.cookies.jar:
-                cookie.secure = False
-
-        client.event_hooks["response"] = [plain_http_cookies]
-        return client
-
-    async def call(
-        self,
-        client: httpx.AsyncClient,
-        name: str,
-        method: str,
-        url: str,
-        *,
-        expect: tuple[int, ...] = (200,),
-        **kw: Any,
-    ) -> httpx.Response | None:
-        """One request; its latency when it is in the window and answered as expected, else an error by kind."""
-        start = time.monotonic()
-        try:
-            answer = await client.request(method, url, **kw)
-        except httpx.TimeoutException:
-            self.errors[f"{name}: timeout"] += 1
-            return None
-        except httpx.HTTPError as exc:
-            self.errors[f"{name}: {type(exc).__name__}"] += 1
-            return None
-        if answer.status_code not in expect:
-            self.errors[f"{name}: HTTP {answer.status_code}"] += 1
-            return None
-        if self.t0 <= start < self.deadline:
-            self.samples[name].append((start - self.t0, 1000 * (time.monotonic() - start)))
-        return answer
-
-    # --- reviewers
-
-    async def sign_in(self, client: httpx.AsyncClient, index: int) -> bool:
-        page = await self.call(client, "login", "GET", "/login/")
-        token = CSRF_INPUT.search(page.text) if page is not None else None
-        if page is not None and token is None:
-            self.errors["login: no CSRF token on the page"] += 1
-        if token is None:
-            return False
-        form = {"username": reviewer_name(index), "password": PASSWORD, "csrfmiddlewaretoken": token[1]}
-        return await self.call(client, "login", "POST", "/login/", expect=(302,), data=form) is not None
-
-    def htmx(self, client: httpx.AsyncClient) -> dict[str, str]:
-        return {"HX-Request": "true", "X-CSRFToken": client.cookies.get("csrftoken") or ""}
-
-    def handed(self, answer: httpx.Response | None, reviewer: int) -> int | None:
-        """The item an answer put in front of the reviewer (HX-Push-Url), logged as held from now."""
-        if answer is None:
-            return None
-        match = PUSHED_ITEM.search(answer.headers.get("HX-Push-Url", ""))
-        if match is None:
-            self.empty += 1  # the queue had nothing for this reviewer
-            return None
-        item, mine = int(match[1]), self.held[reviewer]
-        if item not in mine:
-            if mine:
-                self.switched += 1  # handed a new item while a leased one was still theirs
-            mine[item] = Hold(reviewer, time.monotonic())
-            self.holds[item].append(mine[item])
-        return item
-
-    async def review(self, client: httpx.AsyncClient, index: int) -> None:
-        rng = random.Random(f"{SEED}-{index}")
-        while time.monotonic() < self.deadline:
-            claimed = await self.call(client, "claim", "POST", f"/queues/{QUEUE}/next/", headers=self.htmx(client))
-            item = self.handed(claimed, index)
-            if item is None:
-                await asyncio.sleep(0.5)  # an error or an empty queue: don't spin
-                continue
-            await asyncio.sleep(rng.uniform(*self.p.think))
-            if time.monotonic() >= self.deadline:
-                break
-            verdict = rng.choice(VERDICTS)
-            form = {
-                "verdict": verdict,
-                "severity": str(rng.randint(0, 4)),
-                "rationale": "load bench",
-                "preferred_response": "A better answer." if verdict in FAILURES else "",
-                "seconds": str(rng.randint(5, 120)),
-            }
-            sent = time.monotonic()
-            answer = await self.call(
-                client, "decide", "POST", f"/items/{item}/decide/", data=form, headers=self.htmx(client)
-            )
-            if answer is None:
-                continue
-            self.decided += 1
-            self.held[index].pop(item).end = sent
-            self.handed(answer, index)
-
-    # --- ingest, export, baseline
-
-    async def ingest(self, client: httpx.AsyncClient) -> None:
-        interval = self.p.batch / self.p.rate
-        headers = {"Authorization": f"Bearer {self.setup.ingest_token}", "Content-Type": "application/json"}
-        sent: list[asyncio.Task[None]] = []
-        for k, body in enumerate(self.bodies):
-            at = self.t0 + k * interval
-            if at >= self.deadline:
-                break
-            await asyncio.sleep(max(0.0, at - time.monotonic()))
-            self.send_lag_ms.append(1000 * max(0.0, time.monotonic() - at))
-            sent.append(asyncio.create_task(self.ingest_one(client, body, headers)))
-        await asyncio.gather(*sent)
-
-    async def ingest_one(self, client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) -> None:
-        answer = await self.call(
-            client, "ingest", "POST", "/api/v1/conversations", expect=(202,), content=body, headers=headers
-        )
-        if answer is not None:
-            accepted = int(answer.json()["accepted"])
-            self.accepted += accepted
-            if accepted != self.p.batch:
-                self.errors["ingest: accepted fewer than sent"] += 1
-
-    async def probe(self, clients: list[httpx.AsyncClient]) -> None:
-        """The baseline: GET /login/ on schedule, round robin over the servers, each in its own task."""
-        sent: list[asyncio.Task[Any]] = []
-        for k in range(int(self.p.seconds * self.p.probe_rate)):
-            await asyncio.sleep(max(0.0, self.t0 + k / self.p.probe_rate - time.monotonic()))
-            sent.append(asyncio.create_task(self.call(clients[k % len(clients)], "baseline", "GET", "/login/")))
-        await asyncio.gather(*sent)
-
-    async def run_export(self, client: httpx.AsyncClient) -> None:
-        await asyncio.sleep(max(0.0, self.t0 + EXPORT_AT * self.p.seconds - time.monotonic()))
-        headers = {"Authorization": f"Bearer {self.setup.export_token}"}
-        started = time.monotonic()
-        body = {"kind": "eval", "format": "jsonl"}
-        answer = await self.call(
-            client, "export", "POST", "/api/v1/datasets", expect=(202,), json=body, headers=headers
-        )
-        if answer is None:
-            return
-        dataset = answer.json()["id"]
-        self.export = {"id": dataset, "started_s": started - self.t0}
-        while time.monotonic() < self.deadline + EXPORT_GRACE_S:
-            await asyncio.sleep(1.0)
-            polled = await self.call(client, "export poll", "GET", f"/api/v1/datasets/{dataset}", headers=headers)
-            if polled is None:
-                continue
-            state = polled.json()
-            if state["status"] == "ready":
-                self.export |= {"rows": state["row_count"], "seconds": time.monotonic() - started}
-                return
-            if state["status"] in ("failed", "cancelled"):
-                self.errors[f"export: {state['status']}"] += 1
-                self.export["error"] = state["error"]
-                return
-        self.errors["export: not ready within the grace after the window"] += 1
-
-    async def progress(self) -> None:
-        shown = 0
-        while time.monotonic() < self.deadline:
-            await asyncio.sleep(max(0.0, min(self.p.slice_s, self.deadline - time.monotonic())))
-            now = time.monotonic() - self.t0
-            recent = {n: [ms for t, ms in s if t >= now - self.p.slice_s] for n, s in self.samples.items()}
-            p99 = ", ".join(f"{n} p99 {percentile(v, 99):.0f} ms" for n, v in recent.items() if v and n != "login")
-            print(
-                f"  {now:5.0f}s  {self.decided - shown} decisions  {sum(self.errors.values())} errors  {p99}",
-                flush=True,
-            )
-            shown = self.decided
-
-    async def run(self) -> None:
-        reviewers = [self.client(self.ports[i % len(self.ports)]) for i in range(self.p.reviewers)]
-        others = [self.client(port) for port in self.ports]
-        ingest = self.client(self.ports[0], limits=httpx.Limits(max_connections=1000))
-        try:
-            gate = asyncio.Semaphore(2 * len(self.ports))  # each login hashes a password: don't queue 50 at once
-
-            async def sign_in(index: int) -> bool:
-                async with gate:
-                    return await self.sign_in(reviewers[index], index)
-
-            print(f"signing in {self.p.reviewers} reviewers ...", flush=True)
-            signed = await asyncio.gather(*(sign_in(i) for i in range(self.p.reviewers)))
-            self.t0 = time.monotonic()
-            self.deadline = self.t0 + self.p.seconds
-            print(f"window: {self.p.seconds:.0f}s ({sum(signed)} reviewers signed in)", flush=True)
-            await asyncio.gather(
-                *(self.review(client, i) for i, client in enumerate(reviewers) if signed[i]),
-                self.ingest(ingest),
-                self.probe(others),
-                self.run_export(others[-1]),
-                self.progress(),
-            )
-        finally:
-            for client in [*reviewers, *others, ingest]:
-                await client.aclose()
-
-    def double_claims(self) -> list[tuple[int, int, int]]:
-        """(item, reviewer, reviewer) for every two holds of one item by different reviewers that overlap."""
-        end_of_run = time.monotonic()
-        found = []
-        for item, holds in self.holds.items():
-            spans = sorted(
-                (h.start, h.end if h.end is not None else min(end_of_run, h.start + self.setup.lease_s), h.reviewer)
-                for h in holds
-            )
-            for i, (_, end_a, who_a) in enumerate(spans):
-                found += [
-                    (item, who_a, who_b) for start_b, _, who_b in spans[i + 1 :] if who_b != who_a and start_b < end_a
-                ]
-        return found
-
-
-# --- After the window: the database's side ------------------------------------------------------
-
-
-def drain(setup: Setup) -> tuple[int, float]:
-    """Wait for the worker to score (and route) what the window ingested; (still pending, seconds waited)."""
-    started = time.monotonic()
-    with psycopg.connect(db_url(DB), autocommit=True) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM reviews_conversation WHERE source_id = %s AND scoring_status <> 'scored'",
-                (setup.ingest_source,),
-            ).fetchone()
-            pending = int(row[0]) if row else 0
-            if pending == 0 or time.monotonic() - started > DRAIN_S:
-                return pending, time.monotonic() - started
-            time.sleep(0.5)
-
-
-def db_facts(setup: Setup) -> dict[str, Any]:
-    with psycopg.connect(db_url(DB)) as conn:
-
-        def one(sql: str, *args: Any) -> int:
-            row = conn.execute(sql, args).fetchone()
-            return int(row[0]) if row and row[0] is not None else 0
-
-        lags = [
-            float(lag)
-            for (lag,) in conn.execute(
-                "SELECT extract(epoch FROM min(i.created_at) - c.received_at) FROM reviews_conversation c"
-                " JOIN reviews_reviewitem i ON i.conversation_id = c.id"
-                " WHERE c.source_id = %s AND c.external_id LIKE 'load-%%' GROUP BY c.id",
-                (setup.ingest_source,),
-            )
-        ]
-        return {
-            "over_decided": one(
-                "SELECT count(*) FROM (SELECT i.id FROM reviews_reviewitem i"
-                " JOIN reviews_decision d ON d.item_id = i.id WHERE NOT d.is_final"
-                " GROUP BY i.id HAVING count(*) > max(i.reviews_required)) AS over"
-            ),
-            "decisions": one(
-                "SELECT count(*) FROM reviews_decision d JOIN auth_user u ON u.id = d.reviewer_id"
-                " WHERE u.username LIKE 'reviewer-%%'"
-            ),
-            "stored": one(
-                "SELECT count(*) FROM reviews_conversation WHERE source_id = %s AND external_id LIKE 'load-%%'",
-                setup.ingest_source,
-            ),
-            "routing_lag_ms": [1000 * lag for lag in lags],
-        }
-
+from bench._harness import admin, drop_database, percentile
+from bench._load_setup import (
+    DB,
+    QUEUE,
+    REDIS_URL,
+    Params,
+    Processes,
+    db_facts,
+    drain,
+    ingest_bodies,
+    seed,
+    server_env,
+    setup_django,
+    wait_page,
+    warm_up,
+)
+from bench._load_users import Load
 
 # --- Report ---------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] if ordered else math.nan
 
 
 def slice_p99(samples: list[tuple[float, float]], width: float) -> float:
@@ -764,7 +166,7 @@ def _terminate(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # unwinds the ExitStack: servers and workers stopped, database dropped
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60, help="length of the window (default 60)")
     parser.add_argument("--rate", type=float, default=20, help="conversations ingested per second (default 20)")
@@ -778,7 +180,11 @@ def main() -> None:
     parser.add_argument("--probe-rate", type=float, default=2, help="baseline requests per second (default 2)")
     parser.add_argument("--slice", type=float, default=10, help="seconds per progress line and p99 slice")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DB} afterwards")
-    args = parser.parse_args()
+    return parser
+
+
+def _params(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Params:
+    """The run's parameters from the command line; the backlog, unless given, keeps every reviewer busy."""
     if min(args.seconds, args.rate, args.batch, args.reviewers, args.servers, args.probe_rate, args.slice) <= 0:
         parser.error("every number must be positive")
     if not 0 <= args.think[0] <= args.think[1] or args.think[1] == 0 or min(args.backlog or 0, args.history) < 0:
@@ -791,8 +197,14 @@ def main() -> None:
         if args.backlog is not None
         else max(2000, math.ceil(1.5 * args.reviewers * args.seconds / mean_think))
     )
-    p = Params(args.seconds, args.rate, args.batch, args.reviewers, args.servers, tuple(args.think), backlog,
+    return Params(args.seconds, args.rate, args.batch, args.reviewers, args.servers, tuple(args.think), backlog,
                args.history, args.probe_rate, args.slice)  # fmt: skip
+
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    p = _params(parser, args)
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     failures = 0

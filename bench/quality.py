@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
@@ -80,9 +79,9 @@ def main() -> None:
         setup_django(Path(tmp) / "quality.sqlite3")
         import numpy as np
 
+        from reviews.imports.services import dataset_import
         from reviews.models import Conversation
-        from reviews.services.imports import dataset_import
-        from reviews.services.training_data import label_names, training_examples
+        from reviews.scoring.training_data import label_names, training_examples
         from worker.scoring import embed
         from worker.training import TrainConfig, metrics_by_label, train_head
         from worker.versions import model_train

@@ -29,9 +29,9 @@ tokenizer, truncated at 256 like the encoder). When task/bare is below the targe
 (or with ``--profile``) one more task round runs under cProfile and the time per
 batch of each stage of the task path is printed.
 
-Conversations come from ``reviews.demo_data.generate_conversations`` (realistic
+Conversations come from ``reviews.demo.data.generate_conversations`` (realistic
 lengths: multi-turn, some long answers and pasted logs), inserted with
-``reviews.services.bulk_insert.insert_batch`` before the clock starts (it does not
+``reviews.ingest.bulk_insert.insert_batch`` before the clock starts (it does not
 enqueue scoring). The active head is a throw-away one trained for a few epochs on
 random vectors with the real label list: its weights do not change the cost.
 
@@ -46,8 +46,7 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
@@ -61,17 +60,15 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import psycopg
+from bench import _harness
+from bench._harness import admin, bench_env
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgres://postgres@127.0.0.1:5432"
 DB = "oversight_bench_rescore"
 SEED = 1729
 TARGET = 0.85
-DEFAULT_BATCH = 256  # reviews.services.scoring.SCORE_BATCH (checked after Django starts)
+DEFAULT_BATCH = 256  # reviews.scoring.services.SCORE_BATCH (checked after Django starts)
 EMBED_INNER_BATCH = 64  # Encoder.encode's default batch_size, which worker.scoring.embed uses
 
 
@@ -88,36 +85,14 @@ QUICK = Params(per_round=512, rounds=2)
 # --- Database and Django ---------------------------------------------------------
 
 
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
-
-
 def drop_database() -> None:
-    admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    _harness.drop_database(DB)
 
 
 def setup_django(device: str) -> None:
-    """Environment first (settings read it at import), then django.setup() and migrate."""
-    os.environ.pop("REDIS_URL", None)  # tasks would run eagerly; the only one run here is called directly
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB}",
-            "DJANGO_SETTINGS_MODULE": "oversight.settings",
-            "DEBUG": "0",  # DEBUG keeps every query in memory
-            "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            "SCORING_DEVICE": device,
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    """Environment first (settings read it at import), then django.setup() and migrate. No broker: the one task
+    run here is called directly."""
+    _harness.setup_django(bench_env(DB, SCORING_DEVICE=device))
 
 
 def create_active_model() -> list[str]:
@@ -125,7 +100,7 @@ def create_active_model() -> list[str]:
     import numpy as np
 
     from reviews.models import ModelStatus, ScoringModel
-    from reviews.services.training_data import label_names
+    from reviews.scoring.training_data import label_names
     from worker.encoder import DIM, ENCODER_ID
     from worker.head import checkpoint_dumps
     from worker.training import TrainConfig, train_head
@@ -177,8 +152,8 @@ class Bench:
         from django.db import transaction
         from django.utils import timezone
 
-        from reviews.schemas import ConversationIn
-        from reviews.services.bulk_insert import insert_batch
+        from reviews.ingest.bulk_insert import insert_batch
+        from reviews.ingest.schemas import ConversationIn
 
         self.runs += 1
         tag = f"r{self.runs}"  # fresh external ids
@@ -238,7 +213,7 @@ class Bench:
         """One batch of each: loads the head, touches every code path (on CUDA: initialises the kernels); and
         checks that the bare encoder reads exactly the texts the task reads."""
         from reviews.models import Conversation
-        from reviews.text import conversation_text
+        from reviews.scoring.text import conversation_text
 
         ids = self.insert()
         stored = dict(Conversation.objects.filter(pk__in=ids).values_list("pk", "messages"))
@@ -342,19 +317,19 @@ def _per_model(label: str, func: Callable[..., Any], spent: dict[str, list[float
 # (file suffix, function) → what it is, in call order within the task.
 STAGES = [
     ("worker/tasks.py", "score_conversations", "task body (total)"),
-    ("reviews/services/scoring_attempts.py", "scoring_attempt_begin", "  attempt bookkeeping (FOR UPDATE, +1)"),
+    ("reviews/scoring/attempts.py", "scoring_attempt_begin", "  attempt bookkeeping (FOR UPDATE, +1)"),
     ("worker/scoring.py", "score_and_route", "  score_and_route"),
     ("worker/scoring.py", "active_head", "    active_head (model row)"),
     ("worker/scoring.py", "embed", "    embed"),
-    ("reviews/services/embeddings.py", "embeddings_cached", "      embedding-cache lookup"),
-    ("reviews/text.py", "conversation_text", "      conversation_text"),
+    ("reviews/scoring/embeddings.py", "embeddings_cached", "      embedding-cache lookup"),
+    ("reviews/scoring/text.py", "conversation_text", "      conversation_text"),
     ("worker/encoder.py", "encode", "      Encoder.encode"),
     ("worker/encoder.py", "_encode_batch", "        forward batches (tokenize+model+pool)"),
     ("transformers/tokenization_utils_base.py", "__call__", "          tokenizer"),
-    ("reviews/services/embeddings.py", "embeddings_store", "      embeddings_store"),
+    ("reviews/scoring/embeddings.py", "embeddings_store", "      embeddings_store"),
     ("worker/scoring.py", "predict", "    predict (head)"),
-    ("reviews/services/scoring.py", "scores_store", "    scores_store"),
-    ("reviews/services/routing.py", "items_route", "    items_route"),
+    ("reviews/scoring/services.py", "scores_store", "    scores_store"),
+    ("reviews/routing/services.py", "items_route", "    items_route"),
 ]
 
 
@@ -441,11 +416,11 @@ def main() -> None:
 
         import torch
 
-        from reviews.demo_data import generate_conversations
+        from reviews.demo.data import generate_conversations
+        from reviews.ingest.sources import source_create
         from reviews.models import SourceKind
-        from reviews.services.scoring import SCORE_BATCH
-        from reviews.services.sources import source_create
-        from reviews.text import conversation_text
+        from reviews.scoring.services import SCORE_BATCH
+        from reviews.scoring.text import conversation_text
         from worker.encoder import get_encoder
 
         assert SCORE_BATCH == DEFAULT_BATCH, f"SCORE_BATCH is now {SCORE_BATCH}: update DEFAULT_BATCH"

@@ -3,7 +3,7 @@
 What it measures, in one process, on a throw-away PostgreSQL database
 (``oversight_bench_route``, migrated, dropped at the end, also on error):
 
-1. **routed**: conversations/second of ``reviews.services.routing.items_route``
+1. **routed**: conversations/second of ``reviews.routing.services.items_route``
    called once with all N conversation ids (10,000; 2,000 with ``--quick``)
    under the default policy (version 1, seeded by the migrations). That is the
    whole batched pass: the conversation filter, the active policy, the hard-limit
@@ -30,11 +30,11 @@ untimed call), grouped by statement, to show it is a bounded batched pass.
 When routed/bare is below the target (or with ``--profile``) one more routing
 runs under cProfile and one with a wall clock around each stage.
 
-Data: ``reviews.demo_data.generate_conversations`` (flags that track the truth
-noisily), inserted once with ``reviews.services.bulk_insert.insert_batch`` from an
+Data: ``reviews.demo.data.generate_conversations`` (flags that track the truth
+noisily), inserted once with ``reviews.ingest.bulk_insert.insert_batch`` from an
 ``output_classifier`` source (the demo ground truth is taken out of the stored
 metadata), then one ``model-v1`` Score each via
-``reviews.services.scoring.scores_store``: a risk for every active category
+``reviews.scoring.services.scores_store``: a risk for every active category
 (the labeled categories high for harmful requests, the rest low noise) and an
 overall risk spread over 0..1 by verdict, seeded (see ``scores_for``).
 
@@ -48,8 +48,7 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
@@ -58,7 +57,6 @@ import cProfile
 import gc
 import os
 import pstats
-import random
 import re
 import statistics
 import sys
@@ -67,13 +65,12 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import psycopg
+from bench import _harness
+from bench._harness import admin, bench_env
+from bench._scored import prepare
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgres://postgres@127.0.0.1:5432"
 DB = "oversight_bench_route"
 SEED = 1729
 TARGET = 0.5
@@ -94,35 +91,13 @@ QUICK = Params(conversations=2_000, rounds=3)
 # --- Database and Django ---------------------------------------------------------
 
 
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
-
-
 def drop_database() -> None:
-    admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    _harness.drop_database(DB)
 
 
 def setup_django() -> None:
     """Environment first (settings read it at import), then django.setup() and migrate."""
-    os.environ.pop("REDIS_URL", None)  # nothing here enqueues; no broker is touched
-    os.environ.update(
-        {
-            "DATABASE_URL": f"{PG_URL}/{DB}",
-            "DJANGO_SETTINGS_MODULE": "oversight.settings",
-            "DEBUG": "0",  # DEBUG keeps every query in memory
-            "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    _harness.setup_django(bench_env(DB))
 
 
 def clear() -> None:
@@ -131,72 +106,6 @@ def clear() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE reviews_routingrecord, reviews_reviewitem CASCADE")
-
-
-# --- Data --------------------------------------------------------------------------
-
-# Overall risk by the demo verdict: mean, spread (clipped to 0..1).
-OVERALL = {
-    "harmful_compliance": (0.8, 0.15),
-    "appropriate_refusal": (0.55, 0.2),
-    "over_refusal": (0.25, 0.15),
-    "appropriate_help": (0.2, 0.15),
-}
-
-
-def _unit(value: float) -> float:
-    return round(min(1.0, max(0.0, value)), 4)
-
-
-def scores_for(conversation: dict[str, Any], slugs: list[str], rng: random.Random) -> tuple[dict[str, float], float]:
-    """A model-like score: every category gets a risk, the labeled ones track the overall risk."""
-    label = conversation["metadata"]["demo_label"]
-    mean, spread = OVERALL[label["verdict"]]
-    overall = _unit(rng.gauss(mean, spread))
-    labeled = set(label["categories"])
-    categories = {}
-    for slug in slugs:
-        if slug in labeled:
-            value = overall * rng.uniform(0.85, 1.2) if label["harmful_request"] else rng.uniform(0.05, 0.4)
-        else:
-            value = rng.betavariate(1, 25)  # low noise, mean ~0.04
-        categories[slug] = _unit(value)
-    return categories, overall
-
-
-def prepare(n: int) -> list[int]:
-    """Insert n demo conversations (with their flags) and one model Score each; their ids."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from reviews.demo_data import generate_conversations
-    from reviews.models import Category, SourceKind
-    from reviews.schemas import ConversationIn
-    from reviews.services.bulk_insert import insert_batch
-    from reviews.services.scoring import scores_store
-    from reviews.services.sources import source_create
-
-    source = source_create(name="bench", kind=SourceKind.OUTPUT_CLASSIFIER).source
-    pool = generate_conversations(n, seed=SEED)
-    payloads = [
-        ConversationIn.model_validate({**c, "metadata": {k: v for k, v in c["metadata"].items() if k != "demo_label"}})
-        for c in pool
-    ]
-    with transaction.atomic():
-        ids = insert_batch(source_id=source.pk, payloads=payloads, received_at=timezone.now())
-    slugs = list(Category.objects.filter(is_active=True).values_list("slug", flat=True))
-    rng = random.Random(SEED)
-    scored = {cid: scores_for(c, slugs, rng) for cid, c in zip(ids, pool, strict=True)}
-    scores_store(
-        producer=PRODUCER,
-        per_conversation={cid: categories for cid, (categories, _) in scored.items()},
-        overall={cid: overall for cid, (_, overall) in scored.items()},
-    )
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by the time routing runs
-    return ids
 
 
 # --- The benchmark ------------------------------------------------------------------
@@ -226,7 +135,7 @@ class Bench:
     queries: list[str] = field(default_factory=list)
 
     def route_once(self) -> tuple[float, dict[int, Any]]:
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         clear()
         gc.collect()
@@ -272,7 +181,7 @@ class Bench:
         from django.test.utils import CaptureQueriesContext
 
         from reviews.models import ReviewItem
-        from reviews.services.routing import _outcome_kind
+        from reviews.routing.services import _outcome_kind
 
         _, outcomes = self.route_once()
         self.verify(outcomes)
@@ -281,7 +190,7 @@ class Bench:
         self.rows = list(ReviewItem.objects.order_by("pk").values(*ITEM_FIELDS))
         self.bare()
         clear()
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         with CaptureQueriesContext(connection) as captured:
             outcomes = items_route(conversation_ids=self.ids)
@@ -301,7 +210,7 @@ class Bench:
 
     def profile(self) -> None:
         """One routing under cProfile, then one with a wall clock around each stage (no profiler)."""
-        from reviews.services.routing import items_route
+        from reviews.routing.services import items_route
 
         clear()
         profiler = cProfile.Profile()
@@ -317,7 +226,7 @@ class Bench:
         """Wall clock per stage: the stages are wrapped where items_route looks them up, then restored."""
         from django.db.models import QuerySet
 
-        import reviews.services.routing as routing
+        import reviews.routing.services as routing
 
         spent: dict[str, list[float]] = {}
 
@@ -452,7 +361,7 @@ def main() -> None:
 
         stack.callback(connections.close_all)
 
-        ids = prepare(p.conversations)
+        ids = prepare(p.conversations, seed=SEED, producer=PRODUCER)
         bench = Bench(p, ids)
         print(f"  {len(ids):,} scored conversations ready after {time.monotonic() - started:.0f}s; warming up ...")
         bench.warm_up()

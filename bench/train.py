@@ -45,8 +45,7 @@ from __future__ import annotations
 
 import sys
 
-# Run as a file, this folder is first on sys.path and bench/queue.py would shadow the standard
-# library's `queue` (psycopg and redis import it): put the repository root there instead.
+# Run as a file: put the repository root first on sys.path, so `bench._harness` imports as a package.
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
@@ -94,15 +93,15 @@ def setup_django(db_path: Path) -> list[str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from reviews.services.training_data import label_names
+    from reviews.scoring.training_data import label_names
 
     return label_names()
 
 
 def demo_targets(conversations: list[dict[str, Any]], labels: list[str]) -> np.ndarray:
     """[n, n_labels] 0/1 from the demo ground truth, the way training_examples builds them."""
-    from reviews.demo_data import demo_label
-    from reviews.services.training_data import HARMFUL
+    from reviews.demo.data import demo_label
+    from reviews.scoring.training_data import HARMFUL
 
     rows = []
     for conversation in conversations:
@@ -151,20 +150,47 @@ def train(features: np.ndarray, targets: np.ndarray) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def main() -> None:
+def _rounds(
+    bench: Bench, features: np.ndarray, targets: np.ndarray, rounds: int
+) -> tuple[list[float], list[float], list[int], Any]:
+    """Encode and train `rounds` times, alternating which goes first; the rates, seconds, epochs and last result."""
+    encode_rates: list[float] = []
+    train_seconds: list[float] = []
+    epochs: list[int] = []
+    result = None
+    for round_no in range(rounds):
+        steps = ["encode", "train"] if round_no % 2 == 0 else ["train", "encode"]
+        for step in steps:
+            if step == "encode":
+                encode_rates.append(bench.encode()[0])
+            else:
+                seconds, result = train(features, targets)
+                train_seconds.append(seconds)
+                epochs.append(result.epochs)
+        print(f"  round {round_no + 1}/{rounds}: encode {encode_rates[-1]:,.1f} texts/s,"
+              f" train {train_seconds[-1]:.1f}s ({epochs[-1]} epochs)", flush=True)  # fmt: skip
+    assert result is not None
+    return encode_rates, train_seconds, epochs, result
+
+
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer texts encoded, one round (a smoke run)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the encoder runs")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
     p = QUICK if args.quick else FULL
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         labels = setup_django(Path(tmp) / "train.sqlite3")
         import torch
 
-        from reviews.demo_data import generate_conversations
-        from reviews.services.scoring import SCORE_BATCH
-        from reviews.text import conversation_text
+        from reviews.demo.data import generate_conversations
+        from reviews.scoring.services import SCORE_BATCH
+        from reviews.scoring.text import conversation_text
         from worker.encoder import load_encoder
         from worker.training import TrainConfig, label_metrics
 
@@ -178,23 +204,8 @@ def main() -> None:
         features, targets = tile(base, demo_targets(conversations, labels), ROWS)
         print(f"  {features.shape[0]:,} x {features.shape[1]} vectors, {len(labels)} labels; measuring ...", flush=True)
 
-        encode_rates: list[float] = []
-        train_seconds: list[float] = []
-        epochs: list[int] = []
-        result = None
-        for round_no in range(p.rounds):
-            steps = ["encode", "train"] if round_no % 2 == 0 else ["train", "encode"]
-            for step in steps:
-                if step == "encode":
-                    encode_rates.append(bench.encode()[0])
-                else:
-                    seconds, result = train(features, targets)
-                    train_seconds.append(seconds)
-                    epochs.append(result.epochs)
-            print(f"  round {round_no + 1}/{p.rounds}: encode {encode_rates[-1]:,.1f} texts/s,"
-                  f" train {train_seconds[-1]:.1f}s ({epochs[-1]} epochs)", flush=True)  # fmt: skip
+        encode_rates, train_seconds, epochs, result = _rounds(bench, features, targets, p.rounds)
 
-    assert result is not None
     config = TrainConfig()
     train_s = statistics.median(train_seconds)
     per_epoch = statistics.median(s / e for s, e in zip(train_seconds, epochs, strict=True))

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from reviews.heartbeats import WorkerHeartbeat
+from reviews.ops.heartbeats import WorkerHeartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oversight.settings")
 

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from reviews import models
-from reviews.services.model_registry import PromotionError, model_promote
-from reviews.services.sources import source_revoke, source_rotate_token
-from reviews.services.taxonomy import TaxonomyError, category_merge
+from reviews.ingest.sources import source_revoke, source_rotate_token
+from reviews.routing.taxonomy import TaxonomyError, category_merge
+from reviews.scoring.model_registry import PromotionError, model_promote
 
 
 def _tokens_page(request: HttpRequest, admin_site: admin.AdminSite, issued: list[tuple[Any, str]]) -> TemplateResponse:

@@ -16,16 +16,16 @@ from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import HttpBearer, django_auth
 
-from reviews import schemas
-from reviews.dataset_api import TokenScopeError
-from reviews.dataset_api import router as datasets_router
+from reviews.datasets.api import TokenScopeError
+from reviews.datasets.api import router as datasets_router
+from reviews.ingest import schemas
+from reviews.ingest.rate_limit import RateLimitExceeded, token_rate_limit_enforce
+from reviews.ingest.selectors import conversation_detail
+from reviews.ingest.services import conversations_ingest
+from reviews.ingest.sources import source_authenticate
 from reviews.models import Conversation, Source
+from reviews.ops.health import health_check
 from reviews.permissions import is_oversight_staff
-from reviews.selectors import conversation_detail
-from reviews.services.health import health_check
-from reviews.services.ingest import conversations_ingest
-from reviews.services.rate_limit import RateLimitExceeded, token_rate_limit_enforce
-from reviews.services.sources import source_authenticate
 
 RETRY_AFTER_SECONDS = 5
 

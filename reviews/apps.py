@@ -1,3 +1,5 @@
+"""The one Django app of the product: label `reviews`, every model and migration."""
+
 from django.apps import AppConfig
 
 

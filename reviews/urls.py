@@ -1,10 +1,17 @@
+"""The pages' URLs (namespace `reviews`); the API and /metrics are mounted in oversight/urls.py."""
+
 from django.urls import path
 
-from reviews import analytics_views, dataset_views, policy_views, source_views, views, workspace_views
+from reviews.analytics import views as analytics_views
+from reviews.datasets import views as dataset_views
+from reviews.ingest import views as source_views
+from reviews.routing import views as policy_views
+from reviews.workspace import home
+from reviews.workspace import views as workspace_views
 
 app_name = "reviews"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("queues/<slug:slug>/next/", workspace_views.claim_next, name="claim-next"),
     path("queues/<slug:slug>/empty/", workspace_views.queue_empty, name="queue-empty"),
     path("items/<int:pk>/", workspace_views.item_page, name="item"),

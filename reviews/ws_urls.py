@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from reviews.consumers import DatasetConsumer, ItemConsumer, QueueConsumer
+from reviews.datasets.consumers import DatasetConsumer
+from reviews.workspace.consumers import ItemConsumer, QueueConsumer
 
 websocket_urlpatterns = [
     path("ws/queues/", QueueConsumer.as_asgi()),

@@ -1,17 +1,19 @@
-"""Shared fixtures: personas, a source with its token, and an API client."""
+"""Shared fixtures: personas, a source with its token, an API client, a temporary MEDIA_ROOT. Builders of test
+data are in tests/factories.py; sockets, cookies and free ports in tests/live.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from reviews.ingest.sources import source_create
 from reviews.models import Source
-from reviews.services.sources import source_create
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +28,13 @@ def _fast_password_hashing(settings: Any) -> None:
     """PBKDF2 costs up to seconds per user on a busy 2-core machine; tests need a hash, not its strength.
     (A password checked in another process, such as a server a test starts, needs that process's hashers.)"""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    """A MEDIA_ROOT of this test's own (dataset snapshots are files)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
 
 
 @pytest.fixture
@@ -127,7 +136,7 @@ def make_conversation() -> Callable[..., dict[str, Any]]:
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
     """Transactional tests end with Django's flush, a TRUNCATE of every table; the audit table's
     TRUNCATE guard (migration 0012) would refuse it, so the test database alone switches that one off.
-    UPDATE and DELETE stay refused; tests/test_audit_chain.py switches it back on to test it."""
+    UPDATE and DELETE stay refused; tests/ops/test_audit_chain.py switches it back on to test it."""
     from django.db import connection
 
     with django_db_blocker.unblock():

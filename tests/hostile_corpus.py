@@ -8,7 +8,7 @@ preferred response, an escalation reason and a senior's resolution; it builds a 
 
 Every URL a payload names is on 127.0.0.1:1 (nothing listens there) or contains "leak", so a request it
 triggers is easy to spot; every script payload calls alert(), so a leak shows up as a dialog or a CSP report.
-NUL characters and lone surrogates are left out: the ingest refuses them with 422 (tests/test_ingest_api.py).
+NUL characters and lone surrogates are left out: the ingest refuses them with 422 (tests/ingest/test_ingest_api.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from urllib.parse import unquote, urlsplit
 from django.contrib.auth.models import User
 from django.test import Client
 
+from reviews.datasets.builder import dataset_build, dataset_create
 from reviews.models import Conversation, Dataset, Decision, Escalation, ReviewItem
-from reviews.services.datasets.builder import dataset_build, dataset_create
 
 
 class Payload(NamedTuple):

@@ -25,8 +25,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from reviews.api import api
+from reviews.ingest.sources import source_create, source_revoke
 from reviews.models import (
-    Conversation,
     Dataset,
     DatasetStatus,
     Decision,
@@ -35,9 +35,8 @@ from reviews.models import (
     Queue,
     ReviewItem,
     ScoringModel,
-    Source,
 )
-from reviews.services.sources import source_create, source_revoke
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -195,14 +194,8 @@ class World:
     objects: dict[str, Any]
 
 
-def _conversation(source: Source, external_id: str) -> Conversation:
-    messages = [{"role": "user", "content": "Hello?"}, {"role": "assistant", "content": "Hi."}]
-    return Conversation.objects.create(source=source, external_id=external_id, messages=messages)
-
-
 @pytest.fixture
-def world(reviewer, senior, admin_user, source_token, settings, tmp_path: Path) -> World:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def world(reviewer, senior, admin_user, source_token, settings, media_root: Path) -> World:
     # The health row would otherwise wait a second per persona for worker pings; access is what is tested.
     settings.REDIS_URL = ""
     ingest_source, ingest_token = source_token
@@ -212,10 +205,15 @@ def world(reviewer, senior, admin_user, source_token, settings, tmp_path: Path) 
     other = source_create(name="canary", kind="sampler").source
 
     triage, seniors = Queue.objects.get(slug="triage"), Queue.objects.get(slug="escalation")
-    item = ReviewItem.objects.create(conversation=_conversation(ingest_source, "c-open"), queue=triage)
-    senior_item = ReviewItem.objects.create(conversation=_conversation(ingest_source, "c-senior"), queue=seniors)
+    item = ReviewItem.objects.create(conversation=factories.conversation(ingest_source, "c-open"), queue=triage)
+    senior_item = ReviewItem.objects.create(
+        conversation=factories.conversation(ingest_source, "c-senior"), queue=seniors
+    )
     done = ReviewItem.objects.create(
-        conversation=_conversation(ingest_source, "c-done"), queue=triage, status=ItemStatus.DONE, reviews_done=1
+        conversation=factories.conversation(ingest_source, "c-done"),
+        queue=triage,
+        status=ItemStatus.DONE,
+        reviews_done=1,
     )
     decision = Decision.objects.create(item=done, reviewer=reviewer, verdict="appropriate_refusal")
 
@@ -241,7 +239,7 @@ def world(reviewer, senior, admin_user, source_token, settings, tmp_path: Path) 
             "model": model.pk,
             "victim": other.pk,
             "conversation": item.conversation_id,
-            "other_conversation": _conversation(other, "c-other").pk,
+            "other_conversation": factories.conversation(other, "c-other").pk,
             "queue_health": "queue-health",
             "safety": "safety",
             "queues_table": "queues",

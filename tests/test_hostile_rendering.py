@@ -15,8 +15,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from reviews.analytics.dashboards import DASHBOARDS
+from reviews.analytics.rollup import analytics_rollup
 from reviews.models import AuditEvent
-from reviews.services.analytics import DASHBOARDS, analytics_rollup
 from tests.browser import BROWSER_TESTS, CSP_LISTENER
 from tests.hostile_corpus import BLURRED, BULK, BY_NAME, LONG_TAIL, MODELS, PAYLOADS, REASON, Planted, plant_corpus
 
@@ -79,8 +80,8 @@ SHOWN_EXACTLY = [
 
 
 @pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def _media(media_root: Path) -> None:
+    """Escalations and snapshots may write files: each test gets its own folder."""
 
 
 @pytest.fixture

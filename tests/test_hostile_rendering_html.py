@@ -14,9 +14,10 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
+from reviews.analytics.dashboards import DASHBOARDS
+from reviews.analytics.rollup import analytics_rollup
 from reviews.models import AuditEvent, Conversation
-from reviews.services import policies
-from reviews.services.analytics import DASHBOARDS, analytics_rollup
+from reviews.routing import policies
 from tests.hostile_corpus import (
     BLURRED,
     BULK,
@@ -38,8 +39,8 @@ JSON_DATA = re.compile(r'(<script [^>]*type="application/json"[^>]*>)(.*?)(</scr
 
 
 @pytest.fixture(autouse=True)
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+def _media(media_root: Path) -> None:
+    """Escalations and snapshots may write files: each test gets its own folder."""
 
 
 @pytest.fixture

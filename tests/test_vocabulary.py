@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from reviews import demo_data, vocabulary
+from reviews import vocabulary
+from reviews.demo import data as demo_data
 from reviews.imports import base as import_base
 from reviews.models import FAILURE_VERDICTS, HARMFUL_REQUEST_VERDICTS, Category, Verdict
 

@@ -1,6 +1,6 @@
 """Real Celery worker processes for tests: start them against the test database, kill them, wait on them.
 
-Used by tests/test_worker_process.py and the fault tests (tests/test_faults_*.py).
+Used by tests/scoring/test_worker_process.py and the fault tests (tests/*/test_faults_*.py).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import pytest
 import redis
 from django.db import connection
 
-from reviews.demo_data import generate_conversations
+from reviews.demo.data import generate_conversations
+from reviews.demo.seed import demo_seed
+from reviews.ingest.schemas import ConversationIn
+from reviews.ingest.services import conversations_ingest
+from reviews.ingest.sources import source_create
 from reviews.models import ModelStatus, Score, ScoringModel
-from reviews.schemas import ConversationIn
-from reviews.services.demo import demo_seed
-from reviews.services.embeddings import embeddings_store
-from reviews.services.ingest import conversations_ingest
-from reviews.services.model_registry import model_promote
-from reviews.services.sources import source_create
-from reviews.services.training_data import label_names
+from reviews.scoring.embeddings import embeddings_store
+from reviews.scoring.model_registry import model_promote
+from reviews.scoring.training_data import label_names
 
 ROOT = Path(__file__).resolve().parent.parent
 

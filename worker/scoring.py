@@ -7,10 +7,10 @@ import torch
 from django.db import transaction
 
 from reviews.models import Conversation, ModelStatus, ScoringModel, model_producer
-from reviews.services.embeddings import embeddings_cached, embeddings_store
-from reviews.services.routing import items_route
-from reviews.services.scoring import score_with_fallback, scores_store
-from reviews.text import conversation_text
+from reviews.routing.services import items_route
+from reviews.scoring.embeddings import embeddings_cached, embeddings_store
+from reviews.scoring.services import score_with_fallback, scores_store
+from reviews.scoring.text import conversation_text
 from worker.encoder import ENCODER_ID, get_encoder
 from worker.head import RiskHead, checkpoint_loads
 

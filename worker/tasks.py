@@ -11,13 +11,12 @@ import redis
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from reviews.services.scoring import SCORE_QUEUE, SCORE_TASK
-from reviews.services.scoring_attempts import (
+from reviews.scoring.attempts import (
     scoring_attempt_begin,
     scoring_attempt_failed,
     scoring_attempt_uncount,
 )
-from reviews.tasks import enqueue
+from reviews.taskqueue import SCORE_QUEUE, SCORE_TASK, TRAIN_TASK, enqueue
 
 logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, redis.ConnectionError)
@@ -53,11 +52,16 @@ def _split(ids: list[int]) -> None:
         enqueue(SCORE_TASK, [cid], queue=SCORE_QUEUE)
 
 
-@shared_task(name="worker.train_model", acks_late=True)
-def train_model(dataset_id: int | None = None, include_imported: bool = True) -> int:
-    """Train a new head version (status `ready`) from decisions, or from a `classifier` snapshot; its version."""
+@shared_task(name=TRAIN_TASK, acks_late=True)
+def train_model(dataset_id: int | None = None, include_imported: bool = True, promote: bool = False) -> int:
+    """Train a new head version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
+    With `promote` (the demo's first model) it becomes the active model at once."""
     from reviews.models import Dataset
+    from reviews.scoring.model_registry import model_promote
     from worker.versions import model_train
 
     dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
-    return model_train(include_imported=include_imported, dataset=dataset).version
+    model = model_train(include_imported=include_imported, dataset=dataset)
+    if promote:
+        model_promote(model=model)
+    return model.version

@@ -10,6 +10,7 @@ import torch
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 from torch import nn
 
+from reviews.analytics import stats
 from worker.head import HeadConfig, RiskHead
 
 
@@ -95,15 +96,10 @@ def metrics_by_label(
 
 
 def expected_calibration_error(truth: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
-    """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(probs, edges[1:-1]), 0, bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.mean() * abs(truth[mask].mean() - probs[mask].mean())
-    return float(total)
+    """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size: the one definition
+    the model-quality dashboard uses too (reviews/analytics/stats.py)."""
+    ece = stats.expected_calibration_error(stats.reliability_bins(probs.tolist(), truth.tolist(), bins))
+    return 0.0 if ece is None else ece
 
 
 def label_metrics(truth: np.ndarray, probs: np.ndarray) -> dict[str, float | int | None]:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from reviews.models import Dataset, ModelStatus, ScoringModel
-from reviews.services.training_data import MIN_EXAMPLES, label_names, snapshot_decision_ids, training_examples
+from reviews.scoring.training_data import MIN_EXAMPLES, label_names, snapshot_decision_ids, training_examples
 from worker.encoder import ENCODER_ID
 from worker.head import checkpoint_dumps
 from worker.scoring import embed

@@ -2,7 +2,8 @@
 
 `manage.py import_dataset FORMAT PATH --source NAME` calls `read_dataset(FORMAT, PATH)`. base.py holds what every
 reader shares (the item, the error, the labelling conventions); each set has its own module documenting its
-mapping; formats.py is the table of format names. Standard library only.
+mapping; formats.py is the table of format names. The readers are standard library only; services.py
+(`dataset_import`) files what they read through ingest, labels as decisions of a system account.
 """
 
 from reviews.imports.base import ImportFormatError, LabeledConversation

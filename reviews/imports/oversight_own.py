@@ -1,4 +1,4 @@
-"""Readers of our own exports (reviews/services/datasets/rows.py), so a snapshot round-trips.
+"""Readers of our own exports (reviews/datasets/rows.py), so a snapshot round-trips.
 
 `oversight-eval`: one JSON line per row (JSONL or gzip JSONL): prompt + response make the conversation,
   verdict, is_harmful, categories and severity the label.

@@ -35,7 +35,7 @@ DROP FUNCTION IF EXISTS {GUARD_FUNCTION}();
 
 def chain_existing_events(apps: Any, schema_editor: Any) -> None:
     """Link the events already stored, oldest first, exactly as audit_record links new ones."""
-    from reviews.services.audit import GENESIS, event_hash
+    from reviews.audit import GENESIS, event_hash
 
     if schema_editor.connection.vendor == "postgresql":
         # Check foreign keys now, so no trigger events are pending when the constraint is added below.

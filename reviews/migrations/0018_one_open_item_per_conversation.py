@@ -5,7 +5,7 @@ after a model promotion produced) are closed: per conversation the item to keep 
 one a reviewer holds, else the seniors' (escalation, then adjudication), else the highest priority, else the
 oldest. The others become `superseded`, closed now, unclaimed, with `superseded_by` naming the kept item.
 
-Open items get the parts their priority is recomputed from (reviews/services/priority.py): the escalation and
+Open items get the parts their priority is recomputed from (reviews/routing/priority.py): the escalation and
 adjudication boosts from how they were made (their `routed_by`), the base as their priority less those boosts
 and a breach's, and an age step due now, so the SLA sweep applies the age term in its next runs. Items made by
 hand (no policy version) keep an empty base and their priority.
@@ -19,7 +19,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 SENIOR_RANK = {"escalation": 2, "adjudication": 1}
-BREACH_BOOST, ESCALATION_BOOST, ADJUDICATION_BOOST = 10.0, 5.0, 5.0  # as in reviews/services/priority.py
+BREACH_BOOST, ESCALATION_BOOST, ADJUDICATION_BOOST = 10.0, 5.0, 5.0  # as in reviews/routing/priority.py
 CHUNK = 1_000
 
 
@@ -80,7 +80,7 @@ def priority_parts(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0014_lineage_fast_compression"),
+        ("reviews", "0015_reviewitem_adjudicates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

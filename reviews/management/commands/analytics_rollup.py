@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reviews.services.analytics import analytics_rollup
+from reviews.analytics.rollup import analytics_rollup
 
 
 class Command(BaseCommand):

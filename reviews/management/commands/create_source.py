@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reviews.ingest.sources import SourceError, source_create
 from reviews.models import SourceKind
-from reviews.services.sources import SourceError, source_create
 
 
 class Command(BaseCommand):

@@ -3,9 +3,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reviews.datasets.builder import dataset_build, dataset_create
+from reviews.datasets.filters import DatasetError
 from reviews.models import DatasetFormat, DatasetKind, DatasetStatus
-from reviews.services.datasets.builder import dataset_build, dataset_create
-from reviews.services.datasets.filters import DatasetError
 
 
 class Command(BaseCommand):

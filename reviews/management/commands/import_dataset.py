@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviews.imports import FORMATS, ImportFormatError
-from reviews.services.imports import dataset_import
+from reviews.imports.services import dataset_import
 
 
 class Command(BaseCommand):

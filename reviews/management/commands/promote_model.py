@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reviews.models import ScoringModel
-from reviews.services.model_registry import PromotionError, model_promote
+from reviews.scoring.model_registry import PromotionError, model_promote
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from reviews.ingest.sources import source_revoke
 from reviews.models import Source
-from reviews.services.sources import source_revoke
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.services.audit import audit_chain_verify
+from reviews.audit import audit_chain_verify
 
 
 class Command(BaseCommand):

@@ -1,0 +1,110 @@
+"""The dataset card: a README.md written beside the files. No conversation text goes into it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+from django.template.loader import render_to_string
+
+from reviews.datasets.writers import EXTENSIONS, schema_for
+from reviews.models import Dataset, DatasetFormat, DatasetKind
+
+CARD_TEMPLATE = "reviews/datasets/card.md"
+WHAT = {
+    DatasetKind.PREFERENCE: (
+        "Preference pairs in TRL's conversational form: `prompt` (messages up to the judged turn), `chosen` and "
+        "`rejected` (one assistant message each). Only failures (harmful compliance, over-refusal) with a "
+        "reviewer's preferred response: the model's answer is `rejected`, the reviewer's `chosen`."
+    ),
+    DatasetKind.SFT: (
+        "Supervised fine-tuning examples: `messages` ending in a good assistant turn (the model's when reviewers "
+        "judged it appropriate, the reviewer's preferred response otherwise)."
+    ),
+    DatasetKind.CLASSIFIER: (
+        "Classifier labels: `text` as the rescoring encoder reads it (reviews/scoring/text.py) and one 0/1 column per "
+        "category, then `harmful` (the request is harmful)."
+    ),
+    DatasetKind.EVAL: (
+        "Evaluation set on the four-cell safety grid: `prompt`, `response`, `is_harmful`, `model_refused`, `verdict`."
+    ),
+}
+LIMITS = [
+    "One row per conversation: its final (senior) decision where there is one, else its newest decision.",
+    "`agreement` is the share of reviewers whose verdict matches the row's; 1.0 with a single review.",
+    "Labels reflect the taxonomy and policy versions below; later adjudications mark this snapshot stale, they do "
+    "not change it.",
+    "Conversations are untrusted text: they may contain harmful requests and adversarial payloads.",
+]
+
+
+def _table(counts: dict[str, Any], head: tuple[str, str], title: str = "") -> dict[str, Any]:
+    return {"title": title, "head": head, "rows": [(key, str(value)) for key, value in counts.items()]}
+
+
+def _features(field: pa.Field, indent: str) -> list[dict[str, str]]:
+    """One column in the card's `dataset_info.features` (the YAML `datasets` reads beside the files), as the
+    template's rows: a list of structs is a `list:` row followed by its members, one level deeper."""
+    kind = field.type
+    name = json.dumps(field.name)
+    if pa.types.is_list(kind):
+        item = kind.value_type
+        if pa.types.is_struct(item):
+            members = [row for member in item for row in _features(member, indent + "  ")]
+            return [{"indent": indent, "name": name, "key": "list", "value": ""}, *members]
+        return [{"indent": indent, "name": name, "key": "list", "value": _DTYPES[str(item)]}]
+    return [{"indent": indent, "name": name, "key": "dtype", "value": _DTYPES[str(kind)]}]
+
+
+_DTYPES = {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}
+
+
+def card_context(dataset: Dataset, *, labels: Sequence[str]) -> dict[str, Any]:
+    """What the card shows, every value as the text it prints. The YAML header lists the files and column types:
+    `load_dataset("<this folder>")` loads the splits with these types (JSON lines carry none, and inferred from
+    the first rows a column of empty lists reads as nulls)."""
+    dist = dataset.label_distribution
+    agreement = dist.get("agreement", {})
+    ext = EXTENSIONS[DatasetFormat(dataset.format)]
+    tables = [
+        _table(dist.get("verdicts", {}), ("verdict", "rows")),
+        _table(dist.get("categories", {}), ("category", "rows")),
+    ]
+    if dataset.kind == DatasetKind.CLASSIFIER:
+        tables.append(_table(dist.get("labels", {}), ("label", "positives"), "Positives per label:"))
+    return {
+        "license_id": dataset.license or "other",
+        "license_shown": dataset.license or "not set",
+        "kind": dataset.kind,
+        "kind_display": dataset.get_kind_display().lower(),
+        "pk": str(dataset.pk),
+        "split_files": [
+            {"name": name, "path": f"{name}.{ext}"} for name, info in dataset.files.items() if info["rows"]
+        ],
+        "features": [row for field in schema_for(dataset.kind, labels) for row in _features(field, "  ")],
+        "what": WHAT[DatasetKind(dataset.kind)],
+        "row_count": str(dataset.row_count),
+        "format": dataset.format,
+        "built": str(dataset.finished_at or dataset.created_at),
+        "taxonomy_version": dataset.taxonomy_version or "-",
+        "policy_version": str(dataset.policy_version or "-"),
+        "seed": str(dataset.seed),
+        "split_ratios": str(dataset.split_ratios),
+        "files": [{"name": name, "rows": str(f["rows"]), "sha256": f["sha256"]} for name, f in dataset.files.items()],
+        "labels": ", ".join(labels),
+        "tables": tables,
+        "harmful": str(dist.get("harmful", 0)),
+        "final_decisions": str(dist.get("final_decisions", 0)),
+        "agreement_mean": str(agreement.get("mean")),
+        "unanimous": str(agreement.get("unanimous", 0)),
+        "filters": [(key, str(value)) for key, value in dataset.filters.items() if value not in (None, [], False)],
+        "skipped": [(reason, str(count)) for reason, count in dataset.skipped.items()],
+        "limits": LIMITS,
+    }
+
+
+def card_render(dataset: Dataset, *, labels: Sequence[str]) -> str:
+    """The README.md: reviews/templates/reviews/datasets/card.md over `card_context`."""
+    return render_to_string(CARD_TEMPLATE, card_context(dataset, labels=labels))

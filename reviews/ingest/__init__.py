@@ -1,0 +1,7 @@
+"""Ingest: detectors POST flagged conversations; sources and their tokens; the rate limit.
+
+- schemas.py: the API's pydantic shapes (the endpoints are in reviews/api.py); selectors.py: the read-back
+- services.py: `conversations_ingest` (one transaction, scoring queued on commit); bulk_insert.py: COPY on PostgreSQL
+- sources.py: create, revoke, rotate a source's token; rate_limit.py: per-token limits
+- views.py, forms.py: the sources page
+"""

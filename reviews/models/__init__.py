@@ -1,0 +1,124 @@
+"""The review domain, one module per feature area; import models from here (`from reviews.models import X`).
+
+- ingest: Source, Conversation, Flag
+- routing: Category (the taxonomy), Queue, PolicyVersion, PolicyDraft, RoutingRecord
+- scoring: ScoringModel, Score, Embedding
+- workspace: ReviewItem, Decision, Escalation
+- datasets: Dataset, DatasetLineage
+- audit: AuditEvent
+- analytics: the rollup tables the dashboards read
+
+App label, table names and migrations are unchanged: every model still belongs to the `reviews` app.
+"""
+
+from reviews.models.analytics import (
+    ALL_CATEGORIES,
+    AgreementRollup,
+    AnalyticsRollupState,
+    CalibrationRollup,
+    DecisionRollup,
+    FlagRollup,
+    ItemRollup,
+    LatencyRollup,
+    ReviewerRollup,
+    Rollup,
+    RollupGrain,
+    ScoreRollup,
+)
+from reviews.models.audit import (
+    AuditAction,
+    AuditEvent,
+)
+from reviews.models.datasets import (
+    Dataset,
+    DatasetFormat,
+    DatasetKind,
+    DatasetLineage,
+    DatasetStatus,
+)
+from reviews.models.ingest import (
+    Conversation,
+    Flag,
+    ScoringStatus,
+    Source,
+    SourceKind,
+)
+from reviews.models.routing import (
+    IMPORT_QUEUE,
+    Category,
+    LimitKind,
+    PolicyDraft,
+    PolicyVersion,
+    Queue,
+    QueueKind,
+    RoutingOutcome,
+    RoutingRecord,
+)
+from reviews.models.scoring import (
+    FALLBACK_PRODUCER,
+    Embedding,
+    ModelStatus,
+    Score,
+    ScoringModel,
+    model_producer,
+)
+from reviews.models.workspace import (
+    FAILURE_VERDICTS,
+    HARMFUL_REQUEST_VERDICTS,
+    Decision,
+    Escalation,
+    EscalationStatus,
+    ItemStatus,
+    ReviewItem,
+    Verdict,
+)
+
+__all__ = [
+    "ALL_CATEGORIES",
+    "FAILURE_VERDICTS",
+    "FALLBACK_PRODUCER",
+    "HARMFUL_REQUEST_VERDICTS",
+    "IMPORT_QUEUE",
+    "AgreementRollup",
+    "AnalyticsRollupState",
+    "AuditAction",
+    "AuditEvent",
+    "CalibrationRollup",
+    "Category",
+    "Conversation",
+    "Dataset",
+    "DatasetFormat",
+    "DatasetKind",
+    "DatasetLineage",
+    "DatasetStatus",
+    "Decision",
+    "DecisionRollup",
+    "Embedding",
+    "Escalation",
+    "EscalationStatus",
+    "Flag",
+    "FlagRollup",
+    "ItemRollup",
+    "ItemStatus",
+    "LatencyRollup",
+    "LimitKind",
+    "ModelStatus",
+    "PolicyDraft",
+    "PolicyVersion",
+    "Queue",
+    "QueueKind",
+    "ReviewItem",
+    "ReviewerRollup",
+    "Rollup",
+    "RollupGrain",
+    "RoutingOutcome",
+    "RoutingRecord",
+    "Score",
+    "ScoreRollup",
+    "ScoringModel",
+    "ScoringStatus",
+    "Source",
+    "SourceKind",
+    "Verdict",
+    "model_producer",
+]

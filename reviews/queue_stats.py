@@ -1,0 +1,53 @@
+"""Queue figures (open, oldest, due soon, breached): one read shared by the home page and its live pushes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from reviews.models import ItemStatus, Queue, ReviewItem
+
+DUE_SOON = timedelta(hours=1)
+
+
+STATS_CAP = 1_000  # counts stop here: the page shows "1,000+" (home.html), and no count reads past it
+
+
+class CappedCount(Subquery):
+    """How many rows the subquery gives, reading at most `STATS_CAP + 1` of them.
+
+    A count over a million open items would scan them all on every page load and every live push; a reviewer
+    needs "more than 1,000", not the exact figure, and the LIMIT makes the count a short index range.
+    """
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) capped)"
+    output_field = IntegerField()
+
+    def __init__(self, queryset: QuerySet[Any]) -> None:
+        super().__init__(queryset[: STATS_CAP + 1])
+
+
+def with_stats(qs: QuerySet[Queue]) -> QuerySet[Queue]:
+    """Open count, oldest open item, due-soon and breached counts, in the same query.
+
+    Each figure is a subquery per queue on a partial index of open items (`ReviewItem.Meta.indexes`), so the
+    page costs a few short index reads per queue whatever the backlog, and counts are capped at `STATS_CAP`.
+    Breached is `due_at < now`: the SLA sweeper sets `sla_breached_at` only on items already past due, and
+    `due_at` never moves, so testing `sla_breached_at` too would count no other item (and miss the index).
+    """
+    now = timezone.now()
+    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
+    return qs.annotate(
+        open_count=CappedCount(open_items.values("created_at")),
+        oldest_open_at=Subquery(open_items.order_by("created_at").values("created_at")[:1]),
+        due_soon_count=CappedCount(open_items.filter(due_at__gte=now, due_at__lt=now + DUE_SOON).values("due_at")),
+        breached_count=CappedCount(open_items.filter(due_at__lt=now).values("due_at")),
+    )
+
+
+def queue_stats(*, queue_ids: list[int]) -> list[Queue]:
+    """The same figures for given queues, for the live push (the websocket groups already scope who sees them)."""
+    return list(with_stats(Queue.objects.filter(pk__in=queue_ids)))

@@ -1,0 +1,112 @@
+"""The loop back into the model: train a rescoring head from a `classifier` snapshot, then compare before promoting.
+
+The web side only sends `worker.train_model` by name (the worker owns torch); the new version appears as a
+`ScoringModel` in status `ready` whose `training_dataset` is the snapshot, and an admin promotes it with
+`reviews.scoring.model_registry.model_promote`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from reviews.audit import audit_record
+from reviews.models import AuditAction, Dataset, DatasetKind, ModelStatus, ScoringModel
+from reviews.scoring.training_data import snapshot_decision_ids
+from reviews.taskqueue import TRAIN_QUEUE, TRAIN_TASK, enqueue
+
+# Shown beside each other; for ECE lower is better, for the others higher.
+COMPARED_METRICS = ("auroc", "auprc", "f1", "ece")
+LOWER_IS_BETTER = frozenset({"ece"})
+_MODEL_FIELDS = ("pk", "version", "status", "metrics", "labels", "error", "created_at", "activated_at")
+
+
+def model_train_request(*, dataset: Dataset, actor: Any) -> Dataset:
+    """Start training a head on a ready `classifier` snapshot (DatasetUnusable otherwise); the task runs on commit."""
+    decision_ids = snapshot_decision_ids(dataset=dataset)
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action=AuditAction.MODEL_TRAINING_REQUESTED, target=dataset, decisions=len(decision_ids)
+        )
+        dataset_id = dataset.pk
+        transaction.on_commit(lambda: enqueue(TRAIN_TASK, dataset_id, True, queue=TRAIN_QUEUE))
+    return dataset
+
+
+@dataclass(frozen=True)
+class MetricPair:
+    name: str
+    candidate: float | None
+    active: float | None
+
+    @property
+    def trend(self) -> str:
+        """Up when the candidate beats the active model, down when it is worse, empty otherwise (or unknown)."""
+        if self.candidate is None or self.active is None or self.candidate == self.active:
+            return ""
+        better = self.candidate < self.active if self.name in LOWER_IS_BETTER else self.candidate > self.active
+        return "up" if better else "down"
+
+
+@dataclass(frozen=True)
+class LabelComparison:
+    label: str
+    positives: int | None
+    support: int | None
+    metrics: list[MetricPair]
+
+
+def model_comparison(*, candidate: ScoringModel, active: ScoringModel | None) -> list[LabelComparison]:
+    """Per label, the candidate's validation metrics beside the active model's (None where a model lacks them).
+
+    Each model is measured on its own validation split, so the numbers guide a promotion rather than prove it.
+    """
+    mine: dict[str, dict[str, Any]] = (candidate.metrics or {}).get("per_label", {})
+    theirs: dict[str, dict[str, Any]] = ((active.metrics or {}).get("per_label", {}) if active else {}) or {}
+    labels: Iterable[str] = [*mine, *(label for label in theirs if label not in mine)]
+    rows = []
+    for label in labels:
+        own, other = mine.get(label, {}), theirs.get(label, {})
+        pairs = [MetricPair(name, _number(own.get(name)), _number(other.get(name))) for name in COMPARED_METRICS]
+        rows.append(LabelComparison(label, own.get("positives"), own.get("support"), pairs))
+    return rows
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model: ScoringModel
+    is_active: bool
+    comparison: list[LabelComparison]
+
+
+@dataclass(frozen=True)
+class SnapshotModels:
+    active: ScoringModel | None
+    by_dataset: dict[int, list[TrainedModel]]
+
+    def of(self, dataset: Dataset) -> list[TrainedModel]:
+        return self.by_dataset.get(dataset.pk, [])
+
+
+def snapshot_models(*, datasets: Sequence[Dataset]) -> SnapshotModels:
+    """The active model, and per classifier snapshot the versions trained from it (newest first) compared with it.
+
+    Two queries whatever the number of snapshots; checkpoints are never loaded.
+    """
+    active = ScoringModel.objects.only(*_MODEL_FIELDS).filter(status=ModelStatus.ACTIVE).first()
+    by_dataset: dict[int, list[TrainedModel]] = {}
+    ids = [d.pk for d in datasets if d.kind == DatasetKind.CLASSIFIER]
+    if ids:
+        trained = ScoringModel.objects.only(*_MODEL_FIELDS, "training_dataset").filter(training_dataset__in=ids)
+        for model in trained.order_by("-version"):
+            is_active = active is not None and model.pk == active.pk
+            comparison = model_comparison(candidate=model, active=None if is_active else active)
+            by_dataset.setdefault(model.training_dataset_id or 0, []).append(TrainedModel(model, is_active, comparison))
+    return SnapshotModels(active=active, by_dataset=by_dataset)

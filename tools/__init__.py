@@ -1,0 +1,1 @@
+"""Development tools run by `make lint`; nothing in the product imports them."""
