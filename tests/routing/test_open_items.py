@@ -279,3 +279,55 @@ def test_items_created_without_a_policy_route_keep_their_priority(routed):
 
     hand.refresh_from_db()
     assert hand.priority == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0018_runs_over_twins_and_leaves_the_constraint_in_place():
+    """The whole migration, on the database under test: from the migration before it, with twins, to the latest
+    (on PostgreSQL the data step and the new index share one transaction)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    module = _migration()
+    before = [dep for dep in module.Migration.dependencies if dep[0] == "reviews"]
+    this = ("reviews", module.__name__.rsplit(".", 1)[1])
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("reviews")
+    executor.migrate(before)
+    try:
+        old = MigrationExecutor(connection).loader.project_state(before).apps
+        Queue, Item = old.get_model("reviews", "Queue"), old.get_model("reviews", "ReviewItem")
+        source = old.get_model("reviews", "Source").objects.create(name="old", kind="input_guardrail")
+        conversation = old.get_model("reviews", "Conversation").objects.create(
+            source=source, external_id="c", messages=[]
+        )
+        version = old.get_model("reviews", "PolicyVersion").objects.get(is_active=True)
+        routed = Item.objects.create(
+            conversation=conversation, queue=Queue.objects.get(slug="triage"), priority=15.5, policy_version=version,
+            sla_breached_at=timezone.now(),
+        )  # fmt: skip
+        twin = Item.objects.create(conversation=conversation, queue=Queue.objects.get(slug="escalation"), priority=6)
+
+        MigrationExecutor(connection).migrate([this])
+
+        new = MigrationExecutor(connection).loader.project_state([this]).apps.get_model("reviews", "ReviewItem")
+        assert new.objects.get(pk=routed.pk).status == "superseded"
+        assert new.objects.get(pk=routed.pk).superseded_by_id == twin.pk
+        assert new.objects.get(pk=twin.pk).status == "open"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            new.objects.create(conversation_id=conversation.pk, queue_id=routed.queue_id, status="open")
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+
+
+def test_migration_0018_gives_open_items_the_parts_of_their_priority(routed):
+    """A routed item breached before the migration: its base is its priority less the breach boost."""
+    item = routed[0]
+    ReviewItem.objects.filter(pk=item.pk).update(
+        priority=item.priority + 10, sla_breached_at=timezone.now(), priority_base=None, age_step_at=None
+    )
+
+    _migration().priority_parts(apps, None)
+
+    item.refresh_from_db()
+    assert item.priority_base == pytest.approx(item.priority - 10)
+    assert item.age_step_at is not None
