@@ -281,7 +281,9 @@ def test_items_created_without_a_policy_route_keep_their_priority(routed):
     assert hand.priority == 7
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the seeded queues and policy are there, and the flush after it leaves the content types to
+# the next transactional test instead of recreating them under it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migration_0018_runs_over_twins_and_leaves_the_constraint_in_place():
     """The whole migration, on the database under test: from the migration before it, with twins, to the latest
     (on PostgreSQL the data step and the new index share one transaction)."""
