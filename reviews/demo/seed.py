@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import Q
 
 from reviews.analytics.rollup import analytics_rollup
 from reviews.demo.data import demo_label, generate_conversations
@@ -29,6 +30,7 @@ from reviews.models import (
 )
 from reviews.permissions import ADMIN, REVIEWER, SENIOR
 from reviews.taskqueue import TRAIN_QUEUE, TRAIN_TASK, enqueue
+from reviews.workspace.claims import item_claim
 from reviews.workspace.decisions import decision_record
 from reviews.workspace.escalations import escalation_raise
 from reviews.workspace.reviewing import decision_submit
@@ -119,6 +121,13 @@ def _decide(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     return len(items)
 
 
+def _claim_this(item: ReviewItem, user: User) -> None:
+    """Claim this very item, as a person who opened it from the queue would hold it (the workspace acts on held
+    items only): the claim service, passing over every other item."""
+    if item_claim(reviewer=user, queue=item.queue, avoid=~Q(pk=item.pk)) is None:
+        raise RuntimeError(f"The demo could not claim item {item.pk}.")
+
+
 def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     """The demo reviewer escalates `limit` open items (model failures first); the demo senior resolves each.
 
@@ -130,7 +139,8 @@ def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     reviewer = User.objects.get(username="reviewer")
     senior = User.objects.get(username="senior")
     open_items = (
-        ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN)
+        ReviewItem.objects.select_related("queue")
+        .filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN)
         .exclude(queue__kind__in=[QueueKind.ESCALATION, QueueKind.ADJUDICATION])
         .order_by("pk")
     )
@@ -139,10 +149,12 @@ def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     )
     chosen = failures_first[:limit]
     for n, item in enumerate(chosen):
+        _claim_this(item, reviewer)
         escalation_raise(item=item, reviewer=reviewer, reason=ESCALATION_REASONS[n % len(ESCALATION_REASONS)])
-        senior_item = ReviewItem.objects.get(
+        senior_item = ReviewItem.objects.select_related("queue").get(
             conversation_id=item.conversation_id, queue__kind=QueueKind.ESCALATION, status=ItemStatus.OPEN
         )
+        _claim_this(senior_item, senior)
         decision_submit(
             item=senior_item,
             reviewer=senior,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0015_reviewitem_adjudicates"),
+        ("reviews", "0018_one_open_item_per_conversation"),
     ]
 
     operations = [

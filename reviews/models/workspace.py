@@ -20,10 +20,13 @@ class ItemStatus(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     DONE = "done", "Done"
     DROPPED = "dropped", "Dropped below threshold"
+    SUPERSEDED = "superseded", "Closed: another item of the conversation took over"
 
 
 class ReviewItem(models.Model):
-    """A conversation waiting in (or done with) one queue."""
+    """A conversation waiting in (or done with) one queue. A conversation has at most one open item: re-routing
+    moves it, and an escalation or adjudication closes it before the seniors' item opens (`one_open_item_per_
+    conversation`). Priority is kept from its parts by `reviews.routing.priority.item_reprioritize`."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="review_items")
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="items")
@@ -50,10 +53,31 @@ class ReviewItem(models.Model):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The parts of `priority` that routing cannot re-derive (reviews/routing/priority.py sums them).
+    priority_base = models.FloatField(
+        null=True, blank=True, help_text="The routing policy's part (risk, severity, rule boost); empty: set by hand."
+    )
+    escalation_boost = models.BooleanField(
+        default=False, db_default=False, help_text="Escalated here by a person or the SLA sweep."
+    )
+    adjudication_boost = models.BooleanField(default=False, db_default=False, help_text="Reviewers disagreed.")
+    age_step_at = models.DateTimeField(null=True, blank=True, help_text="When the age term next grows (SLA sweep).")
+    superseded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="superseded",
+        help_text="The item of the same conversation that took over when this one was closed as superseded.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "queue"], name="one_item_per_queue"),
+            # Promoting a model re-routed the backlog into twins: the same conversation open in two queues.
+            models.UniqueConstraint(
+                fields=["conversation"], condition=Q(status="open"), name="one_open_item_per_conversation"
+            ),
         ]
         indexes = [
             # Claim-next reads only open work, highest priority first.
@@ -70,6 +94,10 @@ class ReviewItem(models.Model):
             # Analytics rollups: arrivals and SLA breaches of the last hours (reviews/analytics/rollup.py).
             models.Index(fields=["created_at"], name="item_created"),
             models.Index(fields=["sla_breached_at"], condition=Q(sla_breached_at__isnull=False), name="item_breached"),
+            # The SLA sweep's age step: open items whose age term is due to grow.
+            models.Index(
+                fields=["age_step_at"], condition=Q(status="open", age_step_at__isnull=False), name="item_age_step"
+            ),
         ]
 
     def __str__(self) -> str:

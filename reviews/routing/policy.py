@@ -10,8 +10,11 @@ Priority formula (documented for admins on the editor page):
     priority = weights.risk * risk + weights.severity * severity / 4 + weights.age * hours waiting
 
 `risk` is the overall model risk (or the detectors' fallback), `severity` is 0..4
-from the riskiest category (hard-limit categories count double, capped at 4), and
-the age term is added by the SLA sweep as items wait.
+from the riskiest category (hard-limit categories count double, capped at 4).
+`route()` gives the first two terms plus the rule's boost (the item's base); the
+age term (whole hours, at most 24) and the breach, escalation and adjudication
+boosts are added to it by `reviews/routing/priority.py`, the one place that sums
+the parts.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ class Escalation(_Strict):
 class Weights(_Strict):
     risk: float = Field(default=10.0, ge=0)
     severity: float = Field(default=5.0, ge=0)
-    age: float = Field(default=1.0, ge=0, description="Priority added per hour an item waits.")
+    age: float = Field(default=1.0, ge=0, description="Priority added per whole hour an item waits, up to 24 hours.")
 
 
 class PolicyDocument(_Strict):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from reviews.audit import audit_record
@@ -15,20 +14,23 @@ from reviews.models import (
     AuditAction,
     Escalation,
     ItemStatus,
-    Queue,
     QueueKind,
     ReviewItem,
 )
 from reviews.routing.facts import hard_limit_slugs, routing_facts
+from reviews.routing.open_items import item_open_elsewhere
+from reviews.routing.priority import BREACH_BOOST as BREACH_BOOST  # where callers have always found it
+from reviews.routing.priority import PRIORITY_FIELDS, active_age_weight, item_reprioritize
 
-BREACH_BOOST = 10.0  # a breached item outranks any fresh item of the same risk
 HARD_LIMIT_RISK = 0.5  # model risk at which a hard-limit category counts as present
+AGE_BATCH = 5_000  # age steps recomputed per sweep at most; the rest wait a minute
 
 
 @dataclass(frozen=True)
 class SweepResult:
     breached: int
     escalated: int
+    aged: int = 0
 
 
 def _hard_limit_conversations(conversation_ids: list[int]) -> set[int]:
@@ -43,44 +45,56 @@ def _hard_limit_conversations(conversation_ids: list[int]) -> set[int]:
 
 @transaction.atomic
 def sla_sweep(*, now: datetime | None = None) -> SweepResult:
-    """Run by beat every minute; safe to run twice (a breach is counted once)."""
+    """Run by beat every minute; safe to run twice (a breach is counted once, an age step taken once).
+
+    Breaches: open items past due gain the breach boost; hard-limit ones escalate themselves. Age: open items
+    whose next whole hour of waiting is up take it (`reviews/routing/priority.py`). Rows a claim or a decision
+    holds are skipped and taken on the next run.
+    """
     now = now or timezone.now()
+    weight = active_age_weight()
     overdue = list(
-        ReviewItem.objects.select_for_update(skip_locked=True)
+        ReviewItem.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=ItemStatus.OPEN, due_at__lt=now, sla_breached_at__isnull=True)
         .exclude(queue__kind=QueueKind.ESCALATION)
-        .values_list("pk", "conversation_id")
     )
+    for item in overdue:
+        item.sla_breached_at = now
+        item_reprioritize(item, age_weight=weight, now=now)
+    ReviewItem.objects.bulk_update(overdue, ["sla_breached_at", *PRIORITY_FIELDS], batch_size=1000)
+    breached = {item.pk for item in overdue}
+    aging = list(
+        ReviewItem.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=ItemStatus.OPEN, age_step_at__lte=now)
+        .exclude(pk__in=breached)
+        .order_by("age_step_at")[:AGE_BATCH]
+    )
+    for item in aging:
+        item_reprioritize(item, age_weight=weight, now=now)
+    ReviewItem.objects.bulk_update(aging, list(PRIORITY_FIELDS), batch_size=1000)
+    if aging:
+        broadcast.queues_changed(queue_ids={item.queue_id for item in aging})
     if not overdue:
-        return SweepResult(breached=0, escalated=0)
-    ReviewItem.objects.filter(pk__in=[pk for pk, _ in overdue]).update(
-        sla_breached_at=now, priority=F("priority") + BREACH_BOOST
-    )
-    hard = _hard_limit_conversations([cid for _, cid in overdue])
-    to_escalate = [pk for pk, cid in overdue if cid in hard]
-    escalation_queue = Queue.objects.get(kind=QueueKind.ESCALATION, is_active=True)
-    changed = {escalation_queue.pk}
-    for item in ReviewItem.objects.filter(pk__in=to_escalate):
-        _escalate(item, escalation_queue, now)
-        changed.add(item.queue_id)
+        return SweepResult(breached=0, escalated=0, aged=len(aging))
+    hard = _hard_limit_conversations([item.conversation_id for item in overdue])
+    to_escalate = [item for item in overdue if item.conversation_id in hard]
+    changed = set()
+    for item in to_escalate:
+        changed |= _escalate(item, now, age_weight=weight)
     if to_escalate:
         broadcast.queues_changed(queue_ids=changed)
-    return SweepResult(breached=len(overdue), escalated=len(to_escalate))
+    return SweepResult(breached=len(overdue), escalated=len(to_escalate), aged=len(aging))
 
 
-def _escalate(item: ReviewItem, queue: Queue, now: datetime) -> None:
+def _escalate(item: ReviewItem, now: datetime, *, age_weight: float) -> set[int]:
+    """Close the breached item as escalated and open the conversation's item in the escalation queue."""
     reason = f"SLA breached at {now:%Y-%m-%d %H:%M} in a hard-limit category"
-    ReviewItem.objects.get_or_create(
-        conversation_id=item.conversation_id,
-        queue=queue,
-        defaults={
-            "priority": item.priority,
-            "risk": item.risk,
-            "due_at": now,
-            "routed_by": reason,
-            "policy_version": item.policy_version,
-        },
+    ReviewItem.objects.filter(pk=item.pk).update(
+        status=ItemStatus.ESCALATED, closed_at=now, claimed_by=None, lease_expires_at=None
     )
-    ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.ESCALATED, closed_at=now)
+    senior_item = item_open_elsewhere(
+        source=item, kind=QueueKind.ESCALATION, routed_by=reason, escalated=True, age_weight=age_weight, now=now
+    )
     escalation = Escalation.objects.create(item=item, reason=reason)
     audit_record(actor=None, action=AuditAction.ESCALATION, target=escalation, item=item.pk, automatic=True)
+    return {item.queue_id, senior_item.queue_id}

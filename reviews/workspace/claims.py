@@ -20,7 +20,24 @@ from reviews.permissions import ROLES
 from reviews.workspace.errors import ClaimConflict
 from reviews.workspace.selectors import items_claimable
 
+NOT_CLAIMED = "You have not claimed this item: take it with Start reviewing on its queue. Nothing was recorded."
 LEASE_LOST = "This item was given to another reviewer after your lease ran out. Nothing was recorded."
+LEASE_RAN_OUT = "Your lease on this item ran out. Nothing was recorded: claim it again to work on it."
+
+
+def claim_check(item: ReviewItem, *, reviewer: Any, now: datetime) -> None:
+    """ClaimConflict unless `reviewer` holds `item` (read under a row lock) with a lease that has not run out.
+
+    An expired lease is anyone's to claim (the claim query treats it as free), so it is no longer the holder's
+    to act on or renew: the holder claims again, and claim order, the recently-skipped rule and the daily cap
+    apply to that claim as to any other.
+    """
+    if item.claimed_by_id is None:
+        raise ClaimConflict(NOT_CLAIMED)
+    if item.claimed_by_id != reviewer.pk:
+        raise ClaimConflict(LEASE_LOST)
+    if item.lease_expires_at is None or item.lease_expires_at <= now:
+        raise ClaimConflict(LEASE_RAN_OUT)
 
 
 def item_claim(
@@ -159,23 +176,24 @@ def _claim_select_then_save(
 
 
 def item_lock_held(*, item: ReviewItem, reviewer: Any) -> ReviewItem:
-    """The item, row-locked, unless another reviewer claimed it since (ClaimConflict). Call inside a transaction.
+    """The item, row-locked, if the reviewer holds it under a live lease; else ClaimConflict saying which of the
+    three it is (never claimed, someone else's, lease ran out). Call inside a transaction.
 
-    A lease that ran out with nobody else claiming is still the reviewer's: the claim stays with them.
+    Deciding, skipping and escalating all go through here, so none of them can skip claim order, the
+    recently-skipped rule or the daily cap that claiming applies (`item_claim_next`).
     """
     locked = ReviewItem.objects.select_for_update(of=("self",)).select_related("queue", "conversation").get(pk=item.pk)
-    if locked.claimed_by_id is not None and locked.claimed_by_id != reviewer.pk:
-        raise ClaimConflict(LEASE_LOST)
+    claim_check(locked, reviewer=reviewer, now=timezone.now())
     return locked
 
 
 def item_renew_lease(*, item: ReviewItem, reviewer: Any) -> ReviewItem:
-    """Extend the lease while the reviewer has the item open; refused once it passed to someone else."""
+    """Extend the holder's live lease while they have the item open; anyone else, or a lease that ran out, is
+    refused (ClaimConflict) and nothing changes."""
     now = timezone.now()
     with transaction.atomic():
         locked = ReviewItem.objects.select_for_update().select_related("queue").get(pk=item.pk)
-        if locked.claimed_by_id != reviewer.pk and not (locked.lease_expires_at and locked.lease_expires_at < now):
-            raise ClaimConflict("This item was given to another reviewer after your lease ran out.")
-        locked.claimed_by, locked.lease_expires_at = reviewer, now + timedelta(seconds=locked.queue.lease_seconds)
-        locked.save(update_fields=["claimed_by", "lease_expires_at"])
+        claim_check(locked, reviewer=reviewer, now=now)
+        locked.lease_expires_at = now + timedelta(seconds=locked.queue.lease_seconds)
+        locked.save(update_fields=["lease_expires_at"])
     return locked

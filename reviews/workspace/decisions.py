@@ -16,15 +16,16 @@ from reviews.models import (
     Category,
     Decision,
     ItemStatus,
-    Queue,
     QueueKind,
     ReviewItem,
     Verdict,
 )
+from reviews.routing.open_items import item_open_elsewhere, items_supersede
+from reviews.routing.priority import ADJUDICATION_BOOST as ADJUDICATION_BOOST  # where callers have always found it
+from reviews.routing.priority import active_age_weight
 from reviews.workspace.errors import DecisionError
 
 SENIOR_QUEUES = frozenset({QueueKind.ESCALATION, QueueKind.ADJUDICATION})
-ADJUDICATION_BOOST = 5.0  # a disagreement is more urgent than fresh triage at the same risk
 
 
 def decision_validate(verdict: str, categories: Sequence[str], severity: int) -> None:
@@ -77,11 +78,15 @@ def decision_record(
             raise DecisionError("You have already decided this item.") from None
         item.reviews_done += 1
         item.claimed_by, item.lease_expires_at = None, None
-        if decision.is_final or item.reviews_done >= item.reviews_required:
-            item.status, item.closed_at = ItemStatus.DONE, timezone.now()
-            if not decision.is_final:
-                adjudicate_if_split(item)
+        now = timezone.now()
+        closes = decision.is_final or item.reviews_done >= item.reviews_required
+        if closes:
+            item.status, item.closed_at = ItemStatus.DONE, now
         item.save(update_fields=["reviews_done", "claimed_by", "lease_expires_at", "status", "closed_at"])
+        if decision.is_final:  # the ruling settles the conversation: nothing of it stays open elsewhere
+            items_supersede(conversation_id=item.conversation_id, by=item, now=now)
+        elif closes:  # closed first: the adjudication item becomes the conversation's one open item
+            adjudicate_if_split(item)
         audit_record(actor=reviewer, action=AuditAction.DECISION, target=decision, item=item.pk, verdict=verdict)
         dataset_mark_stale(decision=decision)  # a final decision supersedes what snapshots hold
     return decision
@@ -91,17 +96,13 @@ def adjudicate_if_split(item: ReviewItem) -> None:
     """Reviewers who disagree on the verdict hand the item to a senior, whose decision is final."""
     if len(set(item.decisions.values_list("verdict", flat=True))) < 2:
         return
-    queue = Queue.objects.get(kind=QueueKind.ADJUDICATION, is_active=True)
-    ReviewItem.objects.get_or_create(
-        conversation_id=item.conversation_id,
-        queue=queue,
-        defaults={
-            "priority": item.priority + ADJUDICATION_BOOST,
-            "risk": item.risk,
-            "due_at": item.due_at,
-            "reviews_required": 1,
-            "routed_by": f"reviewers disagreed on item {item.pk}",
-            "adjudicates": item,
-            "policy_version": item.policy_version,
-        },
+    item_open_elsewhere(
+        source=item,
+        kind=QueueKind.ADJUDICATION,
+        routed_by=f"reviewers disagreed on item {item.pk}",
+        adjudicated=True,
+        adjudicates=item,
+        reopen=False,
+        age_weight=active_age_weight(),
+        now=timezone.now(),
     )

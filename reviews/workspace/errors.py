@@ -1,7 +1,7 @@
 """Why the workspace refuses a reviewer's action: one hierarchy, each message written for the reviewer.
 
-Views catch `ClaimConflict` first (409: the item went to someone else, nothing was recorded), then the action's
-own error or any `WorkspaceError` (422: the form says why).
+Views catch `ClaimConflict` first (409: the reviewer holds no live claim on the item, nothing was recorded), then
+the action's own error or any `WorkspaceError` (422: the form says why).
 """
 
 
@@ -10,7 +10,8 @@ class WorkspaceError(ValueError):
 
 
 class ClaimConflict(WorkspaceError):
-    """The item's lease belongs to someone else now."""
+    """The reviewer does not hold the item under a live lease (never claimed it, someone else holds it, or the
+    lease ran out), or its hard-limit daily cap forbids it; nothing was recorded."""
 
 
 class DecisionError(WorkspaceError):

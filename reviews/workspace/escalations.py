@@ -14,14 +14,14 @@ from reviews.models import (
     Escalation,
     EscalationStatus,
     ItemStatus,
-    Queue,
     QueueKind,
     ReviewItem,
 )
+from reviews.routing.open_items import item_open_elsewhere
+from reviews.routing.priority import ESCALATION_BOOST as ESCALATION_BOOST  # where callers have always found it
+from reviews.routing.priority import active_age_weight
 from reviews.workspace.claims import item_lock_held
 from reviews.workspace.errors import EscalationError
-
-ESCALATION_BOOST = 5.0  # a reviewer's escalation outranks fresh work of the same risk
 
 
 def escalation_raise(*, item: ReviewItem, reviewer: User, reason: str) -> Escalation:
@@ -35,29 +35,22 @@ def escalation_raise(*, item: ReviewItem, reviewer: User, reason: str) -> Escala
             raise EscalationError(f"Item {locked.pk} is {locked.status}; it cannot be escalated.")
         if locked.queue.kind == QueueKind.ESCALATION:
             raise EscalationError("This item is already with the seniors: decide it.")
-        queue = Queue.objects.get(kind=QueueKind.ESCALATION, is_active=True)
-        senior_item, created = ReviewItem.objects.get_or_create(
-            conversation_id=locked.conversation_id,
-            queue=queue,
-            defaults={
-                "priority": locked.priority + ESCALATION_BOOST,
-                "risk": locked.risk,
-                "due_at": locked.due_at,
-                "reviews_required": 1,
-                "routed_by": f"escalated by {reviewer.get_username()} from item {locked.pk}",
-                "policy_version": locked.policy_version,
-            },
-        )
-        if not created and senior_item.status != ItemStatus.OPEN:  # resolved before: the seniors look again
-            senior_item.status, senior_item.closed_at, senior_item.reviews_done = ItemStatus.OPEN, None, 0
-            senior_item.save(update_fields=["status", "closed_at", "reviews_done"])
         now = timezone.now()
         locked.status, locked.closed_at = ItemStatus.ESCALATED, now
         locked.claimed_by, locked.lease_expires_at = None, None
         locked.save(update_fields=["status", "closed_at", "claimed_by", "lease_expires_at"])
+        # Closed first: the conversation's one open item is now the seniors' (a resolved one opens again).
+        senior_item = item_open_elsewhere(
+            source=locked,
+            kind=QueueKind.ESCALATION,
+            routed_by=f"escalated by {reviewer.get_username()} from item {locked.pk}",
+            escalated=True,
+            age_weight=active_age_weight(),
+            now=now,
+        )
         escalation = Escalation.objects.create(item=locked, raised_by=reviewer, reason=reason)
         audit_record(actor=reviewer, action=AuditAction.ESCALATION, target=escalation, item=locked.pk, reason=reason)
-        queues_changed(queue_ids=[locked.queue_id, queue.pk])
+        queues_changed(queue_ids=[locked.queue_id, senior_item.queue_id])
     return escalation
 
 

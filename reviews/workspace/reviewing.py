@@ -31,9 +31,13 @@ from reviews.models import (
 from reviews.workspace import selectors
 from reviews.workspace.claims import item_claim, item_lock_held
 from reviews.workspace.decisions import adjudicate_if_split, decision_record, decision_validate
-from reviews.workspace.errors import DecisionError, RevealError, SkipError
+from reviews.workspace.errors import ClaimConflict, DecisionError, RevealError, SkipError
 from reviews.workspace.escalations import escalations_resolve
 
+CAP_REACHED = (
+    "You reached this queue's daily cap of {cap} hard-limit items: this one goes to other reviewers."
+    " Nothing was recorded."
+)
 EDITABLE_FIELDS = ("verdict", "categories", "severity", "rationale", "preferred_response")
 
 
@@ -74,6 +78,8 @@ def decision_submit(
     """
     with transaction.atomic():
         locked = item_lock_held(item=item, reviewer=reviewer)
+        if selectors.item_past_daily_cap(item=locked, user=reviewer):
+            raise ClaimConflict(CAP_REACHED.format(cap=locked.queue.hard_limit_daily_cap))
         _require_preferred(item=locked, verdict=verdict, preferred_response=preferred_response)
         decision = decision_record(
             item=locked,

@@ -126,6 +126,18 @@ def hard_limit_exposure_today(*, user: Any) -> int:
     )
 
 
+def item_past_daily_cap(*, item: ReviewItem, user: Any) -> bool:
+    """The item is flagged in a hard-limit category and the user already decided the queue's daily cap of such
+    items today: they may not open, claim or decide it (it goes to other reviewers). No cap, no limit."""
+    cap = item.queue.hard_limit_daily_cap
+    if cap is None:
+        return False
+    hard = Category.objects.filter(limit=LimitKind.HARD).values("slug")
+    if not Flag.objects.filter(conversation_id=item.conversation_id, category__in=hard).exists():
+        return False
+    return hard_limit_exposure_today(user=user) >= cap
+
+
 def item_workspace(*, item: ReviewItem, user: Any) -> Workspace:
     """The item page: the conversation as `visibility.conversation_view` lets this user see it, and the item."""
     view = conversation_view(user=user, conversation=item.conversation)

@@ -29,6 +29,7 @@ ITEM = "reviews/workspace/item.html"
 MY_WORK = "reviews/workspace/my_work.html"
 MY_ESCALATIONS = "reviews/workspace/my_escalations.html"
 PLAIN_TEXT = "text/plain; charset=utf-8"
+CAPPED = "reviews/workspace/capped.html"
 
 
 def _me(request: HttpRequest) -> User:
@@ -98,6 +99,8 @@ def queue_empty(request: HtmxRequest, slug: str) -> HttpResponse:
 @require_GET
 def item_page(request: HtmxRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
+    if selectors.item_past_daily_cap(item=item, user=request.user):  # the cap holds for a typed URL too
+        return TemplateResponse(request, CAPPED, {"item": item, "cap": item.queue.hard_limit_daily_cap}, status=403)
     return _workspace(request, item, queue=item.queue)
 
 
