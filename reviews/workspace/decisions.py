@@ -83,7 +83,7 @@ def decision_record(
                 adjudicate_if_split(item)
         item.save(update_fields=["reviews_done", "claimed_by", "lease_expires_at", "status", "closed_at"])
         audit_record(actor=reviewer, action=AuditAction.DECISION, target=decision, item=item.pk, verdict=verdict)
-        dataset_mark_stale(decision=decision)  # a final decision supersedes what snapshots hold
+        dataset_mark_stale(decision=decision)  # marks the snapshots a rebuild would now make differently
     return decision
 
 
