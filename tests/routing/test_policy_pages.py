@@ -185,6 +185,23 @@ def test_dry_run_counts_destinations_and_changes_nothing(client, admin_user, sou
     assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == 1
 
 
+def test_dry_run_counts_only_what_routing_routes_not_imported_or_unscored_conversations(
+    client, admin_user, source_token
+):
+    _conversations(source_token[0], 3)
+    imported = Source.objects.create(name="xstest", kind="import")
+    _conversations(imported, 5)  # scored or not, an imported set is never routed
+    Conversation.objects.create(source=source_token[0], external_id="unscored", messages=[])
+    client.force_login(admin_user)
+
+    response = client.post("/policy/dry-run/", {"text": json.dumps(_risky_to("escalation")), "limit": ""})
+
+    rows = dict(re.findall(r'<tr id="dry-run-([a-z]+)">(.*?)</tr>', response.content.decode(), re.S))
+    cells = {key: re.findall(r'<td class="num[^"]*">([^<]+)</td>', row) for key, row in rows.items()}
+    assert cells == {"triage": ["3", "0", "-3"], "escalation": ["0", "3", "+3"]}
+    assert "The 3 most recent conversations routing routes" in _page(response)
+
+
 def test_dry_run_of_an_invalid_text_answers_422_with_the_errors(client, admin_user):
     client.force_login(admin_user)
 
