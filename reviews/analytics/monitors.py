@@ -192,7 +192,8 @@ def _curve_charts(curve: Table, shown: list[str]) -> list[Chart]:
         rows = [row for row in curve.rows if f"{row[0]} / {row[1]}" == label]
         x: list[Cell] = [row[2] for row in rows]
         rate, low, high = ([number(row[c]) for row in rows] for c in precision_cols)
-        precision.append(Series(label=label, x=x, y=rate, low=low, high=high))
+        flags = [row[flags_col] for row in rows]
+        precision.append(Series(label=label, x=x, y=rate, low=low, high=high, n=flags))
         volume.append(Series(label=label, x=x, y=[number(row[flags_col]) for row in rows]))
     title_note = f" (the {CHART_DETECTORS} detectors with most reviewed flags)" if len(shown) >= CHART_DETECTORS else ""
     return [

@@ -70,7 +70,13 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     by_category = _alpha_table(window, scope, by="category")
     adjudication = _adjudication_table(window, scope)
     charts = [
-        _bar(by_queue, slug="alpha-by-queue", title="Krippendorff's alpha by queue", column="Krippendorff's alpha"),
+        _bar(
+            by_queue,
+            slug="alpha-by-queue",
+            title="Krippendorff's alpha by queue",
+            column="Krippendorff's alpha",
+            empty="No double-reviewed items in this range.",
+        ),
         _bar(
             adjudication,
             slug="adjudication-rate",
@@ -294,18 +300,24 @@ def _adjudication_table(window: Window, scope: Scope) -> Table:
     )
 
 
-def _bar(table: Table, *, slug: str, title: str, column: str, interval: bool = False) -> Chart:
+def _bar(
+    table: Table, *, slug: str, title: str, column: str, interval: bool = False, empty: str = Chart.empty
+) -> Chart:
     value = table.columns.index(column)
-    low = high = None
+    low = high = n = None
     if interval:
         low = [number(row[value + 1]) for row in table.rows]
         high = [number(row[value + 2]) for row in table.rows]
+        n = [row[1] + row[2] for row in table.rows]  # conversations decided or escalated undecided
     return Chart(
         slug=slug,
         title=title,
         kind="bar",
         x_label=table.columns[0],
         y_label=column,
-        series=[Series(column, [row[0] for row in table.rows], [number(row[value]) for row in table.rows], low, high)],
+        series=[
+            Series(column, [row[0] for row in table.rows], [number(row[value]) for row in table.rows], low, high, n)
+        ],
         table=table.slug,
+        empty=empty,
     )

@@ -184,6 +184,7 @@ def _rate_chart(table: Table, *, slug: str, title: str, kind: str, x_label: str)
                 y=[number(row[rate]) for row in table.rows],
                 low=[number(row[low]) for row in table.rows],
                 high=[number(row[high]) for row in table.rows],
+                n=[row[table.columns.index("Reviewed")] for row in table.rows] if "Reviewed" in table.columns else None,
             )
         )
     return Chart(
