@@ -115,7 +115,7 @@
         chart.getDatasetMeta(i).data.forEach(function (point, j) {
           var n = dataset.n[j];
           if (n === null || n === undefined || point.skip) return;
-          ctx.fillText("n=" + n, point.x, point.y - 8);
+          ctx.fillText("n=" + n, point.x, Math.max(point.y - 8, chart.chartArea.top + 10));
         });
       });
       ctx.restore();
@@ -191,8 +191,9 @@
         dataset.n = kind === "scatter" ? s.n : alignTo(labels, s, s.n);
         var few = dataset.n.map(function (n) { return n !== null && n !== undefined && n < MIN_N; });
         var fill = dataset.backgroundColor;
-        dataset.backgroundColor = few.map(function (faded) { return faded ? FADED : fill; });
-        dataset.pointBackgroundColor = dataset.backgroundColor;
+        var fills = few.map(function (faded) { return faded ? FADED : fill; });
+        if (kind === "bar") dataset.backgroundColor = fills;
+        dataset.pointBackgroundColor = fills;
         dataset.pointBorderColor = few.map(function (faded) { return faded ? FADED : colour; });
       }
       return dataset;

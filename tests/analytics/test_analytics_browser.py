@@ -178,7 +178,7 @@ COUNTS = """
     slug: canvas.dataset.chartSlug,
     points: d.data.length,
     n: d.n || null,
-    faded: (d.n || []).map((n, j) => Array.isArray(d.backgroundColor) && d.backgroundColor[j] === "rgba(156, 163, 175, 0.35)"),
+    faded: (d.n || []).map((n, j) => d.pointBackgroundColor[j] === "rgba(156, 163, 175, 0.35)"),
     labelled: chart.config.plugins.some((p) => p.id === "oversightCounts"),
   }));
 })
