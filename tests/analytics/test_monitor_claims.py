@@ -145,3 +145,27 @@ def test_a_reviewers_escalations_count_as_escalations_on_the_reviewers_dashboard
     [triage_row] = [dict(zip(team.columns, r, strict=True)) for r in team.rows if r[0] == triage.name]
     assert (triage_row["Conversations decided"], triage_row["Escalated undecided"]) == (2, 3)
     assert (triage_row["Reached a senior"], triage_row["Reached a senior %"]) == (3, 60.0)
+
+
+@pytest.mark.django_db
+def test_the_safety_grid_is_models_by_categories_with_rate_interval_and_n(reviewer):
+    source = Source.objects.create(name="guard", kind="input_guardrail")
+    triage = Queue.objects.get(slug="triage")
+    plan = [("m-a", HC, ["cyber"])] * 3 + [("m-a", AR, ["cyber"])] * 7 + [("m-b", HC, ["fraud"])] * 2
+    for n, (model, verdict, categories) in enumerate(plan):
+        conversation = factories.conversation(source, f"g{n}", model_name=model, scoring_status="scored")
+        item = ReviewItem.objects.create(conversation=conversation, queue=triage)
+        decision_record(item=item, reviewer=reviewer, verdict=verdict, categories=categories)
+    now = timezone.now()
+    analytics_rollup(now=now)
+
+    dashboard = dashboard_build(
+        name="safety", filters=AnalyticsFilters(now - timedelta(days=1), now + timedelta(hours=1))
+    )
+    grid = dashboard.table("grid-matrix")
+    assert grid is not None and grid.title == "Safety grid by model and category"
+    cyber, fraud = grid.columns[1:]
+    cells = {row[0]: dict(zip(grid.columns[1:], row[1:], strict=True)) for row in grid.rows}
+    # 3 of 10: Wilson 95 % interval 10.8-60.3.
+    assert cells["m-a"][cyber] == "30.0 (10.8-60.3) n=10" and cells["m-a"][fraud] == ""
+    assert cells["m-b"][fraud] == "100.0 (34.2-100.0) n=2"
