@@ -2,33 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE, AFTER = ("reviews", "0014_lineage_fast_compression"), ("reviews", "0015_reviewitem_adjudicates")
 
 
-def test_existing_adjudication_items_get_their_key_from_the_routed_by_text() -> None:
+@pytest.fixture
+def before_0015() -> Iterator[Any]:
+    """The schema as it was before 0015 (its app registry); migrated forward again whatever the test does, so
+    the tests after it find the schema they expect."""
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE])
-    apps = executor.loader.project_state([BEFORE]).apps
+    try:
+        yield executor.loader.project_state([BEFORE]).apps
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_existing_adjudication_items_get_their_key_from_the_routed_by_text(before_0015: Any) -> None:
+    apps = before_0015
     Source, Conversation = apps.get_model("reviews", "Source"), apps.get_model("reviews", "Conversation")
     Queue, ReviewItem = apps.get_model("reviews", "Queue"), apps.get_model("reviews", "ReviewItem")
+    # A transactional test before this one may have flushed the seeded queues.
+    triage = Queue.objects.get_or_create(slug="triage", defaults={"name": "Triage", "kind": "triage"})[0]
+    seniors = Queue.objects.filter(kind="adjudication").first() or Queue.objects.create(
+        slug="adjudication", name="Adjudication", kind="adjudication"
+    )
     source = Source.objects.create(name="old", kind="input_guardrail")
     conversation = Conversation.objects.create(source=source, external_id="c", messages=[])
-    split = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="triage"))
+    split = ReviewItem.objects.create(conversation=conversation, queue=triage)
     adjudication = ReviewItem.objects.create(
         conversation=conversation,
-        queue=Queue.objects.get(kind="adjudication"),
+        queue=seniors,
         routed_by=f"reviewers disagreed on item {split.pk}",
     )
     other = Conversation.objects.create(source=source, external_id="d", messages=[])
-    stray = ReviewItem.objects.create(
-        conversation=other, queue=Queue.objects.get(kind="adjudication"), routed_by="reviewers disagreed on item 999999"
-    )
+    stray = ReviewItem.objects.create(conversation=other, queue=seniors, routed_by="reviewers disagreed on item 999999")
 
     executor = MigrationExecutor(connection)
     executor.migrate([AFTER])
