@@ -304,11 +304,13 @@ def _bar(
     table: Table, *, slug: str, title: str, column: str, interval: bool = False, empty: str = Chart.empty
 ) -> Chart:
     value = table.columns.index(column)
-    low = high = n = None
+    low = high = None
+    n: list[Cell] | None = None
     if interval:
         low = [number(row[value + 1]) for row in table.rows]
         high = [number(row[value + 2]) for row in table.rows]
-        n = [row[1] + row[2] for row in table.rows]  # conversations decided or escalated undecided
+        # Conversations decided or escalated undecided: the rate's denominator.
+        n = [sum(cell for cell in row[1:3] if isinstance(cell, int)) for row in table.rows]
     return Chart(
         slug=slug,
         title=title,
