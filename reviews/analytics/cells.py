@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from reviews.analytics.stats import proportion, wilson_interval
+from reviews.analytics.stats import proportion, weighted_proportion, wilson_interval
 from reviews.analytics.types import Cell
 
 RATE_NOTE = "Rates are percentages with a 95% Wilson score interval (low, high); empty where nothing was counted."
@@ -27,6 +27,12 @@ def rate_cells(successes: int, n: int) -> list[Cell]:
     interval = wilson_interval(successes, n)
     low, high = interval if interval else (None, None)
     return [pct(proportion(successes, n)), pct(low), pct(high)]
+
+
+def weighted_rate_cells(hits: float, total: float, total_sq: float) -> list[Cell]:
+    """[rate %, low %, high %] of a weighted share (stats.weighted_proportion)."""
+    estimate = weighted_proportion(hits, total, total_sq)
+    return [pct(value) for value in estimate] if estimate else [None, None, None]
 
 
 def count_rate_columns(name: str) -> list[str]:

@@ -216,6 +216,7 @@ def _agreement_chart(versions: Table) -> Chart:
                 y=[number(row[rate]) for row in rows],
                 low=[number(row[low]) for row in rows],
                 high=[number(row[high]) for row in rows],
+                n=[row[versions.columns.index("Reviewed conversations")] for row in rows],
             )
         ],
         table=versions.slug,
@@ -236,6 +237,7 @@ def _reliability_chart(reliability: Table, shown: list[str]) -> Chart:
                 y=[number(row[observed]) for row in rows],
                 low=[number(row[low]) for row in rows],
                 high=[number(row[high]) for row in rows],
+                n=[row[3] for row in rows],
             )
         )
     return Chart(
@@ -246,4 +248,6 @@ def _reliability_chart(reliability: Table, shown: list[str]) -> Chart:
         y_label="Observed harmful % (95% interval)",
         series=series,
         table=reliability.slug,
+        empty="No scored conversations reviewed in this range.",
+        diagonal=True,
     )

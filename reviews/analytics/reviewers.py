@@ -6,6 +6,9 @@
 - Adjudication rate: of conversations first decided in a queue, the share that reached a senior (a final
   decision after reviewers disagreed, or an escalation).
 - Overturned: a reviewer's (non-final) verdict differing from the final verdict on the conversation.
+- Escalations count as escalations: a reviewer's escalation (no decision of theirs) shows in their row, and an
+  escalated conversation reaches a senior from the queue it was escalated from (read from the escalations
+  themselves, a small table, not from the decision rollups).
 
 With `reviewer_id` set, only that reviewer's own figures are built; team-wide tables are left out and no
 other reviewer is named.
@@ -17,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from reviews.analytics.cells import (
     RATE_NOTE,
@@ -42,7 +45,7 @@ from reviews.analytics.query import (
 )
 from reviews.analytics.stats import alpha_from_coincidences, cohen_kappa_from_table
 from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Series, Table
-from reviews.models import AgreementRollup, DecisionRollup, ReviewerRollup
+from reviews.models import AgreementRollup, Decision, DecisionRollup, Escalation, EscalationStatus, ReviewerRollup
 
 AGREEMENT: tuple[Dimension, ...] = ("queue", "category")
 YOU_AND_OTHERS = "Other reviewers (together)"
@@ -67,7 +70,13 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     by_category = _alpha_table(window, scope, by="category")
     adjudication = _adjudication_table(window, scope)
     charts = [
-        _bar(by_queue, slug="alpha-by-queue", title="Krippendorff's alpha by queue", column="Krippendorff's alpha"),
+        _bar(
+            by_queue,
+            slug="alpha-by-queue",
+            title="Krippendorff's alpha by queue",
+            column="Krippendorff's alpha",
+            empty="No double-reviewed items in this range.",
+        ),
         _bar(
             adjudication,
             slug="adjudication-rate",
@@ -89,12 +98,41 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     )
 
 
+def _escalations(window: Window, scope: Scope) -> QuerySet[Escalation]:
+    """Escalations raised in the window, within the queue and reviewer filters."""
+    escalations = Escalation.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
+    if scope.queue_id is not None:
+        escalations = escalations.filter(item__queue_id=scope.queue_id)
+    if scope.reviewer_id is not None:
+        escalations = escalations.filter(raised_by_id=scope.reviewer_id)
+    return escalations
+
+
+def _escalated_by(window: Window, scope: Scope) -> dict[int, tuple[int, int]]:
+    """Reviewer id → (escalations raised, of those ruled on by a senior)."""
+    rows = (
+        _escalations(window, scope)
+        .values("raised_by_id")
+        .annotate(raised=Count("pk"), ruled=Count("pk", filter=Q(status=EscalationStatus.RESOLVED)))
+        .order_by()
+    )
+    return {r["raised_by_id"]: (r["raised"], r["ruled"]) for r in rows}
+
+
 def _reviewers_table(window: Window, scope: Scope) -> Table:
     totals = rollup_totals(ReviewerRollup, window, scope, by=["reviewer_id"], honour=("queue", "reviewer"))
+    escalated = _escalated_by(window, scope)
+    seen = {r["reviewer_id"] for r in totals}
+    totals += [
+        {"reviewer_id": pk, "decisions": 0, "final": 0, "ruled": 0, "overturned": 0, "time_spent_seconds": 0}
+        for pk in escalated
+        if pk not in seen
+    ]
     names = usernames(r["reviewer_id"] for r in totals)
     rows: list[list[Cell]] = []
     for r in sorted(totals, key=lambda r: (-r["decisions"], names.get(r["reviewer_id"], ""))):
         non_final = r["decisions"] - r["final"]
+        raised, ruled = escalated.get(r["reviewer_id"], (0, 0))
         rows.append(
             [
                 names.get(r["reviewer_id"], f"user {r['reviewer_id']}"),
@@ -103,6 +141,8 @@ def _reviewers_table(window: Window, scope: Scope) -> Table:
                 r["ruled"],
                 r["overturned"],
                 *rate_cells(r["overturned"], non_final),
+                raised,
+                ruled,
                 round(r["time_spent_seconds"] / r["decisions"]) if r["decisions"] else None,
             ]
         )
@@ -116,12 +156,15 @@ def _reviewers_table(window: Window, scope: Scope) -> Table:
             "Ruled on by a senior",
             "Overturned",
             *rate_columns("Overturned"),
+            "Escalated",
+            "Escalations ruled on",
             "Mean seconds per decision",
         ],
         rows=rows,
         note="Final decisions are a senior's rulings. Ruled on: the reviewer's decision was followed by a final "
         "decision on the conversation; overturned: with a different verdict. The overturned rate is out of the "
-        f"reviewer's non-final decisions. {RATE_NOTE}",
+        "reviewer's non-final decisions. Escalated: items the reviewer handed to the seniors instead of deciding "
+        f"(raised in the range); ruled on: those a senior has resolved. {RATE_NOTE}",
     )
 
 
@@ -220,36 +263,63 @@ def _adjudication_table(window: Window, scope: Scope) -> Table:
     totals = rollup_totals(
         DecisionRollup, window, scope, by=["queue_id"], honour=("queue", "source", "model", "category")
     )
+    # Escalated before anyone decided: no first decision in the rollups, so counted here from the escalations.
+    undecided = ~Exists(
+        Decision.objects.filter(item__conversation_id=OuterRef("item__conversation_id"), is_final=False)
+    )
+    escalated = dict(
+        _escalations(window, scope)
+        .filter(undecided)
+        .values("item__queue_id")
+        .annotate(n=Count("item__conversation_id", distinct=True))
+        .values_list("item__queue_id", "n")
+        .order_by()
+    )
+    by_queue = {r["queue_id"]: (r["first"], r["to_senior"]) for r in totals if r["first"]}
     names = queue_names()
     rows: list[list[Cell]] = []
-    for r in sorted(totals, key=lambda r: names.get(r["queue_id"], "")):
-        if not r["first"]:
-            continue  # senior queues: their decisions are final, never a first decision
+    for queue_id in sorted(set(by_queue) | set(escalated), key=lambda pk: names.get(pk, "")):
+        first, to_senior = by_queue.get(queue_id, (0, 0))
+        handled = first + escalated.get(queue_id, 0)
         rows.append(
-            [names.get(r["queue_id"], str(r["queue_id"])), r["first"], *count_rate_cells(r["to_senior"], r["first"])]
+            [
+                names.get(queue_id, str(queue_id)),
+                first,
+                escalated.get(queue_id, 0),
+                *count_rate_cells(to_senior + escalated.get(queue_id, 0), handled),
+            ]
         )
     return Table(
         slug="adjudication",
         title="Adjudication rate by queue",
-        columns=["Queue", "Conversations decided", *count_rate_columns("Reached a senior")],
+        columns=["Queue", "Conversations decided", "Escalated undecided", *count_rate_columns("Reached a senior")],
         rows=rows,
-        note="Conversations whose first decision was made in the queue, and of those, how many reached a senior: "
-        f"a final decision after reviewers disagreed, or an escalation. {RATE_NOTE}",
+        note="Conversations whose first decision was made in the queue, or that were escalated from it before "
+        "anyone decided them, and of those, how many reached a senior: a final decision after reviewers "
+        f"disagreed, or an escalation. {RATE_NOTE}",
     )
 
 
-def _bar(table: Table, *, slug: str, title: str, column: str, interval: bool = False) -> Chart:
+def _bar(
+    table: Table, *, slug: str, title: str, column: str, interval: bool = False, empty: str = Chart.empty
+) -> Chart:
     value = table.columns.index(column)
     low = high = None
+    n: list[Cell] | None = None
     if interval:
         low = [number(row[value + 1]) for row in table.rows]
         high = [number(row[value + 2]) for row in table.rows]
+        # Conversations decided or escalated undecided: the rate's denominator.
+        n = [sum(cell for cell in row[1:3] if isinstance(cell, int)) for row in table.rows]
     return Chart(
         slug=slug,
         title=title,
         kind="bar",
         x_label=table.columns[0],
         y_label=column,
-        series=[Series(column, [row[0] for row in table.rows], [number(row[value]) for row in table.rows], low, high)],
+        series=[
+            Series(column, [row[0] for row in table.rows], [number(row[value]) for row in table.rows], low, high, n)
+        ],
         table=table.slug,
+        empty=empty,
     )

@@ -58,6 +58,7 @@ from reviews.models import (
     FlagRollup,
     ItemRollup,
     LatencyRollup,
+    PolicyVersion,
     Queue,
     QueueKind,
     ReviewerRollup,
@@ -69,6 +70,7 @@ from reviews.models import (
     Score,
     ScoreRollup,
 )
+from reviews.routing.policy import PolicyDocument, Sampling
 
 ROLLUPS: tuple[type[Rollup], ...] = (
     DecisionRollup,
@@ -265,9 +267,11 @@ def _among(field: str, ids: list[int]) -> Q:
 
 
 def _facts_add(facts: dict[int, ConversationFacts], ids: list[int]) -> None:
-    conversations = Conversation.objects.filter(_among("pk", ids)).values_list("pk", "source_id", "model_name")
-    for pk, source_id, model_name in conversations:
-        facts[pk] = ConversationFacts(source_id=source_id, model_name=model_name)
+    conversations = Conversation.objects.filter(_among("pk", ids)).values_list(
+        "pk", "source_id", "model_name", "source__kind"
+    )
+    for pk, source_id, model_name, kind in conversations:
+        facts[pk] = ConversationFacts(source_id=source_id, model_name=model_name, source_kind=kind)
     decisions = _decisions().filter(_among(_CONV, ids))
     for row in decisions.values_list(
         _CONV,
@@ -310,13 +314,23 @@ def _facts_add(facts: dict[int, ConversationFacts], ids: list[int]) -> None:
         facts[conv_id].scores.append((producer, risk))
     for conv_id in Escalation.objects.filter(_among(_CONV, ids)).values_list(_CONV, flat=True):
         facts[conv_id].escalated = True
-    sampled = RoutingRecord.objects.filter(_among("conversation_id", ids), outcome=RoutingOutcome.SAMPLED)
     calibration = ReviewItem.objects.filter(_among("conversation_id", ids), queue__kind=QueueKind.CALIBRATION)
-    for conv_id in [
-        *sampled.values_list("conversation_id", flat=True),
-        *calibration.values_list("conversation_id", flat=True),
-    ]:
+    for conv_id in calibration.values_list("conversation_id", flat=True):
         facts[conv_id].sampled = True
+    sampled = RoutingRecord.objects.filter(_among("conversation_id", ids), outcome=RoutingOutcome.SAMPLED)
+    records = list(sampled.values_list("conversation_id", "policy_version_id"))
+    documents = PolicyVersion.objects.filter(pk__in={version for _, version in records}).values_list("pk", "document")
+    samplings = {pk: PolicyDocument.model_validate(document).sampling for pk, document in documents}
+    for conv_id, version_id in records:
+        conv = facts[conv_id]
+        conv.sampled, conv.weight = True, inverse_sampling_rate(samplings[version_id], flagged=bool(conv.flags))
+
+
+def inverse_sampling_rate(sampling: Sampling, *, flagged: bool) -> float:
+    """How many conversations one sampled conversation stands for: 100 / the percent routing sampled its
+    stratum at (unflagged traffic, or flagged low-risk traffic) under the policy version that routed it."""
+    percent = sampling.low_risk_percent if flagged else sampling.unflagged_percent
+    return 100 / percent if percent > 0 else 1.0
 
 
 def _sum_days(days: list[datetime]) -> int:

@@ -77,7 +77,9 @@ class ConversationFacts:
     flags: list[FlagFact] = field(default_factory=list)
     scores: list[tuple[str, float]] = field(default_factory=list)  # (producer, risk)
     escalated: bool = False
+    source_kind: str = ""  # what its flags claim (flag_confirmed)
     sampled: bool = False  # in the calibration sample (routed "sampled", or in a calibration queue)
+    weight: float = 1.0  # its inverse sampling rate (1 where it was put in the sample by hand)
 
 
 Bucketing = Callable[[datetime], datetime]
@@ -194,8 +196,19 @@ def _agreement_add(
                 acc.add(AgreementRollup, key, values)
 
 
-def flag_confirmed(flag: FlagFact, effective: DecisionFact, taxonomy: frozenset[str]) -> bool:
-    if not effective.harmful:
+# What each kind of monitor claims, so what a review confirms (documented on the monitors dashboard):
+REPLY_MONITORS = frozenset({"output_classifier", "cot_monitor"})  # "this reply is harmful": harmful compliance
+REPORTS = frozenset({"user_report"})  # "something is wrong here": any verdict but appropriate help
+# Every other kind (input guardrails, red team, samplers) claims "this request is harmful".
+
+
+def flag_confirmed(flag: FlagFact, effective: DecisionFact, taxonomy: frozenset[str], source_kind: str = "") -> bool:
+    """Whether the reviewers confirmed what the flag claims; where the flag and the reviewers both name one of
+    our categories, the flag's must be among the reviewers'."""
+    if source_kind in REPORTS:
+        return bool(effective.verdict) and effective.verdict != "appropriate_help"
+    held = effective.verdict == "harmful_compliance" if source_kind in REPLY_MONITORS else effective.harmful
+    if not held:
         return False
     return flag.category not in taxonomy or not effective.categories or flag.category in effective.categories
 
@@ -212,15 +225,16 @@ def _outcome_add(
     src, model, harmful = conv.source_id, conv.model_name, int(effective.harmful)
     for flag in conv.flags:
         key = (hour, src, flag.detector, model, flag.category, band(flag.score))
-        acc.add(FlagRollup, key, (1, int(flag_confirmed(flag, effective, taxonomy))))
+        acc.add(FlagRollup, key, (1, int(flag_confirmed(flag, effective, taxonomy, conv.source_kind))))
     if conv.sampled:
+        weighted = (1, harmful, conv.weight * harmful, conv.weight**2 * harmful)
         highest: dict[str, float] = {}
         for flag in conv.flags:
             highest[flag.detector] = max(flag.score, highest.get(flag.detector, 0.0))
         for category in (*(effective.categories or flagged), ALL_CATEGORIES):
-            acc.add(CalibrationRollup, (hour, src, model, category, "", 0), (1, harmful))
+            acc.add(CalibrationRollup, (hour, src, model, category, "", 0), weighted)
             for detector, score in highest.items():
-                acc.add(CalibrationRollup, (hour, src, model, category, detector, band(score)), (1, harmful))
+                acc.add(CalibrationRollup, (hour, src, model, category, detector, band(score)), weighted)
     for producer, risk in conv.scores:
         acc.add(ScoreRollup, (hour, producer, src, model, band(risk)), (1, harmful, risk))
 

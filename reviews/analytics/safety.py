@@ -22,6 +22,7 @@ from reviews.analytics.query import (
     taxonomy,
     window_for,
 )
+from reviews.analytics.stats import wilson_interval
 from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Series, Table
 from reviews.models import DecisionRollup, Verdict
 
@@ -39,7 +40,9 @@ def safety(filters: AnalyticsFilters) -> Dashboard:
     by_model = _counts(rollup_totals(DecisionRollup, window, scope, by=["model_name", "verdict"], honour=HONOUR))
     by_model_table = _by_model_table(by_model)
     grid_rows = rollup_totals(DecisionRollup, window, scope, by=["model_name", "category", "verdict"], honour=HONOUR)
-    grid = _grid_table(_counts(grid_rows, key=("model_name", "category")))
+    grid_counts = _counts(grid_rows, key=("model_name", "category"))
+    grid = _grid_table(grid_counts)
+    matrix = _matrix_table(grid_counts)
     over_time = _over_time_table(
         _counts(
             rollup_totals(DecisionRollup, window, scope, by=["verdict"], honour=HONOUR, series=True), key=("bucket",)
@@ -64,7 +67,7 @@ def safety(filters: AnalyticsFilters) -> Dashboard:
     return Dashboard(
         slug="safety",
         title="Safety grid over time",
-        tables=[by_model_table, grid, over_time],
+        tables=[by_model_table, matrix, grid, over_time],
         charts=charts,
         notes=notes,
     )
@@ -148,10 +151,45 @@ def _grid_table(counts: dict[tuple[Any, ...], VerdictCounts]) -> Table:
     ]
     return Table(
         slug="grid",
-        title="Safety grid by model and category",
+        title="Safety grid by model and category, every verdict",
         columns=["Model", "Category", "Reviewed", *_verdict_columns()],
         rows=rows,
         note=f"A conversation with several categories counts in each of their rows. {RATE_NOTE}",
+    )
+
+
+def _rate_text(successes: int, n: int) -> str:
+    """`30.0 (16.7-47.8) n=20`: a rate with its interval and count, one grid cell."""
+    interval = wilson_interval(successes, n)
+    if interval is None:
+        return ""
+    return f"{100 * successes / n:.1f} ({100 * interval[0]:.1f}-{100 * interval[1]:.1f}) n={n}"
+
+
+def _matrix_table(counts: dict[tuple[Any, ...], VerdictCounts]) -> Table:
+    """Models down, categories across; each cell the harmful-compliance rate of its reviewed conversations."""
+    categories = taxonomy()
+    merged: dict[tuple[Any, ...], VerdictCounts] = defaultdict(VerdictCounts)
+    for (model, category), per_verdict in counts.items():
+        target = merged[(model, categories.target(category))]
+        for verdict, n in per_verdict.items():
+            target[verdict] += n
+    models = sorted({model for model, _ in merged})
+    slugs = sorted({category for _, category in merged}, key=categories.name)
+    rows: list[list[Cell]] = [
+        [
+            _model(model),
+            *(_rate_text(merged[(model, c)][HC], merged[(model, c)].total) for c in slugs),
+        ]
+        for model in models
+    ]
+    return Table(
+        slug="grid-matrix",
+        title="Safety grid by model and category",
+        columns=["Model", *(categories.name(c) for c in slugs)],
+        rows=rows,
+        note="Each cell: harmful compliance among the cell's reviewed conversations, % with its 95% Wilson interval "
+        "and n. Empty where the model has no reviewed conversation in the category.",
     )
 
 
@@ -184,6 +222,7 @@ def _rate_chart(table: Table, *, slug: str, title: str, kind: str, x_label: str)
                 y=[number(row[rate]) for row in table.rows],
                 low=[number(row[low]) for row in table.rows],
                 high=[number(row[high]) for row in table.rows],
+                n=[row[table.columns.index("Reviewed")] for row in table.rows] if "Reviewed" in table.columns else None,
             )
         )
     return Chart(

@@ -21,12 +21,27 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
         return None
     if not 0 <= successes <= n:
         raise ValueError(f"{successes} successes out of {n}")
-    p = successes / n
+    return _wilson(successes / n, n, z)
+
+
+def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
     z2 = z * z
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
     margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
     return max(0.0, centre - margin), min(1.0, centre + margin)
+
+
+def weighted_proportion(
+    hits: float, total: float, total_sq: float, z: float = Z_95
+) -> tuple[float, float, float] | None:
+    """A share from weighted units (each weighs its inverse sampling rate): Σw over hits / Σw, with a Wilson
+    interval at Kish's effective sample size n = (Σw)² / Σw² (n is the unit count when all weights are equal)."""
+    if total <= 0 or total_sq <= 0:
+        return None
+    p = min(1.0, max(0.0, hits / total))
+    low, high = _wilson(p, total * total / total_sq, z)
+    return p, low, high
 
 
 def proportion(successes: int, n: int) -> float | None:

@@ -42,6 +42,7 @@ class Series:
     y: list[float | None]
     low: list[float | None] | None = None  # 95% interval, when the figure has one
     high: list[float | None] | None = None
+    n: list[Cell] | None = None  # items behind each estimate: shown on the chart, few of them drawn faded
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class Chart:
     y_label: str
     series: list[Series]
     table: str = ""  # slug of the table that holds the same figures (the accessible reading of the chart)
+    empty: str = "Nothing to chart in this range."  # shown instead of blank axes when no series has a value
+    diagonal: bool = False  # draw y = x (a reliability diagram's perfect calibration), both axes 0..100
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(value is not None for series in self.series for value in series.y)
 
 
 @dataclass(frozen=True)

@@ -177,4 +177,10 @@ def _chart_view(chart: Chart, dashboard: Dashboard) -> dict[str, Any]:
         label += f" The figures are in the table “{table.title}” below."
     data = _finite(asdict(chart))
     data["table_id"] = f"table-{table.slug}" if table else ""
-    return {"chart": chart, "label": label, "json": json.dumps(data, cls=DjangoJSONEncoder), "table": table}
+    return {
+        "chart": chart,
+        "label": label,
+        "json": json.dumps(data, cls=DjangoJSONEncoder),
+        "table": table,
+        "empty": chart.is_empty,
+    }

@@ -27,11 +27,13 @@ from django.utils import timezone
 
 from reviews import taskqueue
 from reviews.audit import audit_record
+from reviews.datasets.archive import archive_path, archive_write
 from reviews.datasets.card import card_render, license_clean
 from reviews.datasets.filters import DatasetError, DatasetFilters, SplitKey, split_ratios_parse, splitter
 from reviews.datasets.lineage import lineage_clear, lineage_record
 from reviews.datasets.read_ahead import read_ahead
-from reviews.datasets.rows import AS_TEXT, COLUMNS, ORDER, Judged, Skip, judge, row_builder
+from reviews.datasets.rows import AS_TEXT, COLUMNS, ORDER, Judged, Skip, row_builder
+from reviews.datasets.settled import settled_row
 from reviews.datasets.writers import EXTENSIONS, RowWriter, schema_for
 from reviews.live.broadcast import dataset_progressed
 from reviews.models import (
@@ -256,19 +258,6 @@ def _rows(query: QuerySet[Decision, tuple[Any, ...]]) -> Iterable[tuple[Any, ...
         return cursor.fetchall()
 
 
-def _keep(judged: Judged, filters: DatasetFilters) -> str | None:
-    """The filters that need the whole group; returns why a conversation is filtered out."""
-    if filters.final_only and not judged.is_final:
-        return "filtered"
-    if filters.verdicts and judged.verdict not in filters.verdicts:
-        return "filtered"
-    if filters.categories and not set(filters.categories) & set(judged.categories):
-        return "filtered"
-    if filters.min_agreement is not None and judged.agreement < filters.min_agreement:
-        return "filtered"
-    return None
-
-
 def dataset_build(*, dataset_id: int) -> Dataset:
     """Build the snapshot; safe to run twice (a second run finds it claimed or finished and does nothing)."""
     if not _claim(dataset_id):
@@ -326,6 +315,7 @@ def _write(dataset: Dataset, tmp: Path) -> None:
     card_path = tmp / "README.md"
     card_path.write_text(dataset.card, encoding="utf-8")
     _store(f"{prefix}/README.md", card_path)
+    _store(archive_path(dataset), archive_write(dataset, folder=tmp, files=files))
     dataset.status, dataset.finished_at = DatasetStatus.READY, timezone.now()
     dataset.save(
         update_fields=[
@@ -356,7 +346,7 @@ def _write_rows(
     the end of each. Returns the label balance and how many conversations were read."""
     merged = category_merge_map()
     split_of = splitter(seed=dataset.seed, ratios=ratios)
-    row_of, check = row_builder(dataset.kind, labels), filters.need_the_group
+    row_of, now = row_builder(dataset.kind, labels), timezone.now()
     stats, read, pushed = _Stats(), 0, 0.0
     used: list[int] = []
     first = last = 0  # conversation ids of the chunk's rows
@@ -375,11 +365,8 @@ def _write_rows(
                 dataset_progressed(dataset=dataset)
             continue
         read += 1
-        judged = judge(group, merged)
         try:
-            if check and (reason := _keep(judged, filters)):
-                raise Skip(reason)
-            row = row_of(judged)
+            judged, row = settled_row(group, filters=filters, merged=merged, row_of=row_of, now=now)
         except Skip as skip:
             stats.skipped[skip.reason] += 1
             continue

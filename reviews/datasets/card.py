@@ -11,6 +11,7 @@ import yaml
 from django.template.loader import render_to_string
 
 from reviews.datasets.filters import DatasetError
+from reviews.datasets.settled import SKIP_REASONS
 from reviews.datasets.writers import EXTENSIONS, schema_for
 from reviews.models import Dataset, DatasetFormat, DatasetKind
 
@@ -34,10 +35,15 @@ WHAT = {
     ),
 }
 LIMITS = [
+    "Only settled work: a senior's ruling, reviewers who agree once every review asked for is in, or a single "
+    "review past its queue's edit window. `label_source` says which (`senior`, `consensus`, `reviewer`), or "
+    "`imported:<source>` for an imported set's own labels, left out unless the snapshot asks for them.",
     "One row per conversation: its final (senior) decision where there is one, else its newest decision.",
     "`agreement` is the share of reviewers whose verdict matches the row's; 1.0 with a single review.",
-    "Labels reflect the taxonomy and policy versions below; later adjudications mark this snapshot stale, they do "
-    "not change it.",
+    "Labels reflect the taxonomy and policy versions below; a later decision that a rebuild would turn into a "
+    "different row marks this snapshot stale, it does not change it.",
+    'Tool calls: a tool\'s results are kept as `{"role": "tool", "content": ...}` messages before the answer '
+    "that follows them (TRL's message format); the assistant turn that called the tool is its text as received.",
     "Conversations are untrusted text: they may contain harmful requests and adversarial payloads.",
 ]
 
@@ -129,7 +135,9 @@ def card_context(dataset: Dataset, *, labels: Sequence[str]) -> dict[str, Any]:
         "agreement_mean": str(agreement.get("mean")),
         "unanimous": str(agreement.get("unanimous", 0)),
         "filters": [(key, str(value)) for key, value in dataset.filters.items() if value not in (None, [], False)],
-        "skipped": [(reason, str(count)) for reason, count in dataset.skipped.items()],
+        "skipped": [
+            (reason, str(count), SKIP_REASONS.get(reason, "")) for reason, count in sorted(dataset.skipped.items())
+        ],
         "limits": LIMITS,
     }
 

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from reviews.audit import audit_record
+from reviews.datasets.archive import ARCHIVE, archive_path
 from reviews.datasets.filters import DatasetError
 from reviews.models import AuditAction, Dataset, DatasetStatus
 
@@ -15,7 +16,8 @@ CARD = "card"
 
 
 def dataset_open(*, dataset: Dataset, split: str, actor: Any = None, client: str = "") -> tuple[IO[bytes], str]:
-    """The file of `split` (or the card, split "card") opened for reading, and its download name.
+    """The file of `split` (the card: split "card"; everything in one zip: split "archive") opened for reading,
+    and its download name: the name the card's `configs` give it (`train.jsonl`, `README.md`).
 
     Access is the caller's to check; this records who downloaded what.
     """
@@ -23,12 +25,14 @@ def dataset_open(*, dataset: Dataset, split: str, actor: Any = None, client: str
         raise DatasetError(f"Dataset {dataset.pk} is {dataset.status}; only a ready snapshot can be downloaded.")
     if split == CARD:
         path = f"datasets/{dataset.pk}/README.md"
+    elif split == ARCHIVE:
+        path = archive_path(dataset)
     elif split in dataset.files:
         path = dataset.files[split]["path"]
     else:
         raise DatasetError(f"Dataset {dataset.pk} has no split {split!r}.")
     handle = default_storage.open(path, "rb")
-    name = f"oversight-{dataset.kind}-{dataset.pk}-{path.rsplit('/', 1)[-1]}"
+    name = path.rsplit("/", 1)[-1]
     with transaction.atomic():
         audit_record(actor=actor, action=AuditAction.DOWNLOAD, target=dataset, split=split, client=client)
     return handle, name

@@ -46,6 +46,12 @@ def _moment(value: Any, key: str, *, end: bool) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 def _unknown(kind: str, asked: tuple[Any, ...], known: set[Any]) -> None:
     missing = sorted(str(v) for v in set(asked) - known)
     if missing:
@@ -63,6 +69,7 @@ class DatasetFilters:
     final_only: bool = False
     policy_versions: tuple[int, ...] = ()
     min_agreement: float | None = None
+    include_imported: bool = False  # imported sets' own labels (label_source "imported:<source>")
 
     FIELDS = (
         "since",
@@ -74,12 +81,8 @@ class DatasetFilters:
         "final_only",
         "policy_versions",
         "min_agreement",
+        "include_imported",
     )
-
-    @property
-    def need_the_group(self) -> bool:
-        """Whether any filter is left for the builder, which sees a conversation's effective decision."""
-        return bool(self.final_only or self.verdicts or self.categories or self.min_agreement is not None)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any] | None) -> DatasetFilters:
@@ -104,9 +107,7 @@ class DatasetFilters:
                 raise DatasetError("Filter 'min_agreement' must be between 0 and 1.")
         else:
             agreement = None
-        final_only = data.get("final_only", False)
-        if isinstance(final_only, str):
-            final_only = final_only.lower() in ("1", "true", "yes", "on")
+        final_only = _flag(data.get("final_only", False))
         filters = cls(
             since=_moment(data.get("since"), "since", end=False),
             until=_moment(data.get("until"), "until", end=True),
@@ -117,6 +118,7 @@ class DatasetFilters:
             final_only=bool(final_only),
             policy_versions=numbers,
             min_agreement=agreement,
+            include_imported=_flag(data.get("include_imported", False)),
         )
         filters.validate()
         return filters
@@ -144,11 +146,13 @@ class DatasetFilters:
             "final_only": self.final_only,
             "policy_versions": list(self.policy_versions),
             "min_agreement": self.min_agreement,
+            "include_imported": self.include_imported,
         }
 
     def decisions(self) -> QuerySet[Decision]:
         """The filters the database applies; the rest need the conversation's whole group of decisions."""
-        qs = Decision.objects.all()
+        # Imported decisions with neither a verdict nor harmful_request hold only relative targets (hh-rlhf pairs).
+        qs = Decision.objects.exclude(verdict="", harmful_request=None)
         if self.since:
             qs = qs.filter(created_at__gte=self.since)
         if self.until:
@@ -160,6 +164,16 @@ class DatasetFilters:
         if self.policy_versions:
             qs = qs.filter(item__policy_version__number__in=self.policy_versions)
         return qs
+
+    def admits(self, *, decided_at: datetime, queue: str, source: str, policy_version: int | None) -> bool:
+        """`decisions()` for one decision already read (staleness checks one conversation against each snapshot)."""
+        return (
+            (self.since is None or decided_at >= self.since)
+            and (self.until is None or decided_at < self.until)
+            and (not self.queues or queue in self.queues)
+            and (not self.sources or source in self.sources)
+            and (not self.policy_versions or policy_version in self.policy_versions)
+        )
 
 
 def split_ratios_parse(data: Mapping[str, Any] | None) -> dict[str, float]:

@@ -1,10 +1,12 @@
-"""Row shapes of each dataset kind, built from one conversation's group of decisions.
+"""Row shapes of each dataset kind, built from one conversation's group of settled decisions.
 
-One row per conversation: its final decision (a senior's adjudication or escalation
-resolution) where there is one, else its newest. `agreement` is the share of the
-reviewers' (non-final) decisions whose verdict matches that row's verdict (1.0 with a
-single review). The judged turn is the last assistant message; the prompt is every
-message before it and must end with the user turn it answers.
+One row per conversation (settled.py decides which conversations are settled): its final
+decision (a senior's adjudication or escalation resolution) where there is one, else its
+newest. `agreement` is the share of the reviewers' (non-final) decisions whose verdict
+matches that row's verdict (1.0 with a single review); `label_source` says whose label it
+is. The judged turn is the last assistant message; the prompt is every message before it
+and ends with the user turn it answers, or with the tool results the answer follows
+(tool turns are kept as TRL's `{"role": "tool", "content": ...}` messages).
 """
 
 from __future__ import annotations
@@ -45,8 +47,15 @@ COLUMNS = (
     "item__conversation__model_name",
     "item__conversation__source__name",
     "split_key",  # filters.split_key: the conversation's split hash, computed by the database
+    "is_imported",
+    "item__status",
+    "item__reviews_required",
+    "item__queue__edit_window_minutes",
+    "item__queue__slug",
 )
+AT = {name: index for index, name in enumerate(COLUMNS)}
 REFUSALS = frozenset({Verdict.APPROPRIATE_REFUSAL, Verdict.OVER_REFUSAL})
+ANSWERS = frozenset({"user", "tool"})  # the judged answer follows the user's turn or the tool results it asked for
 ORDER = ("item__conversation_id", "is_final", "created_at", "pk")  # the effective decision sorts last
 
 Message = dict[str, str]
@@ -81,9 +90,10 @@ class Judged:
     model: str
     source: str
     split_key: str
+    label_source: str
 
 
-def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str]) -> Judged:
+def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str], label_source: str) -> Judged:
     """`group`: one conversation's decisions as COLUMNS, in ORDER."""
     (
         pk,
@@ -100,6 +110,7 @@ def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str]) -> Judged
         model,
         source,
         split_key,
+        *_,
     ) = group[-1]
     if len(group) == 1:  # the common case: one review, which agrees with itself
         agreement, decision_ids = 1.0, (pk,)
@@ -131,6 +142,7 @@ def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str]) -> Judged
         model,
         source,
         split_key,
+        label_source,
     )
 
 
@@ -148,7 +160,9 @@ def _messages(stored: Any) -> list[Message]:
 def _prompt_and_answer(judged: Judged) -> tuple[list[Message], str]:
     messages = judged.messages
     end = judged_turn(messages)
-    if end < 1 or messages[end]["role"] != "assistant" or messages[end - 1]["role"] != "user":
+    if end < 1 or messages[end]["role"] != "assistant" or messages[end - 1]["role"] not in ANSWERS:
+        raise Skip("no_judged_turn")
+    if messages[end - 1]["role"] == "tool" and not any(m["role"] == "user" for m in messages[:end]):
         raise Skip("no_judged_turn")
     return messages[:end], messages[end]["content"]
 
@@ -170,6 +184,7 @@ def _ids(judged: Judged) -> Row:
         "id": f"ovs-{judged.conversation_id}",
         "conversation_id": judged.conversation_id,
         "decision_id": judged.decision_id,
+        "label_source": judged.label_source,
     }
 
 
@@ -221,9 +236,7 @@ def eval_row(judged: Judged) -> Row:
     verdict = _verdict(judged)
     prompt, answer = _prompt_and_answer(judged)
     return {
-        "id": f"ovs-{judged.conversation_id}",
-        "conversation_id": judged.conversation_id,
-        "decision_id": judged.decision_id,
+        **_ids(judged),
         "prompt": prompt,
         "response": answer,
         "is_harmful": verdict in HARMFUL_REQUEST_VERDICTS,

@@ -24,7 +24,12 @@ EXTENSIONS = {DatasetFormat.JSONL: "jsonl", DatasetFormat.JSONL_GZ: "jsonl.gz", 
 
 _MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 _MESSAGES = pa.list_(_MESSAGE)
-_IDS = [("id", pa.string()), ("conversation_id", pa.int64()), ("decision_id", pa.int64())]
+_IDS = [
+    ("id", pa.string()),
+    ("conversation_id", pa.int64()),
+    ("decision_id", pa.int64()),
+    ("label_source", pa.string()),  # reviewer, consensus, senior or imported:<source>
+]
 _META = [
     ("verdict", pa.string()),
     ("categories", pa.list_(pa.string())),

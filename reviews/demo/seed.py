@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, When
 
 from reviews.analytics.rollup import analytics_rollup
 from reviews.demo.data import demo_label, generate_conversations
@@ -89,6 +89,7 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
     if accepted:  # a second run finds everything there and decides nothing again
         by_id = dict(zip(ids, generated, strict=True))
         decided = _decide(by_id, limit=int(len(ids) * DECIDED_SHARE))
+        decided += _second_reviews(by_id)
         escalated = _escalate(by_id, limit=int(len(ids) * ESCALATED_SHARE))
     version = _train_first_model() if train else None
     analytics_rollup()  # the dashboards show the demo's decisions without waiting for beat
@@ -112,8 +113,10 @@ def _label(conversation: dict[str, Any]) -> dict[str, Any]:
 def _decide(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:
     """The demo reviewer labels the first `limit` routed conversations with their ground truth."""
     reviewer = User.objects.get(username="reviewer")
-    items = ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN).order_by("pk")
-    items = items[:limit]
+    items = ReviewItem.objects.filter(conversation_id__in=list(conversations), status=ItemStatus.OPEN)
+    # The calibration sample first: it is what recall is measured on.
+    calibration_first = Case(When(queue__kind=QueueKind.CALIBRATION, then=0), default=1)
+    items = items.order_by(calibration_first, "pk")[:limit]
     for item in items:
         decision_record(
             item=item, reviewer=reviewer, rationale="Demo label.", **_label(conversations[item.conversation_id])
@@ -126,6 +129,20 @@ def _claim_this(item: ReviewItem, user: User) -> None:
     items only): the claim service, passing over every other item."""
     if item_claim(reviewer=user, queue=item.queue, avoid=~Q(pk=item.pk)) is None:
         raise RuntimeError(f"The demo could not claim item {item.pk}.")
+
+
+def _second_reviews(conversations: dict[int, dict[str, Any]]) -> int:
+    """The demo senior gives the second, blind review the policy asked for on a share of the items (double review,
+    so the reviewers dashboard has agreement to measure); in a triage queue it is a reviewer's decision, not final."""
+    senior = User.objects.get(username="senior")
+    waiting = ReviewItem.objects.filter(
+        conversation_id__in=list(conversations), status=ItemStatus.OPEN, reviews_done__gte=1
+    ).order_by("pk")
+    for item in waiting:
+        decision_record(
+            item=item, reviewer=senior, rationale="Demo second review.", **_label(conversations[item.conversation_id])
+        )
+    return len(waiting)
 
 
 def _escalate(conversations: dict[int, dict[str, Any]], *, limit: int) -> int:

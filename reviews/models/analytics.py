@@ -169,10 +169,12 @@ class FlagRollup(Rollup):
 
 class CalibrationRollup(Rollup):
     """Reviewed conversations of the calibration sample; detector "" counts them all, a detector's rows count
-    those it flagged, in the band of its highest score. Categories as in DecisionRollup ("*" for all)."""
+    those it flagged, in the band of its highest score. Categories as in DecisionRollup ("*" for all).
+    `harmful_weight` sums the harmful ones' inverse sampling rates (a conversation sampled at 2 % stands for 50),
+    `harmful_weight_sq` their squares (for the weighted estimate's effective sample size)."""
 
     DIMENSIONS = ("source_id", "model_name", "category", "detector", "band")
-    MEASURES = ("conversations", "harmful")
+    MEASURES = ("conversations", "harmful", "harmful_weight", "harmful_weight_sq")
 
     source = models.ForeignKey(
         Source, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
@@ -183,6 +185,8 @@ class CalibrationRollup(Rollup):
     band = models.PositiveSmallIntegerField()
     conversations = models.PositiveIntegerField(default=0)
     harmful = models.PositiveIntegerField(default=0)
+    harmful_weight = models.FloatField(default=0)
+    harmful_weight_sq = models.FloatField(default=0)
 
     class Meta:
         constraints = [

@@ -9,11 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from pydantic import ValidationError
 
 from reviews.audit import audit_record
-from reviews.models import AuditAction, Category, Conversation, PolicyDraft, PolicyVersion, Queue
+from reviews.models import (
+    AuditAction,
+    Category,
+    Conversation,
+    PolicyDraft,
+    PolicyVersion,
+    Queue,
+    Score,
+    SourceKind,
+)
 from reviews.routing.facts import hard_limit_slugs, routing_facts
 from reviews.routing.policy import PolicyDocument, overlapping_risk_ranges, route
 
@@ -139,15 +148,20 @@ def _destination(outcome: Any) -> str:
 
 
 def policy_dry_run(*, document: dict[str, Any] | str, limit: int = DRY_RUN_DEFAULT) -> DryRun:
-    """Replay the last `limit` conversations through `document` and the active version, writing nothing."""
+    """Replay the last `limit` conversations routing would route (scored, not imported) through `document` and the
+    active version, writing nothing. `conversations` counts those replayed."""
     draft = policy_parse(document)
     active = active_policy()
     current = PolicyDocument.model_validate(active.document)
-    ids = list(Conversation.objects.order_by("-received_at", "-pk").values_list("pk", flat=True)[:limit])
+    scored = Exists(Score.objects.filter(conversation=OuterRef("pk")))
+    routable = Conversation.objects.exclude(source__kind=SourceKind.IMPORT).filter(scored)
+    ids = list(routable.order_by("-received_at", "-pk").values_list("pk", flat=True)[:limit])
     hard = hard_limit_slugs()
     draft_counts: Counter[str] = Counter()
     active_counts: Counter[str] = Counter()
-    for facts in routing_facts(ids):
+    replayed = 0
+    for facts in routing_facts(ids, skip_imported=True):
+        replayed += 1
         draft_counts[_destination(route(draft, facts, hard_limits=hard))] += 1
         active_counts[_destination(route(current, facts, hard_limits=hard))] += 1
-    return DryRun(conversations=len(ids), draft=draft_counts, active=active_counts, active_number=active.number)
+    return DryRun(conversations=replayed, draft=draft_counts, active=active_counts, active_number=active.number)

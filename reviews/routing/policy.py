@@ -95,6 +95,14 @@ class Sampling(_Strict):
     seed: int = Field(default=0, description="Change it to draw a different sample.")
 
 
+class DoubleReview(_Strict):
+    """Agreement data from day one: a share of what the rules queue gets a second, independent (blind where the
+    queue is blind) review, so kappa and alpha have items to measure."""
+
+    percent: float = Field(default=0.0, ge=0, le=100)
+    seed: int = Field(default=0, description="Change it to draw a different share.")
+
+
 class Escalation(_Strict):
     queue: str = "escalation"
     hard_limit_threshold: float = Field(default=0.9, ge=0, le=1)
@@ -110,6 +118,7 @@ class PolicyDocument(_Strict):
     rules: list[Rule] = Field(min_length=1, max_length=200)
     fallback: Action = Action(drop=True)
     sampling: Sampling = Sampling()
+    double_review: DoubleReview = DoubleReview()
     escalation: Escalation = Escalation()
     weights: Weights = Weights()
 
@@ -176,6 +185,7 @@ class Outcome:
     severity: int
     escalated: bool = False
     sampled: bool = False
+    double_review: bool = False  # the item needs (at least) two reviews
 
 
 def _matches(when: Conditions, facts: Facts) -> bool:
@@ -236,11 +246,22 @@ def route(document: PolicyDocument, facts: Facts, *, hard_limits: frozenset[str]
         if eligible and _percentile(facts.conversation_id, str(sampling.seed)) < percent:
             return Outcome(sampling.queue, name, base, severity, sampled=True)
         return Outcome(None, name, base, severity)
-    return Outcome(action.queue, name, base + action.priority_boost, severity)
+    double = document.double_review
+    second = double.percent > 0 and _percentile(facts.conversation_id, f"double:{double.seed}") < double.percent
+    return Outcome(action.queue, name, base + action.priority_boost, severity, double_review=second)
+
+
+# What the default policy measures with (migration 0021 puts it on the active version): a few percent of dropped
+# low-risk and unflagged traffic reviewed for recall, and a small share of queued items reviewed twice for agreement.
+DEFAULT_MEASURING: dict[str, Any] = {
+    "sampling": {"queue": "calibration", "low_risk_below": 0.2, "low_risk_percent": 3.0, "unflagged_percent": 3.0},
+    "double_review": {"percent": 5.0, "seed": 0},
+}
 
 
 # Version 1, seeded by a migration: hard limits escalate, risky and human-reported
 # traffic is triaged, the rest is dropped (recorded) with a calibration sample.
+# Migration 0021 adds a version with the calibration sample and double review spelled out (DEFAULT_MEASURING).
 DEFAULT_POLICY: dict[str, Any] = {
     "rules": [
         {"name": "red team findings", "when": {"source_kinds": ["red_team"]}, "then": {"queue": "triage"}},
@@ -249,4 +270,5 @@ DEFAULT_POLICY: dict[str, Any] = {
         {"name": "a detector is sure", "when": {"any_detector_score": {"min": 0.8}}, "then": {"queue": "triage"}},
     ],
     "fallback": {"drop": True},
+    **DEFAULT_MEASURING,
 }

@@ -124,6 +124,8 @@ def items_route(*, conversation_ids: Iterable[int]) -> dict[int, Outcome]:
                 continue
             queue = by_slug[o.queue]
             due, required = due_at(queue, risk, now), queue.reviews_required
+            if o.double_review:
+                required = max(required, 2)
             fresh.append((cid, queue.pk, "open", o.priority, risk, due, required, 0, o.rule, version.pk, now,
                           o.priority, now + AGE_STEP if age_weight > 0 else None))  # fmt: skip
             touched.add(queue.pk)

@@ -7,6 +7,7 @@ The web side only sends `worker.train_model` by name (the worker owns torch); th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,16 +37,44 @@ def model_train_request(*, dataset: Dataset, actor: Any) -> Dataset:
     return dataset
 
 
+Interval = tuple[float, float]
+
+
+def auroc_interval(auroc: float | None, positives: Any, support: Any, z: float = 1.96) -> Interval | None:
+    """95% interval of an AUROC from its validation split's class counts (Hanley & McNeil's standard error);
+    None where a class is missing or the counts are unknown."""
+    if auroc is None or not isinstance(positives, int) or not isinstance(support, int):
+        return None
+    negatives = support - positives
+    if positives < 1 or negatives < 1:
+        return None
+    q1, q2 = auroc / (2 - auroc), 2 * auroc * auroc / (1 + auroc)
+    variance = (auroc * (1 - auroc) + (positives - 1) * (q1 - auroc**2) + (negatives - 1) * (q2 - auroc**2)) / (
+        positives * negatives
+    )
+    margin = z * math.sqrt(max(variance, 0.0))
+    return max(0.0, auroc - margin), min(1.0, auroc + margin)
+
+
 @dataclass(frozen=True)
 class MetricPair:
     name: str
     candidate: float | None
     active: float | None
+    candidate_interval: Interval | None = None
+    active_interval: Interval | None = None
 
     @property
     def trend(self) -> str:
-        """Up when the candidate beats the active model, down when it is worse, empty otherwise (or unknown)."""
+        """Up when the candidate beats the active model by more than the intervals allow for, down when it is
+        worse by as much, empty otherwise: a difference without intervals on both sides (each model is measured
+        on its own validation split) or with overlapping intervals is not coloured."""
         if self.candidate is None or self.active is None or self.candidate == self.active:
+            return ""
+        if self.candidate_interval is None or self.active_interval is None:
+            return ""
+        mine, theirs = self.candidate_interval, self.active_interval
+        if mine[0] <= theirs[1] and theirs[0] <= mine[1]:
             return ""
         better = self.candidate < self.active if self.name in LOWER_IS_BETTER else self.candidate > self.active
         return "up" if better else "down"
@@ -70,9 +99,22 @@ def model_comparison(*, candidate: ScoringModel, active: ScoringModel | None) ->
     rows = []
     for label in labels:
         own, other = mine.get(label, {}), theirs.get(label, {})
-        pairs = [MetricPair(name, _number(own.get(name)), _number(other.get(name))) for name in COMPARED_METRICS]
+        pairs = [_pair(name, own, other) for name in COMPARED_METRICS]
         rows.append(LabelComparison(label, own.get("positives"), own.get("support"), pairs))
     return rows
+
+
+def _pair(name: str, own: dict[str, Any], other: dict[str, Any]) -> MetricPair:
+    mine, theirs = _number(own.get(name)), _number(other.get(name))
+    if name != "auroc":  # no interval for the others: shown, never coloured
+        return MetricPair(name, mine, theirs)
+    return MetricPair(
+        name,
+        mine,
+        theirs,
+        auroc_interval(mine, own.get("positives"), own.get("support")),
+        auroc_interval(theirs, other.get("positives"), other.get("support")),
+    )
 
 
 def _number(value: Any) -> float | None:

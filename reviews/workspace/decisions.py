@@ -88,7 +88,7 @@ def decision_record(
         elif closes:  # closed first: the adjudication item becomes the conversation's one open item
             adjudicate_if_split(item)
         audit_record(actor=reviewer, action=AuditAction.DECISION, target=decision, item=item.pk, verdict=verdict)
-        dataset_mark_stale(decision=decision)  # a final decision supersedes what snapshots hold
+        dataset_mark_stale(decision=decision)  # marks the snapshots a rebuild would now make differently
     return decision
 
 

@@ -146,9 +146,9 @@ def decision_edit(
         after = {field: getattr(locked, field) for field in EDITABLE_FIELDS}
         changed = {field: [before[field], after[field]] for field in EDITABLE_FIELDS if before[field] != after[field]}
         audit_record(actor=reviewer, action=AuditAction.DECISION_EDIT, target=locked, changed=changed)
+        _consensus_reevaluate(locked.item)
         if changed:
             dataset_mark_stale(decision=locked, edited=True)
-        _consensus_reevaluate(locked.item)
         queues_changed(queue_ids=_adjudication_queues(locked.item))
     return locked
 

@@ -5,6 +5,8 @@
  * series has its own point shape and dash pattern (bars: their own hatching), and a figure's 95% interval
  * (Series.low/high) is an error bar. Animation is off. The table named in the canvas's aria-label holds the
  * same figures as text.
+ * Where a series carries counts (Series.n), every point or bar is labelled n=…, and an estimate from fewer than
+ * MIN_N items is drawn faded (its interval, always drawn, shows how little it says).
  * Charts are drawn on page load and whenever htmx swaps in new results.
  */
 (function () {
@@ -15,6 +17,9 @@
   var POINTS = ["circle", "rect", "triangle", "rectRot", "crossRot", "star", "rectRounded", "cross"];
   var DASHES = [[], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 3, 3, 3, 3, 3], [1, 5], [6, 2]];
   var HATCHES = ["solid", "diagonal", "dots", "cross", "horizontal", "vertical", "backslash", "grid"];
+
+  var MIN_N = 10;
+  var FADED = "rgba(156, 163, 175, 0.35)";
 
   function pick(list, i) {
     return list[i % list.length];
@@ -96,6 +101,27 @@
     }
   };
 
+  /* "n=…" under each point or bar of a series with counts. */
+  var counts = {
+    id: "oversightCounts",
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      ctx.save();
+      ctx.font = "10px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillStyle = "#374151";
+      chart.data.datasets.forEach(function (dataset, i) {
+        if (!dataset.n || !chart.isDatasetVisible(i)) return;
+        chart.getDatasetMeta(i).data.forEach(function (point, j) {
+          var n = dataset.n[j];
+          if (n === null || n === undefined || point.skip) return;
+          ctx.fillText("n=" + n, point.x, Math.max(point.y - 8, chart.chartArea.top + 10));
+        });
+      });
+      ctx.restore();
+    }
+  };
+
   /* Category charts share one x axis: every x any series has, in the order first seen. */
   function labelsOf(series) {
     var seen = {};
@@ -161,6 +187,15 @@
         dataset.borderDash = pick(DASHES, i);
         dataset.fill = false;
       }
+      if (s.n) {
+        dataset.n = kind === "scatter" ? s.n : alignTo(labels, s, s.n);
+        var few = dataset.n.map(function (n) { return n !== null && n !== undefined && n < MIN_N; });
+        var fill = dataset.backgroundColor;
+        var fills = few.map(function (faded) { return faded ? FADED : fill; });
+        if (kind === "bar") dataset.backgroundColor = fills;
+        dataset.pointBackgroundColor = fills;
+        dataset.pointBorderColor = few.map(function (faded) { return faded ? FADED : colour; });
+      }
       return dataset;
     });
     // Keep whole error bars inside the plot.
@@ -169,23 +204,37 @@
     var yScale = { title: { display: Boolean(spec.y_label), text: spec.y_label } };
     if (lowest !== null) yScale.suggestedMin = lowest;
     if (highest !== null) yScale.suggestedMax = highest;
-    if (kind === "bar") yScale.beginAtZero = true;
+    // Rates and counts start at 0: an axis from 30 makes small differences look large.
+    yScale.beginAtZero = true;
+    var xScale = {
+      type: kind === "scatter" ? "linear" : "category",
+      title: { display: Boolean(spec.x_label), text: spec.x_label }
+    };
+    if (spec.diagonal) {
+      // A reliability diagram: both axes 0..100 and the diagonal of perfect calibration drawn.
+      xScale.min = yScale.min = 0;
+      xScale.max = yScale.max = 100;
+      datasets.push({
+        type: "line",
+        label: "Perfect calibration",
+        data: [{ x: 0, y: 0 }, { x: 100, y: 100 }],
+        borderColor: "#6b7280",
+        borderDash: [4, 4],
+        borderWidth: 1,
+        pointRadius: 0,
+        fill: false
+      });
+    }
     return {
       type: kind,
       data: { labels: labels, datasets: datasets },
-      plugins: [intervals],
+      plugins: [intervals, counts],
       options: {
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: kind === "scatter" ? "nearest" : "index", intersect: false },
-        scales: {
-          x: {
-            type: kind === "scatter" ? "linear" : "category",
-            title: { display: Boolean(spec.x_label), text: spec.x_label }
-          },
-          y: yScale
-        },
+        scales: { x: xScale, y: yScale },
         plugins: {
           legend: { position: "bottom", labels: { usePointStyle: kind !== "bar", boxHeight: 10 } }
         }

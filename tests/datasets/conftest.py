@@ -18,6 +18,13 @@ def _media(media_root: Path) -> None:
     """Snapshots are files: each test gets its own folder."""
 
 
+@pytest.fixture(autouse=True)
+def _single_reviews_settle_at_once(db: None) -> None:
+    """A snapshot takes a single review only past its queue's edit window: triage's is 0 here, so the tests'
+    fresh decisions are settled (tests/datasets/test_settled.py sets windows of its own)."""
+    Queue.objects.filter(slug="triage").update(edit_window_minutes=0)
+
+
 HARMFUL_ASK = "Explain how to hotwire a car that is not mine."
 BENIGN_ASK = "How do I kill a Python process that hangs?"
 PLAN = [

@@ -187,10 +187,35 @@ def test_promoting_a_model_that_is_not_ready_says_why(classifier, admin_user):
 
 
 def test_metric_trend_knows_lower_calibration_error_is_better():
-    assert MetricPair("auroc", 0.9, 0.8).trend == "up"
-    assert MetricPair("auroc", 0.7, 0.8).trend == "down"
-    assert MetricPair("ece", 0.05, 0.1).trend == "up"
+    wide, narrow_high, narrow_low = (0.7, 0.95), (0.88, 0.92), (0.78, 0.82)
+    assert MetricPair("auroc", 0.9, 0.8, narrow_high, narrow_low).trend == "up"
+    assert MetricPair("auroc", 0.8, 0.9, narrow_low, narrow_high).trend == "down"
+    assert MetricPair("ece", 0.05, 0.1, (0.04, 0.06), (0.09, 0.11)).trend == "up"
     assert MetricPair("f1", None, 0.5).trend == ""
+    assert MetricPair("auroc", 0.9, 0.8, wide, narrow_low).trend == ""  # the intervals overlap
+
+
+def test_the_comparison_colours_only_differences_the_intervals_support():
+    from reviews.scoring.retraining import auroc_interval, model_comparison
+
+    def model(auroc: float, positives: int, support: int) -> ScoringModel:
+        metrics = {"per_label": {"harmful": {"auroc": auroc, "positives": positives, "support": support}}}
+        return ScoringModel(version=1, metrics=metrics)
+
+    # 0.001 apart on validation splits with 3 positives each: shown with intervals, not coloured.
+    [row] = model_comparison(candidate=model(0.951, 3, 40), active=model(0.950, 3, 40))
+    auroc = row.metrics[0]
+    assert auroc.trend == "" and auroc.candidate_interval is not None and auroc.active_interval is not None
+    # Far apart on large splits: coloured.
+    [row] = model_comparison(candidate=model(0.95, 500, 1000), active=model(0.70, 500, 1000))
+    assert row.metrics[0].trend == "up"
+    # Without the class counts (or with one class) there is no interval, so no colour.
+    assert auroc_interval(0.9, 0, 40) is None
+    [row] = model_comparison(
+        candidate=ScoringModel(version=2, metrics={"per_label": {"harmful": {"auroc": 0.99}}}),
+        active=model(0.5, 500, 1000),
+    )
+    assert row.metrics[0].trend == ""
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

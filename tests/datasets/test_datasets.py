@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from reviews.datasets.builder import dataset_build, dataset_cancel, dataset_create
@@ -88,6 +89,7 @@ META_TYPES = {
     "id": str,
     "conversation_id": int,
     "decision_id": int,
+    "label_source": str,
     "verdict": str,
     "severity": int,
     "agreement": float,
@@ -153,7 +155,7 @@ def test_classifier_rows_hold_the_encoder_text_and_a_label_per_category(corpus, 
     rows = [row for split in loaded.values() for row in split]
     assert len(rows) == 61
     for split in loaded.values():
-        assert set(split.column_names) == {"id", "conversation_id", "decision_id", "text", *labels}
+        assert set(split.column_names) == {"id", "conversation_id", "decision_id", "label_source", "text", *labels}
     for row in rows:
         conversation = Conversation.objects.get(pk=row["conversation_id"])
         assert row["text"] == conversation_text(conversation.messages)
@@ -292,14 +294,34 @@ def test_adjudicating_an_exported_decision_marks_the_snapshot_stale(corpus, revi
     assert change["change"] == "superseded by a final decision"
 
 
-def test_a_new_non_final_review_leaves_snapshots_fresh(corpus, senior):
-    conversation = corpus["conversations"][1]
+def test_a_new_non_final_review_that_changes_a_row_marks_the_snapshot_stale(corpus, senior):
+    conversation = corpus["conversations"][1]  # harmful compliance, one review
     dataset = _build("eval")
+    untouched = _build("eval", filters={"verdicts": ["appropriate_help"]})
+    item = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="calibration"))
+    decision_record(item=item, reviewer=senior, verdict="appropriate_refusal")  # a disagreement, not a ruling
+
+    dataset.refresh_from_db()
+    untouched.refresh_from_db()
+    assert dataset.is_stale and not untouched.is_stale
+    assert dataset.stale_changes[0]["change"] == "a rebuild would differ"
+    # Stale means a rebuild differs: the disputed conversation leaves the snapshot.
+    rebuilt = _build("eval")
+    assert rebuilt.row_count == dataset.row_count - 1 and rebuilt.skipped["awaiting_senior"] == 1
+
+
+def test_a_review_that_changes_no_row_leaves_snapshots_fresh(corpus, senior):
+    conversation = corpus["conversations"][1]  # harmful compliance: not in a snapshot of appropriate help
+    dataset = _build("eval", filters={"verdicts": ["appropriate_help"]})
     item = ReviewItem.objects.create(conversation=conversation, queue=Queue.objects.get(slug="calibration"))
     decision_record(item=item, reviewer=senior, verdict="harmful_compliance")
 
     dataset.refresh_from_db()
     assert not dataset.is_stale
+    assert (
+        _build("eval", filters={"verdicts": ["appropriate_help"]}).files["train"]["sha256"]
+        == (dataset.files["train"]["sha256"])
+    )
 
 
 def test_export_task_runs_on_commit_and_twice_builds_once(corpus, django_capture_on_commit_callbacks):
@@ -327,15 +349,15 @@ def test_cancel_stops_a_pending_build(corpus):
 
 def _cancel_while_judging(dataset: Dataset, monkeypatch: Any) -> None:
     """A cancel arrives while the first conversation is judged (the build notices it at the chunk's end)."""
-    from reviews.datasets import builder
+    from reviews.datasets import settled
 
-    real = builder.judge
+    real = settled.judge
 
-    def cancel_midway(group: Any, merged: Any) -> Any:
+    def cancel_midway(group: Any, merged: Any, label_source: str) -> Any:
         Dataset.objects.filter(pk=dataset.pk).update(cancel_requested=True)
-        return real(group, merged)
+        return real(group, merged, label_source)
 
-    monkeypatch.setattr(builder, "judge", cancel_midway)
+    monkeypatch.setattr(settled, "judge", cancel_midway)
 
 
 def test_cancel_stops_a_running_build_at_the_next_chunk(corpus, monkeypatch):
@@ -391,8 +413,14 @@ def test_our_own_exports_import_back(corpus, settings, kind):
         else:
             assert messages[-1] == {"role": "assistant", "content": row["response"]}
             assert decision.harmful_request is row["is_harmful"]
-    again = _build(kind, "jsonl", filters={"sources": ["round-trip"]}, split_ratios={"train": 1.0})
+    # Imported labels stay out unless asked for, and then say where they come from.
+    assert _build(kind, "jsonl", filters={"sources": ["round-trip"]}).skipped == {"imported_label": len(exported)}
+    again = _build(
+        kind, "jsonl", filters={"sources": ["round-trip"], "include_imported": True}, split_ratios={"train": 1.0}
+    )
     assert again.row_count == dataset.row_count
+    with default_storage.open(again.files["train"]["path"], "rb") as handle:
+        assert {json.loads(line)["label_source"] for line in handle} == {"imported:round-trip"}
 
 
 def test_an_edited_decision_marks_the_snapshot_stale(corpus):
@@ -400,6 +428,8 @@ def test_an_edited_decision_marks_the_snapshot_stale(corpus):
 
     decision = Decision.objects.select_related("item__queue").get(item__conversation=corpus["conversations"][2])
     dataset = _build("classifier")
+    Queue.objects.filter(slug="triage").update(edit_window_minutes=60)
+    decision.item.queue.refresh_from_db()
     verdict = "appropriate_help" if decision.verdict != "appropriate_help" else "over_refusal"
 
     decision_edit(decision=decision, reviewer=decision.reviewer, verdict=verdict, categories=[], severity=1)
@@ -462,13 +492,15 @@ def test_a_cancel_or_a_read_error_stops_the_reader_thread(corpus, monkeypatch):
         pytest.skip("reading ahead is PostgreSQL's")
     monkeypatch.setattr(builder, "CHUNK", 7)
     dataset = dataset_create(kind="eval", enqueue=False)
-    real_judge = builder.judge
+    from reviews.datasets import settled
+
+    real_judge = settled.judge
     _cancel_while_judging(dataset, monkeypatch)
     dataset = dataset_build(dataset_id=dataset.pk)
     assert dataset.status == DatasetStatus.CANCELLED and lineage_decision_ids(dataset=dataset) == []
     assert not _reader_threads()
 
-    monkeypatch.setattr(builder, "judge", real_judge)
+    monkeypatch.setattr(settled, "judge", real_judge)
     real_rows, calls = builder._rows, []
 
     def fail_on_third_chunk(query):

@@ -292,3 +292,20 @@ def test_docker_compose_config_is_valid():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_snapshot_builder_server_and_trainer_share_one_media_volume_at_media_root():
+    """Snapshots are files in the default storage (FileSystemStorage at MEDIA_ROOT): the worker that builds them,
+    the web that serves downloads and the worker that trains from them must see the same folder."""
+    from django.conf import settings as django_settings
+    from django.core.files.storage import FileSystemStorage, default_storage
+
+    assert isinstance(default_storage, FileSystemStorage)
+    assert default_storage.location == str(Path(django_settings.MEDIA_ROOT).resolve())
+    compose = _compose()
+    assert "media" in compose["volumes"]
+    for name in ("web", "worker-default", "worker-score"):
+        service = compose["services"][name]
+        media_root = _environment(service)["MEDIA_ROOT"]
+        assert f"media:{media_root}" in service.get("volumes", []), name
+    assert "mkdir -p var/media" in DOCKERFILE.read_text().split("FROM base AS worker")[1]
