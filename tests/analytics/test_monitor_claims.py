@@ -122,13 +122,16 @@ def test_a_reviewers_escalations_count_as_escalations_on_the_reviewers_dashboard
     triage = Queue.objects.get(slug="triage")
     for n in range(5):
         conversation = factories.conversation(source, f"e{n}", model_name="m", scoring_status="scored")
-        item = ReviewItem.objects.create(conversation=conversation, queue=triage, claimed_by=reviewer)
+        lease = timezone.now() + timedelta(minutes=10)  # the workspace acts on live claims only
+        item = ReviewItem.objects.create(
+            conversation=conversation, queue=triage, claimed_by=reviewer, lease_expires_at=lease
+        )
         if n < 2:
             decision_record(item=item, reviewer=reviewer, verdict=AH)
             continue
         escalation_raise(item=item, reviewer=reviewer, reason="needs a policy call")
         senior_item = ReviewItem.objects.get(conversation=conversation, queue__slug="escalation")
-        ReviewItem.objects.filter(pk=senior_item.pk).update(claimed_by=senior)
+        ReviewItem.objects.filter(pk=senior_item.pk).update(claimed_by=senior, lease_expires_at=lease)
         decision_submit(item=senior_item, reviewer=senior, verdict=AR)
 
     now = timezone.now()

@@ -40,7 +40,9 @@ def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
     routed = ReviewItem.objects.count()
     decided = ReviewItem.objects.filter(status="done")
     open_items = ReviewItem.objects.filter(status="open")
-    assert decided.count() == Decision.objects.count() == int(40 * 0.6)
+    assert decided.count() == int(40 * 0.6)
+    # Every decided item has its decision; a double-reviewed one may have a second (the demo senior's).
+    assert Decision.objects.filter(item__in=decided).values("item").distinct().count() == decided.count()
     assert open_items.count() == routed - decided.count() > 0
     # Open items are ranked by the model's risk, not the detectors' fallback.
     producers = set(Score.objects.filter(conversation__review_items__in=open_items).values_list("producer", flat=True))
