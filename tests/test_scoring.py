@@ -19,6 +19,7 @@ from reviews.services.ingest import conversations_ingest
 from reviews.services.model_registry import PromotionError, model_promote
 from reviews.services.routing import items_route
 from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
+from reviews.services.training_data import category_names
 from worker import tasks
 from worker.scoring import score_and_route
 from worker.training import TrainConfig
@@ -73,20 +74,20 @@ def test_scoring_twice_writes_one_score(ingest, make_conversation):
 def promote(django_capture_on_commit_callbacks):
     def run(model: ScoringModel) -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return model_promote(model=model)
+            return model_promote(model=model, force=True)  # the comparison gate has its own tests
 
     return run
 
 
 def test_trained_model_scores_with_its_labels_and_reuses_cached_embeddings(labeled, trained, monkeypatch, promote):
-    assert trained.status == "ready" and trained.labels[-1] == "harmful"
+    assert trained.status == "ready" and trained.labels == category_names()
     assert Embedding.objects.count() == 40  # training encoded exactly the labeled conversations
     undecided = set(ReviewItem.objects.filter(status="open").values_list("conversation_id", flat=True))
     backlog = promote(trained)
     assert set(backlog) == undecided
 
     score = Score.objects.get(conversation_id=backlog[0], producer=f"model-v{trained.version}")
-    assert set(score.categories) == set(trained.labels[:-1]) and 0 <= score.risk <= 1
+    assert set(score.categories) == set(trained.labels) and 0 <= score.risk <= 1
     assert Embedding.objects.count() == 40 + len(backlog)
 
     retrained = model_train(config=TrainConfig(max_epochs=5, patience=2))
@@ -165,8 +166,10 @@ def test_train_model_command_reports_metrics_per_label(labeled):
     call_command("train_model", "--here", stdout=out)
 
     report = out.getvalue()
-    assert "is ready" in report and "AUROC" in report
-    assert "harmful" in report and "violent-crime" in report
+    assert "is ready" in report and "split by near-duplicate groups" in report and "AUROC" in report
+    for output in ("request_harmful", "complied", "harmful_compliance", "risk"):
+        assert f"\n{output} " in report
+    assert "\ncategory " in report
 
 
 def test_poison_conversation_is_parked_after_three_attempts_and_the_batch_moves_on(

@@ -54,10 +54,16 @@ def _split(ids: list[int]) -> None:
 
 
 @shared_task(name="worker.train_model", acks_late=True)
-def train_model(dataset_id: int | None = None, include_imported: bool = True) -> int:
-    """Train a new head version (status `ready`) from decisions, or from a `classifier` snapshot; its version."""
+def train_model(
+    dataset_id: int | None = None, include_imported: bool = True, fine_tune: bool | None = None, loso: bool = True
+) -> int:
+    """Train a new model version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
+    `fine_tune` None: fine-tune the encoder where this worker has CUDA."""
     from reviews.models import Dataset
+    from worker.encoder import pick_device
     from worker.versions import model_train
 
     dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
-    return model_train(include_imported=include_imported, dataset=dataset).version
+    if fine_tune is None:
+        fine_tune = pick_device().type == "cuda"
+    return model_train(include_imported=include_imported, dataset=dataset, fine_tune=fine_tune, loso=loso).version
