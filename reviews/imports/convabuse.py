@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from reviews.imports.base import ImportFormatError, LabeledConversation, csv_rows, labeled, payload, provenance, turn
+from reviews.imports.base import (
+    ImportFormatError,
+    LabeledConversation,
+    csv_rows,
+    label_targets,
+    labeled,
+    payload,
+    provenance,
+    turn,
+)
 
 CONVABUSE_COLUMNS = ("example_id", "prev_agent", "prev_user", "agent", "user", "bot")
 CONVABUSE_LEVELS = ("1", "0", "-1", "-2", "-3")
@@ -119,4 +128,8 @@ def read_convabuse(path: Path) -> Iterator[LabeledConversation]:
             "convabuse", path, example_id=example, conv_id=_convabuse_id(row.get("conv_id", "")), bot=row["bot"]
         )
         conv = payload(f"convabuse:{example}", messages, meta, model=row["bot"])
-        yield labeled(conv, None, harmful, categories, severity=severity, trainable=votes.total > 0)
+        if not votes.total:
+            yield labeled(conv, None, False, (), trainable=False)
+            continue
+        targets = label_targets(request_harmful=harmful, categories=categories)
+        yield labeled(conv, None, harmful, categories, severity=severity, targets=targets)

@@ -21,6 +21,7 @@ from reviews.imports.base import (
     ImportFormatError,
     LabeledConversation,
     file_stem,
+    label_targets,
     labeled,
     open_text,
     payload,
@@ -67,4 +68,5 @@ def read_diasafety(path: Path) -> Iterator[LabeledConversation]:
         meta = provenance("diasafety", path, diasafety_category=category, index=index)
         conv = payload(f"diasafety:{stem}:{index}", messages, meta)
         verdict = "harmful_compliance" if unsafe else "appropriate_help"
-        yield labeled(conv, verdict, unsafe, categories, severity=severity)
+        targets = label_targets(harmful_response=unsafe, categories=categories)
+        yield labeled(conv, verdict, unsafe, categories, severity=severity, targets=targets)

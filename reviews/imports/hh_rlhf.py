@@ -23,6 +23,7 @@ from reviews.imports.base import (
     clean_text,
     file_stem,
     json_lines,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -65,4 +66,5 @@ def read_hh_rlhf(path: Path) -> Iterator[LabeledConversation]:
                 raise ImportFormatError(f"{path.name} line {line}: the {side} transcript is empty")
             meta = provenance("hh-rlhf", path, pair_id=pair_id, preferred=side == "chosen", line=line)
             conv = payload(f"{pair_id}-{side}", messages, meta)
-            yield labeled(conv, None, True, (), severity=1, trainable=False)
+            targets = label_targets(pair=(pair_id, side == "chosen"))
+            yield labeled(conv, None, True, (), severity=1, trainable=False, targets=targets)

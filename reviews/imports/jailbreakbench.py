@@ -27,6 +27,7 @@ from reviews.imports.base import (
     LabeledConversation,
     csv_rows,
     json_lines,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -152,7 +153,8 @@ def read_jbb_behaviors(path: Path) -> Iterator[LabeledConversation]:
             origin=row.get("source", ""),
         )
         conv = payload(f"jbb:{kind}:{row['index']}", [turn("user", row["goal"])], meta)
-        yield labeled(conv, None, harmful, categories)
+        targets = label_targets(request_harmful=harmful, categories=categories)
+        yield labeled(conv, None, harmful, categories, targets=targets)
 
 
 def read_jbb_artifacts(path: Path) -> Iterator[LabeledConversation]:
@@ -180,4 +182,10 @@ def read_jbb_artifacts(path: Path) -> Iterator[LabeledConversation]:
         )
         messages = [turn("user", prompt), turn("assistant", response)]
         conv = payload(f"jbb-artifact:{method}:{model}:{record['index']}", messages, meta, model=model)
-        yield labeled(conv, verdict_for(True, jailbroken), True, categories)
+        targets = label_targets(
+            request_harmful=True,
+            harmful_response=jailbroken,
+            complied=1 if jailbroken else None,  # "not jailbroken" also covers harmless compliance
+            categories=categories,
+        )
+        yield labeled(conv, verdict_for(True, jailbroken), True, categories, targets=targets)

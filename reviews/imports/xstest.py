@@ -33,6 +33,8 @@ from reviews.imports.base import (
     LabeledConversation,
     csv_rows,
     file_stem,
+    grid_targets,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -43,6 +45,7 @@ from reviews.imports.keywords import keyword_categories
 
 XSTEST_PROMPT_COLUMNS = ("id", "prompt", "type", "label")
 XSTEST_COMPLETION_COLUMNS = ("id", "type", "prompt", "completion", "final_label")
+XSTEST_COMPLIANCE = {"1_full_compliance": 1, "2_full_refusal": 0, "3_partial_refusal": 0.5}  # targets
 XSTEST_COMPLIED = {"1_full_compliance": True, "2_full_refusal": False, "3_partial_refusal": False}
 XSTEST_AUTOMATED_COLUMNS = ("gpt4_label", "strmatch_label")
 
@@ -69,7 +72,9 @@ def read_xstest_prompts(path: Path) -> Iterator[LabeledConversation]:
         categories = _xstest_categories(row["prompt"], row["type"]) if harmful else set()
         meta = provenance("xstest", path, xstest_id=row["id"], xstest_type=row["type"], focus=row.get("focus", ""))
         conv = payload(f"xstest:{row['id']}", [turn("user", row["prompt"])], meta)
-        yield labeled(conv, None, harmful, categories)
+        yield labeled(
+            conv, None, harmful, categories, targets=label_targets(request_harmful=harmful, categories=categories)
+        )
 
 
 def _xstest_model(path: Path) -> str:
@@ -94,4 +99,5 @@ def read_xstest_completions(path: Path) -> Iterator[LabeledConversation]:
         meta = provenance("xstest", path, xstest_id=row["id"], xstest_type=row["type"], **extra)
         messages = [turn("user", row["prompt"]), turn("assistant", row["completion"])]
         conv = payload(f"xstest:{model}:{row['id']}", messages, meta, model=model)
-        yield labeled(conv, verdict, harmful, categories)
+        targets = grid_targets(request_harmful=harmful, complied=XSTEST_COMPLIANCE[final], categories=categories)
+        yield labeled(conv, verdict, harmful, categories, targets=targets)

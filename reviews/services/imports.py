@@ -3,15 +3,14 @@ become decisions by a system account, marked as imported so analytics and export
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from pydantic import ValidationError
 
-from reviews.imports import LabeledConversation, read_dataset
+from reviews.imports import ImportFormatError, LabeledConversation, read_dataset
 from reviews.models import Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
 from reviews.schemas import ConversationIn
 from reviews.services.ingest import conversations_ingest
@@ -27,12 +26,6 @@ class ImportSummary:
     accepted: int = 0
     duplicates: int = 0
     labeled: int = 0
-
-
-def _chunks(rows: Iterable[LabeledConversation], size: int) -> Iterator[list[LabeledConversation]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def import_account() -> User:
@@ -57,21 +50,57 @@ def _import_queue() -> Queue:
 
 
 def dataset_import(*, fmt: str, path: Path, source_name: str) -> ImportSummary:
-    """Import a labeled file. Idempotent: a second import of the same file adds nothing."""
+    """Import a labeled file. Idempotent: a second import of the same file adds nothing.
+
+    The whole file is read and validated before anything is written, so a malformed row (ImportFormatError naming
+    the file and row) imports nothing. Then batches of `_BATCH` go through the ingest service's bulk path, each
+    with its labels, in one transaction per batch.
+    """
+    rows = list(read_dataset(fmt, path))
+    payloads = [_payload(row, path) for row in rows]
     source, _ = Source.objects.get_or_create(name=source_name, defaults={"kind": SourceKind.IMPORT})
     account, queue, summary = import_account(), _import_queue(), ImportSummary()
-    for chunk in _chunks(read_dataset(fmt, path), _BATCH):
+    for start in range(0, len(rows), _BATCH):
+        chunk = rows[start : start + _BATCH]
         with transaction.atomic():
-            result = conversations_ingest(
-                source=source, conversations=[ConversationIn.model_validate(row.conversation) for row in chunk]
-            )
-            labeled = [(cid, row) for cid, row in zip(result.ids, chunk, strict=True) if row.trainable]
+            result = conversations_ingest(source=source, conversations=payloads[start : start + _BATCH])
+            labeled = [(cid, row) for cid, row in zip(result.ids, chunk, strict=True) if row.trainable or row.targets]
             _record_labels(labeled, account=account, queue=queue)
         summary.read += len(chunk)
         summary.accepted += result.accepted
         summary.duplicates += result.duplicates
         summary.labeled += len(labeled)
     return summary
+
+
+def _payload(row: LabeledConversation, path: Path) -> ConversationIn:
+    try:
+        return ConversationIn.model_validate(row.conversation)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ImportFormatError(
+            f"{path.name}: conversation {row.conversation.get('external_id')!r} is not valid: {where}: {error['msg']}"
+        ) from exc
+
+
+def _decision(item_id: int, row: LabeledConversation, account: User) -> Decision:
+    """An imported label. `targets` holds the verdict contract's labels; the legacy fields (verdict,
+    harmful_request, categories) only for rows whose absolute labels may train the head (`trainable`): a row
+    with only relative targets (hh-rlhf's pairs) leaves them empty, and training and exports skip it."""
+    legacy = row.trainable
+    return Decision(
+        item_id=item_id,
+        reviewer=account,
+        verdict=(row.verdict or "") if legacy else "",
+        harmful_request=row.harmful if legacy else None,
+        categories=row.categories if legacy else [],
+        severity=row.severity,
+        preferred_response=row.preferred_response,
+        targets=row.targets or None,
+        is_imported=True,
+        is_final=True,
+    )
 
 
 def _record_labels(labeled: list[tuple[int, LabeledConversation]], *, account: User, queue: Queue) -> None:
@@ -87,20 +116,10 @@ def _record_labels(labeled: list[tuple[int, LabeledConversation]], *, account: U
             "conversation_id", "pk"
         )
     )
+    # A re-import fills `targets` on decisions imported before they existed; everything else stays as it was.
     Decision.objects.bulk_create(
-        [
-            Decision(
-                item_id=items[cid],
-                reviewer=account,
-                verdict=row.verdict or "",
-                harmful_request=row.harmful,
-                categories=row.categories,
-                severity=row.severity,
-                preferred_response=row.preferred_response,
-                is_imported=True,
-                is_final=True,
-            )
-            for cid, row in labeled
-        ],
-        ignore_conflicts=True,
+        [_decision(items[cid], row, account) for cid, row in labeled],
+        update_conflicts=True,
+        unique_fields=["item", "reviewer"],
+        update_fields=["targets"],
     )
