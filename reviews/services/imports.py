@@ -13,11 +13,36 @@ from pydantic import ValidationError
 from reviews.imports import ImportFormatError, LabeledConversation, read_dataset
 from reviews.models import Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
 from reviews.schemas import ConversationIn
+from reviews.services.bulk_insert import insert_ignoring_conflicts, insert_updating_conflicts
 from reviews.services.ingest import conversations_ingest
 
 IMPORT_USER = "oversight-import"
 IMPORT_QUEUE = "imported"
 _BATCH = 500
+ITEM_COLUMNS = (
+    "conversation_id",
+    "queue_id",
+    "status",
+    "priority",
+    "risk",
+    "reviews_required",
+    "reviews_done",
+    "routed_by",
+)
+DECISION_COLUMNS = (
+    "item_id",
+    "reviewer_id",
+    "verdict",
+    "harmful_request",
+    "categories",
+    "severity",
+    "rationale",
+    "preferred_response",
+    "time_spent_seconds",
+    "is_final",
+    "is_imported",
+    "targets",
+)
 
 
 @dataclass
@@ -84,42 +109,38 @@ def _payload(row: LabeledConversation, path: Path) -> ConversationIn:
         ) from exc
 
 
-def _decision(item_id: int, row: LabeledConversation, account: User) -> Decision:
-    """An imported label. `targets` holds the verdict contract's labels; the legacy fields (verdict,
-    harmful_request, categories) only for rows whose absolute labels may train the head (`trainable`): a row
-    with only relative targets (hh-rlhf's pairs) leaves them empty, and training and exports skip it."""
+def _decision_row(item_id: int, row: LabeledConversation, account: User) -> tuple[object, ...]:
+    """An imported label, as DECISION_COLUMNS. `targets` holds the verdict contract's labels; the legacy fields
+    (verdict, harmful_request, categories) only for rows whose absolute labels may train the head (`trainable`):
+    a row with only relative targets (hh-rlhf's pairs) leaves them empty, and training and exports skip it."""
     legacy = row.trainable
-    return Decision(
-        item_id=item_id,
-        reviewer=account,
-        verdict=(row.verdict or "") if legacy else "",
-        harmful_request=row.harmful if legacy else None,
-        categories=row.categories if legacy else [],
-        severity=row.severity,
-        preferred_response=row.preferred_response,
-        targets=row.targets or None,
-        is_imported=True,
-        is_final=True,
+    return (
+        item_id,
+        account.pk,
+        (row.verdict or "") if legacy else "",
+        row.harmful if legacy else None,
+        row.categories if legacy else [],
+        row.severity,
+        "",  # rationale
+        row.preferred_response,
+        0,  # time_spent_seconds
+        True,  # is_final
+        True,  # is_imported
+        row.targets or None,
     )
 
 
 def _record_labels(labeled: list[tuple[int, LabeledConversation]], *, account: User, queue: Queue) -> None:
-    ReviewItem.objects.bulk_create(
-        [
-            ReviewItem(conversation_id=cid, queue=queue, status=ItemStatus.DONE, reviews_done=1, routed_by="import")
-            for cid, _ in labeled
-        ],
-        ignore_conflicts=True,
-    )
-    items = dict(
+    """Through the bulk path (COPY on PostgreSQL): a done item in the import queue and its decision per row.
+    A re-import fills `targets` on decisions imported before they existed; nothing else changes."""
+    items = [(cid, queue.pk, ItemStatus.DONE.value, 0.0, 0.0, 1, 1, "import") for cid, _ in labeled]
+    insert_ignoring_conflicts(ReviewItem, ITEM_COLUMNS, items)
+    stored = dict(
         ReviewItem.objects.filter(queue=queue, conversation_id__in=[cid for cid, _ in labeled]).values_list(
             "conversation_id", "pk"
         )
     )
-    # A re-import fills `targets` on decisions imported before they existed; everything else stays as it was.
-    Decision.objects.bulk_create(
-        [_decision(items[cid], row, account) for cid, row in labeled],
-        update_conflicts=True,
-        unique_fields=["item", "reviewer"],
-        update_fields=["targets"],
+    decisions = [_decision_row(stored[cid], row, account) for cid, row in labeled]
+    insert_updating_conflicts(
+        Decision, DECISION_COLUMNS, decisions, unique=("item_id", "reviewer_id"), update=("targets",)
     )
