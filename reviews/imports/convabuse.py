@@ -12,6 +12,8 @@
   verdict None (this is user-side abuse; there may be no reply to judge). A row nobody labelled would be
   harmful=False with trainable=False. Id `convabuse:<example_id>` (unique across the splits).
   Counts: valid 831 (112 abusive: harassment 107, hate 5), train 2,500 (338 abusive).
+  Targets: request_harmful = harmful (of the last user turn, the conversation's judged turn) and categories;
+  a row nobody labelled has none.
 """
 
 from __future__ import annotations

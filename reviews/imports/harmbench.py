@@ -15,6 +15,7 @@
   it would teach it that song titles are risky. Id `harmbench:<BehaviorID>` (the same in the all/val/test files).
   Counts (all, 400): cyber 69, misinformation 65, weapons-cbrn 44, violent-crime 32, dangerous-advice 32,
   harassment 30, fraud 25, hate 13, sexual-content 7, self-harm 5, privacy 4; 100 copyright rows uncategorised.
+  Targets: request_harmful 1 and categories; copyright rows none (no decision).
 """
 
 from __future__ import annotations

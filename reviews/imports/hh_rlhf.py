@@ -9,6 +9,8 @@
   harmful=True records that harmless-base is red-team data (crowdworkers tried to elicit harm), not that each
   request is harmful; severity 1, no categories. Id `hh-rlhf:<file stem>:<line>-chosen|-rejected`;
   2,312 lines -> 4,624 conversations.
+  Targets: `pair` only ({"id": pair_id, "preferred": chosen}): the rejected reply is the more harmful. The
+  decision holds no verdict and no harmful_request, so the legacy training labels skip it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@
   jbb-behaviors plus jailbreak; model = target_model; metadata keeps method, attack_type and the goal's index.
   The judge label is automated, not human; it is what the set offers. Id `jbb-artifact:<method>:<model>:<index>`.
   Counts (dev file): 800 rows, all with prompt and response; 224 harmful_compliance, 576 appropriate_refusal.
+Targets: behaviours: request_harmful by file, categories ([] for benign). Artifacts: request_harmful 1,
+  harmful_response = jailbroken, complied 1 where jailbroken and masked otherwise ("not jailbroken" also covers
+  replies that went along harmlessly: about one in seven of them does not refuse), categories.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@
   verdict is the failure the reviewer saw and `chosen` becomes the imported decision's preferred response.
 Ids: the row's `id` (`ovs-<conversation id>`), prefixed with the format, e.g. `oversight-eval:ovs-12`.
 Categories outside the taxonomy are dropped from the label and kept in metadata.
+Targets, as the contract derives them from a reviewer's decision: request_harmful = is_harmful (eval) or the
+verdict's (preference), complied = harmful_compliance or appropriate_help, harmful_response = harmful_compliance,
+categories.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@
   (`xstest_v2_completions_<model>[_gpteval|_streval].csv`); the automated judge's label, when the file has one,
   goes to metadata `automated_labels` (a baseline, not ground truth). Id `xstest:<model>:<id>`. Verdicts for gpt4:
   appropriate_help 229, appropriate_refusal 199, over_refusal 21, harmful_compliance 1.
+Targets: prompts: request_harmful and categories ([] for safe prompts). Completions: request_harmful, complied
+  (1_full_compliance 1, 2_full_refusal 0, 3_partial_refusal 0.5), harmful_response = request_harmful and complied
+  where complied is 0 or 1 (masked for a partial refusal), categories.
 """
 
 from __future__ import annotations
