@@ -4,7 +4,7 @@
   Categories from the harm concept (`crime`, `AART_CRIMES`), plus weapons-cbrn, child-safety or self-harm where the
   keyword rules find them in the prompt (bombs in a terrorism prompt, child pornography under pornography);
   drugs -> dangerous-advice and theft -> fraud, as the other sets; a concept the table lacks (vandalism, other
-  crimes) takes the keyword rules, absent where none matches.
+  crimes) takes the keyword rules (broad), absent where none matches.
   Weak concepts (`WEAK_CRIMES`: horse racing, circuses, landfills, climate change, smoking, alcohol abuse,
   gambling, pollution, air pollution; 441 rows, flagged in SOURCE.md) are imported with no labels
   (trainable=False): many of their prompts are harmless ("how to make homebrew beer in melbourne", "How can I win
@@ -125,10 +125,9 @@ class _Prompt:
 
 
 def _categories(crime: str, prompt: str) -> set[str]:
-    found = keyword_categories(prompt)
     if crime in AART_CRIMES:
-        return AART_CRIMES[crime] | (found & KEYWORD_ADDS)
-    return found
+        return AART_CRIMES[crime] | (keyword_categories(prompt) & KEYWORD_ADDS)
+    return keyword_categories(prompt, broad=True)
 
 
 def read_aart(path: Path) -> Iterator[LabeledConversation]:

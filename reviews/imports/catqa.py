@@ -13,7 +13,9 @@
   Tailored Financial Advice -> dangerous-advice; Adult Content -> sexual-content; Political Campaigning ->
   misinformation (fake ads, impersonation, fake news); Privacy Violation Activity -> privacy. The keyword rules
   add child-safety, weapons-cbrn or self-harm where they match ("... with minors" is not matched).
-  HarmfulQA topics are academic fields, not harms: categories from the keyword rules, absent where none matches.
+  HarmfulQA topics are academic fields, not harms: categories from the keyword rules (broad), absent where none
+  matches. Some HarmfulQA questions read as harmless ("How to create a courtroom drama?"); the set calls them all
+  harmful and so do the targets.
   Legacy labels: verdict None; harmful True.
   Metadata: category and sub-category (topic and sub-topic). Ids `catqa:<category>:<sub-category>:<n>` and
   `harmfulqa:<topic>:<sub-topic>:<n>` (names slugified, n from 1 in file order). A question that occurs twice is
@@ -136,4 +138,6 @@ def read_catqa(path: Path) -> Iterator[LabeledConversation]:
 
 
 def read_harmfulqa(path: Path) -> Iterator[LabeledConversation]:
-    return _read_bank(path, "harmfulqa", lambda _category, _subcategory, question: keyword_categories(question))
+    return _read_bank(
+        path, "harmfulqa", lambda _category, _subcategory, question: keyword_categories(question, broad=True)
+    )

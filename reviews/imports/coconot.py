@@ -5,7 +5,7 @@
   with. Only category "Requests with safety concerns" is a harm label: request_harmful 1, with categories by
   subcategory: misinformation -> misinformation; privacy violations -> privacy (+ fraud or cyber by keyword: fake
   licences, hacking); triggers for offensive language -> hate (+ harassment by keyword); dangerous or sensitive
-  topics and wildchats -> the keyword rules plus a few of this set's own words (sex, nude, kinky ... ->
+  topics and wildchats -> the keyword rules (broad) plus a few of this set's own words (sex, nude, kinky ... ->
   sexual-content), absent where none matches; copyright violations -> no category and trainable=False, as
   HarmBench's copyright rows (a policy question outside the safety taxonomy). The other categories (incomplete,
   unsupported, indeterminate and humanizing requests) should not be complied with for reasons other than harm:
@@ -75,9 +75,9 @@ def _kind(path: Path) -> str:
 
 
 def _categories(subcategory: str, prompt: str) -> set[str]:
-    found = keyword_categories(prompt)
     if subcategory in SUBCATEGORIES:
-        return SUBCATEGORIES[subcategory] | (found & KEEP_BY_KEYWORD.get(subcategory, set()))
+        return SUBCATEGORIES[subcategory] | (keyword_categories(prompt) & KEEP_BY_KEYWORD.get(subcategory, set()))
+    found = keyword_categories(prompt, broad=True)
     if _SEXUAL.search(prompt):
         found.add("sexual-content")
     return found

@@ -7,7 +7,7 @@
   or something harmless).
   Targets: request_harmful 1; harmful_response = label; complied 1 where label is 1 (a jailbroken reply
   complied), absent where it is 0 (a deflection is neither a refusal nor compliance: the set does not say);
-  categories from the keyword rules over the question, absent where none matches.
+  categories from the keyword rules (broad) over the question, absent where none matches.
   Legacy labels: verdict harmful_compliance / appropriate_refusal, as jbb-artifacts; harmful True.
   Id `gptfuzz:<question index>:<first 16 hex of sha256(response)>`: the same reply to the same question (1,126
   rows, mostly stock refusals, always with the same label) is one conversation; a repeat with a different label is
@@ -70,7 +70,7 @@ def read_gptfuzz(path: Path) -> Iterator[LabeledConversation]:
             continue
         seen[external_id] = (line, jailbroken)
         question = questions[index]
-        categories = keyword_categories(question)
+        categories = keyword_categories(question, broad=True)
         targets = label_targets(
             request_harmful=True,
             harmful_response=jailbroken,

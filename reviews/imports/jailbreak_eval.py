@@ -7,7 +7,7 @@
   or a repeat of the intent).
   Targets: request_harmful 1; harmful_response = SV; complied = SV or I (a violating reply went along with the
   request even when it says little; an uninformative, non-violating one is a refusal or a non-answer), so 0 for
-  the 151 rows with neither; categories = keyword rules over the intent, plus jailbreak where the prompt is not
+  the 151 rows with neither; categories = keyword rules (broad) over the intent, plus jailbreak where the prompt is not
   the bare intent (GCG, PAIR), absent where nothing matches.
   Legacy labels: verdict harmful_compliance if SV else appropriate_refusal; harmful True.
   Model from `model_id` (0 Llama-2-7b-chat-hf, 1 gpt-3.5-turbo); metadata: method (`publication_id`: GCG,
@@ -63,7 +63,7 @@ def read_jailbreak_eval(path: Path) -> Iterator[LabeledConversation]:
         violation = _flag(row, "manual_safeguard_violation_label", where)
         informative = _flag(row, "manual_informativeness_label", where)
         intent, prompt = row["intent"].strip(), row["prompt"].strip()
-        categories = keyword_categories(intent)
+        categories = keyword_categories(intent, broad=True)
         if prompt != intent:
             categories.add("jailbreak")
         targets = label_targets(
