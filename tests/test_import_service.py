@@ -12,7 +12,7 @@ import pytest
 
 from reviews.imports import ImportFormatError
 from reviews.models import Conversation, Decision
-from reviews.services.imports import dataset_import
+from reviews.services.imports import _BATCH, dataset_import
 from reviews.services.training_data import training_examples
 from tests.test_importers import _write_csv
 
@@ -103,3 +103,16 @@ def test_unlabelled_rows_are_imported_without_a_decision(tmp_path: Path) -> None
 
     assert (summary.accepted, summary.labeled) == (2, 1)
     assert _targets("sf") == {"stormfront:1_1": {"request_harmful": 1, "categories": ["hate"]}}
+
+
+def test_a_bad_row_past_the_first_batch_still_imports_nothing(tmp_path: Path) -> None:
+    rows = [
+        {"rewire_id": f"s-{n}", "text": f"post {n}", "label_sexist": "not sexist", "label_category": "none"}
+        for n in range(_BATCH + 100)
+    ]
+    rows[-1]["label_sexist"] = "unsure"
+    path = _write_csv(tmp_path / "edos.csv", rows)
+
+    with pytest.raises(ImportFormatError, match=rf"edos\.csv line {_BATCH + 101}: label_sexist 'unsure'"):
+        dataset_import(fmt="edos", path=path, source_name="edos")
+    assert not Conversation.objects.exists()
