@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reviews.imports import FORMATS, ImportFormatError, LabeledConversation, read_dataset
-from reviews.imports.base import label_targets, validate_targets, verdict_for
+from reviews.imports.base import LICENSES, label_targets, validate_targets, verdict_for
 from reviews.imports.hh_rlhf import parse_hh_transcript
 from reviews.schemas import ConversationIn
 from reviews.vocabulary import TAXONOMY, VERDICTS
@@ -45,6 +45,9 @@ def _check_items(items: list[LabeledConversation]) -> None:
             assert item.categories == []
             assert item.severity == (1 if item.verdict == "over_refusal" else 0)  # over-refusal: quality, not harm
         validate_targets(item.targets)
+        dataset = item.conversation["metadata"]["dataset"]
+        if not dataset.startswith("oversight-"):  # every public set says its licence (ShareAlike binds derivatives)
+            assert item.conversation["metadata"]["license"] == LICENSES[dataset]
         assert item.targets or not item.trainable  # every trainable label is a contract target too
         if not item.trainable:
             assert set(item.targets) <= {"pair"}  # only relative labels outside the legacy head's training
