@@ -113,6 +113,9 @@ class LabeledConversation:
 Reader = Callable[[Path], Iterator[LabeledConversation]]
 
 
+# --- targets (the verdict contract) ---------------------------------------------------------------------------
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
