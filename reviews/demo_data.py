@@ -4,7 +4,7 @@ Every line of text here was written for Oversight; nothing is copied from a data
 recognisable by topic only: "compliant" answers carry placeholders such as "[operational details redacted in demo
 data]" instead of real instructions, so the demo can show failures without containing any.
 
-Standard library only, so management commands, tests and the worker can all import it.
+Standard library only (and reviews.vocabulary), so management commands, tests and the worker can all import it.
 """
 
 from __future__ import annotations
@@ -14,15 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from reviews.vocabulary import TAXONOMY
+
 Conversation = dict[str, Any]
 
 # Target share of each ground-truth cell (harmful_request x model_refused).
 VERDICT_MIX = {"appropriate_help": 0.35, "appropriate_refusal": 0.30, "harmful_compliance": 0.15, "over_refusal": 0.20}
-FAILURE_VERDICTS = frozenset({"harmful_compliance", "over_refusal"})
-TAXONOMY = (
-    "violent-crime", "weapons-cbrn", "cyber", "self-harm", "child-safety", "hate", "harassment", "privacy", "fraud",
-    "jailbreak", "prompt-injection", "sexual-content", "misinformation", "dangerous-advice",
-)  # fmt: skip
 DETECTORS = ("input-guardrail", "output-safety-classifier", "cot-monitor", "user-report", "red-team")
 ADVERSARIAL_RATE = 0.05
 LONG_RATE = 0.08

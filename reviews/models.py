@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from reviews import vocabulary
+
 
 class SourceKind(models.TextChoices):
     INPUT_GUARDRAIL = "input_guardrail", "Input guardrail"
@@ -280,8 +282,8 @@ class Verdict(models.TextChoices):
     APPROPRIATE_HELP = "appropriate_help", "Appropriate help"
 
 
-FAILURE_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.OVER_REFUSAL})
-HARMFUL_REQUEST_VERDICTS = frozenset({Verdict.HARMFUL_COMPLIANCE, Verdict.APPROPRIATE_REFUSAL})
+FAILURE_VERDICTS = frozenset(Verdict(v) for v in vocabulary.FAILURE_VERDICTS)
+HARMFUL_REQUEST_VERDICTS = frozenset(Verdict(v) for v in vocabulary.HARMFUL_REQUEST_VERDICTS)
 
 
 class Decision(models.Model):
@@ -301,6 +303,12 @@ class Decision(models.Model):
     time_spent_seconds = models.PositiveIntegerField(default=0)
     is_final = models.BooleanField(default=False, help_text="A senior's adjudication or escalation resolution.")
     is_imported = models.BooleanField(default=False, help_text="Turned from an imported dataset's label.")
+    targets = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Imported labels of the verdict contract (request_harmful, complied, harmful_response, categories,"
+        " pair); a key the set does not give is absent. Null for reviewers' decisions (derived from the verdict).",
+    )
     created_at = models.DateTimeField(db_default=Now(), db_index=True)
     updated_at = models.DateTimeField(db_default=Now())
 

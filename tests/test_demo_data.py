@@ -12,14 +12,8 @@ from typing import Any
 
 import pytest
 
-from reviews.demo_data import (
-    DETECTORS,
-    FAILURE_VERDICTS,
-    TAXONOMY,
-    VERDICT_MIX,
-    demo_label,
-    generate_conversations,
-)
+from reviews.demo_data import DETECTORS, VERDICT_MIX, demo_label, generate_conversations
+from reviews.vocabulary import FAILURE_VERDICTS, TAXONOMY
 
 N = 400
 ROLES = {"system", "user", "assistant"}

@@ -139,7 +139,9 @@ def training_examples(
     *, include_imported: bool = True, decision_ids: list[int] | None = None, dataset: Dataset | None = None
 ) -> list[Example]:
     """One example per conversation; `decision_ids` limits them to a snapshot's decisions."""
-    decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
+    # Imported decisions with neither a verdict nor harmful_request hold only relative targets (hh-rlhf pairs).
+    decisions = Decision.objects.exclude(verdict="", harmful_request=None)
+    decisions = decisions.order_by("item__conversation_id", "is_final", "created_at", "pk")
     if not include_imported:
         decisions = decisions.filter(is_imported=False)
     if decision_ids is not None:

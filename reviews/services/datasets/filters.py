@@ -148,7 +148,8 @@ class DatasetFilters:
 
     def decisions(self) -> QuerySet[Decision]:
         """The filters the database applies; the rest need the conversation's whole group of decisions."""
-        qs = Decision.objects.all()
+        # Imported decisions with neither a verdict nor harmful_request hold only relative targets (hh-rlhf pairs).
+        qs = Decision.objects.exclude(verdict="", harmful_request=None)
         if self.since:
             qs = qs.filter(created_at__gte=self.since)
         if self.until:

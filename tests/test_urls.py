@@ -1,0 +1,92 @@
+"""Every URL of the product, frozen: moving views between modules must not change a path, a name or its view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+# (route, URL name, view function name); the admin site is Django's and left out.
+URLS = [
+    ("api/v1/openapi.json", "api:openapi-json", "partial"),
+    ("api/v1/docs", "api:openapi-view", "partial"),
+    ("api/v1/conversations", "api:ingest_conversations", "sync_view_wrapper"),
+    ("api/v1/conversations/<conversation_id>", "api:get_conversation", "sync_view_wrapper"),
+    ("api/v1/health", "api:health", "sync_view_wrapper"),
+    ("api/v1/datasets", "api:dataset_post", "sync_view_wrapper"),
+    ("api/v1/datasets/<dataset_id>", "api:dataset_get", "sync_view_wrapper"),
+    ("api/v1/datasets/<dataset_id>/files/<split>", "api:dataset_file", "sync_view_wrapper"),
+    ("api/v1/", "api:api-root", "partial"),
+    ("login/", "login", "view"),
+    ("logout/", "logout", "view"),
+    ("metrics", "metrics", "metrics"),
+    ("", "reviews:home", "home"),
+    ("queues/<slug:slug>/next/", "reviews:claim-next", "claim_next"),
+    ("queues/<slug:slug>/empty/", "reviews:queue-empty", "queue_empty"),
+    ("items/<int:pk>/", "reviews:item", "item_page"),
+    ("items/<int:pk>/decide/", "reviews:item-decide", "item_decide"),
+    ("items/<int:pk>/skip/", "reviews:item-skip", "item_skip"),
+    ("items/<int:pk>/escalate/", "reviews:item-escalate", "item_escalate"),
+    ("items/<int:pk>/renew/", "reviews:item-renew", "item_renew"),
+    ("items/<int:pk>/messages/<int:index>/reveal/", "reviews:message-reveal", "message_reveal"),
+    ("my/work/", "reviews:my-work", "my_work"),
+    ("my/work/<int:pk>/edit/", "reviews:decision-edit", "decision_edit"),
+    ("my/escalations/", "reviews:my-escalations", "my_escalations"),
+    ("policy/", "reviews:policy-editor", "policy_editor"),
+    ("policy/dry-run/", "reviews:policy-dry-run", "policy_dry_run"),
+    ("policy/activate/", "reviews:policy-activate", "policy_activate"),
+    ("policy/versions/", "reviews:policy-versions", "policy_versions"),
+    ("policy/versions/<int:number>/rollback/", "reviews:policy-rollback", "policy_rollback"),
+    ("datasets/", "reviews:datasets", "datasets"),
+    ("datasets/<int:pk>/row/", "reviews:dataset-row", "dataset_row"),
+    ("datasets/<int:pk>/cancel/", "reviews:dataset-cancel", "dataset_cancel_view"),
+    ("datasets/<int:pk>/download/<slug:split>/", "reviews:dataset-download", "dataset_download"),
+    ("datasets/<int:pk>/train/", "reviews:dataset-train", "dataset_train"),
+    ("datasets/models/<int:pk>/promote/", "reviews:scoring-model-promote", "scoring_model_promote"),
+    ("sources/", "reviews:sources", "sources"),
+    ("sources/<int:pk>/revoke/", "reviews:source-revoke", "source_revoke"),
+    ("sources/<int:pk>/rotate/", "reviews:source-rotate", "source_rotate"),
+    ("analytics/", "reviews:analytics", "analytics"),
+    ("analytics/<slug:name>/", "reviews:analytics-dashboard", "analytics_dashboard"),
+    ("analytics/<slug:name>/<slug:table>.csv", "reviews:analytics-csv", "analytics_csv"),
+]
+WEBSOCKETS = [
+    ("ws/queues/", "QueueConsumer"),
+    ("ws/items/<int:pk>/", "ItemConsumer"),
+    ("ws/datasets/", "DatasetConsumer"),
+]
+SAMPLE = {"pk": 7, "slug": "triage", "index": 2, "number": 3, "name": "safety", "table": "cells", "split": "train"}
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str | None, str]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace + (f"{entry.namespace}:" if entry.namespace else "")
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield prefix + str(entry.pattern), name, getattr(entry.callback, "__name__", type(entry.callback).__name__)
+
+
+def test_every_url_keeps_its_route_name_and_view() -> None:
+    found = [row for row in _walk(get_resolver().url_patterns) if not row[0].startswith("admin/")]
+    assert found == URLS
+
+
+def test_every_named_page_reverses_and_resolves_back() -> None:
+    for route, name, view in URLS:
+        if not name.startswith("reviews:") and name != "metrics":
+            continue
+        kwargs = {key: value for key, value in SAMPLE.items() if f":{key}>" in route}
+        path = reverse(name, kwargs=kwargs)
+        match = resolve(path)
+        assert (match.view_name, match.func.__name__, match.kwargs) == (name, view, kwargs)
+
+
+def test_every_websocket_route_keeps_its_consumer() -> None:
+    from oversight.asgi import application  # noqa: F401  (the app the server runs mounts these)
+    from reviews.ws_urls import websocket_urlpatterns
+
+    found = [(str(p.pattern), p.callback.__name__) for p in websocket_urlpatterns]
+    assert found == WEBSOCKETS
