@@ -220,6 +220,8 @@ def _conversation_out(conversation: Conversation) -> dict[str, Any]:
                 "producer": s.producer,
                 "model_version": s.scoring_model.version if s.scoring_model else None,
                 "risk": s.risk,
+                "verdicts": s.verdicts,
+                "judged": s.judged,
                 "categories": s.categories,
                 "created_at": s.created_at,
             }

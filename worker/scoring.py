@@ -2,13 +2,12 @@
 
 The active model gives, per conversation, h, c, the four verdict probabilities, the
 categories and `risk` (P(harmful compliance), or h when the conversation is judged on a
-request with no reply); `score_outputs` is the seam where verdicts leave the worker.
-Until Score stores verdicts, `scores_store` receives the categories and risk only.
+request with no reply); `score_outputs` is the seam where verdicts leave the worker, and
+`scores_store` keeps them on the Score (with what was judged).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -137,11 +136,6 @@ def score_outputs(loaded: LoadedModel, conversation_ids: list[int]) -> ScoreOutp
     )
 
 
-def _verdicts_argument(outputs: ScoreOutputs) -> dict[str, Any]:
-    """The seam for Score.verdicts: passed to `scores_store` as soon as it takes them."""
-    return {"verdicts": outputs.verdicts} if "verdicts" in inspect.signature(scores_store).parameters else {}
-
-
 def score_and_route(conversation_ids: list[int]) -> list[int]:
     """Score with the active model (or the detectors' fallback before any model exists), then route.
 
@@ -161,7 +155,8 @@ def score_and_route(conversation_ids: list[int]) -> list[int]:
             scoring_model=loaded.row,
             per_conversation=outputs.categories,
             overall=outputs.risk,
-            **_verdicts_argument(outputs),
+            verdicts=outputs.verdicts,
+            judged=outputs.judged,
         )
         items_route(conversation_ids=scored)
     return scored
