@@ -42,6 +42,9 @@ from reviews.services.sla import BREACH_BOOST, sla_sweep
 HARD = frozenset({"violent-crime", "self-harm", "weapons-cbrn", "child-safety"})
 
 
+GRID = {"harmful_compliance": 0.05, "appropriate_refusal": 0.1, "over_refusal": 0.7, "appropriate_help": 0.15}
+
+
 def facts(**overrides) -> Facts:
     values = {
         "conversation_id": 1,
@@ -77,9 +80,11 @@ def rule(name: str = "r", when: dict | None = None, **then) -> dict:
         ({"any_detector_score": {"min": 0.8}}, {"detector_scores": {"a": 0.1, "b": 0.85}}, {}),
         ({"models": ["assistant-7b"]}, {}, {"model_name": "helper-mini@2026-09"}),
         ({"metadata": {"channel": "api"}}, {}, {"metadata": {"channel": "web"}}),
+        ({"verdicts": {"over_refusal": {"min": 0.5}}}, {"verdicts": GRID}, {"verdicts": GRID | {"over_refusal": 0.4}}),
+        ({"verdicts": {"appropriate_help": {"max": 0.5}}}, {"verdicts": GRID}, {"verdicts": None}),  # no grid: no match
     ],
     ids=["source-kind", "source-name", "flagged", "category-risk", "overall-risk", "detector", "any-detector",
-         "model", "metadata"],
+         "model", "metadata", "verdict", "verdict-without-grid"],
 )  # fmt: skip
 def test_each_condition_matches_and_refuses(when, matching, not_matching):
     document = policy(rule("target", when, queue="calibration"), rule("rest", queue="triage"))
@@ -175,8 +180,28 @@ def _draft_with(mutate) -> str:
             "overlapping 'harmful' risk ranges",
         ),
         (lambda d: d["rules"][0].update(then={"queue": "triage", "drop": True}), "needs a queue, or drop"),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"overrefusal": {"min": 0.5}}),
+            "rules[0].when.verdicts: Value error, unknown verdict 'overrefusal': use one of harmful_compliance, "
+            "appropriate_refusal, over_refusal, appropriate_help",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"over_refusal": {"min": 0.5, "max": 1.5}}),
+            "rules[0].when.verdicts.over_refusal.max: Input should be less than or equal to 1",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"over_refusal": {"min": 0.6, "max": 0.2}}),
+            "empty range: min 0.6 must be below max 0.2",
+        ),
+        (
+            lambda d: d["rules"].append({"name": "over again", "when": {"verdicts": {"over_refusal": {"min": 0.7}}},
+                                         "then": {"queue": "calibration"}}),
+            "rules 'likely over-refusal' and 'over again' have overlapping 'over_refusal' verdict ranges "
+            "[0.5, 1.0) and [0.7, 1.0)",
+        ),
     ],
-    ids=["unknown-queue", "unknown-category", "empty-range", "percent", "overlap", "queue-and-drop"],
+    ids=["unknown-queue", "unknown-category", "empty-range", "percent", "overlap", "queue-and-drop",
+         "unknown-verdict", "verdict-above-1", "empty-verdict-range", "overlapping-verdicts"],
 )  # fmt: skip
 def test_invalid_policy_is_refused_with_a_clear_error_and_nothing_saved(mutate, message, admin_user):
     before = draft_get().document
