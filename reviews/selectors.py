@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -28,6 +29,7 @@ from reviews.models import (
     Source,
 )
 from reviews.permissions import ADMIN, ROLES, SENIOR, user_roles
+from reviews.score_panel import ModelPanel, model_panel
 
 
 def conversation_detail(*, conversation_id: int, source: Source | None = None) -> Conversation | None:
@@ -221,6 +223,10 @@ class Workspace:
     @property
     def renew_every(self) -> int:
         return lease_renew_interval(queue=self.item.queue)
+
+    @cached_property
+    def model_panel(self) -> ModelPanel:
+        return model_panel(self.scores, self.categories)
 
 
 def lease_renew_interval(*, queue: Queue) -> int:

@@ -307,3 +307,41 @@ def test_scoring_with_a_trained_head_ranks_refusals_below_compliance_and_routes_
     assert grid_of_over is not None and max(grid_of_over, key=grid_of_over.get) == "over_refusal"
     assert RoutingRecord.objects.get(conversation_id=over).queue.slug == "over-refusal"
     assert score[request_only].verdicts is None and score[request_only].judged == "request"
+
+
+# --- the item page's model panel ------------------------------------------------------------------------------------
+
+
+def test_the_item_page_shows_the_verdict_grid_top_categories_and_what_risk_means(client, reviewer):
+    from tests.test_workspace_views import claim, make_item, page
+
+    item = make_item()  # with the detectors' fallback score
+    cid = item.conversation_id
+    retired = ScoringModel.objects.create(version=1, encoder="e", labels=[], status="retired")
+    active = ScoringModel.objects.create(version=2, encoder="e", labels=[], status="active")
+    grid = {"cyber": 0.31, "fraud": 0.83, "hate": 0.02, "privacy": 0.4, "<b>odd-slug</b>": 0.5, "self-harm": 0.1}
+    Score.objects.create(conversation_id=cid, producer="model-v1", scoring_model=retired, categories={}, risk=0.9)
+    Score.objects.create(
+        conversation_id=cid, producer="model-v2", scoring_model=active, categories=grid, risk=0.72, verdicts=COMPLIED
+    )
+    client.force_login(reviewer)
+    claim(client)
+
+    raw = client.get(f"/items/{item.pk}/").content.decode()
+    content = page(client.get(f"/items/{item.pk}/"))
+
+    panel = content[content.index('id="model-panel"') : content.index('id="history"')]
+    assert "Risk is P(harmful compliance)" in panel
+    current = panel[panel.index("model v2") : panel.index("detectors' own")]
+    assert "active" in current
+    labels = ["Harmful compliance", "Appropriate refusal", "Over-refusal", "Appropriate help"]
+    assert [current.index(label) for label in labels] == sorted(current.index(label) for label in labels)
+    assert '<meter min="0" max="1" value="0.7200">' in current and "0.72" in current
+    top = ["Fraud and scams", "<b>odd-slug</b>", "Privacy", "Cyber attacks", "Self-harm"]  # 5 highest, by name
+    assert [current.index(name) for name in top] == sorted(current.index(name) for name in top)
+    assert "Hate" not in current  # the sixth is left out
+    assert "&lt;b&gt;odd-slug&lt;/b&gt;" in raw  # an untrusted slug is text
+    assert "The detectors' own scores, not a model" in panel
+    folded = panel[panel.index("<details") :]
+    assert "Retired models' scores (1)" in folded and "model v1" in folded and "0.90" in folded
+    assert "model v1" not in panel[: panel.index("<details")]
