@@ -19,6 +19,7 @@ from reviews.permissions import admin_required
 from reviews.policy import PolicyDocument
 from reviews.services import policies
 from reviews.services.policies import PolicyInvalid
+from reviews.vocabulary import VERDICTS
 
 EDITOR = "reviews/policy/editor.html"
 VERSIONS = "reviews/policy/versions.html"
@@ -53,6 +54,7 @@ def _editor(
         "queue_slugs": Queue.objects.filter(is_active=True).values_list("slug", flat=True),
         "category_slugs": Category.objects.filter(is_active=True).values_list("slug", flat=True),
         "source_kinds": SourceKind.values,
+        "verdicts": VERDICTS,
         **extra,
     }
     return render_region(request, EDITOR, region, context, status=status)
