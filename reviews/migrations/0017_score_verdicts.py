@@ -8,6 +8,9 @@
   before the fallback, sending `verdicts.over_refusal >= 0.5` there. Audited like any policy change
   (no actor: the migration made it). `risk: {harmful: ...}` conditions keep their text: the key still
   reads `Score.risk`, which is now P(harmful compliance).
+* The model dashboard's rollup (`ScoreRollup`) gains what the verdict grid is judged by: `positives` (what
+  the risk predicts; for the rows already there, all scored without a grid, that is `harmful`), `graded`,
+  `verdict_hits`, `verdict_prob_sum`.
 """
 
 import copy
@@ -43,6 +46,11 @@ def judge_existing_scores(apps: Any, schema_editor: Any) -> None:
             Score.objects.filter(conversation_id__in=requests).update(judged="request")
             requests = []
     Score.objects.filter(conversation_id__in=requests).update(judged="request")
+
+
+def rollup_positives(apps: Any, schema_editor: Any) -> None:
+    """Rows counted before the verdict grid: their risk predicted a harmful request, which `harmful` counts."""
+    apps.get_model("reviews", "ScoreRollup").objects.update(positives=models.F("harmful"))
 
 
 def _pretty(document: dict[str, Any]) -> str:
@@ -143,6 +151,13 @@ class Migration(migrations.Migration):
                 condition=models.Q(("judged__in", ["response", "request"])), name="score_judged_known"
             ),
         ),
+        migrations.AddField(model_name="scorerollup", name="graded", field=models.PositiveIntegerField(default=0)),
+        migrations.AddField(model_name="scorerollup", name="positives", field=models.PositiveIntegerField(default=0)),
+        migrations.AddField(
+            model_name="scorerollup", name="verdict_hits", field=models.PositiveIntegerField(default=0)
+        ),
+        migrations.AddField(model_name="scorerollup", name="verdict_prob_sum", field=models.FloatField(default=0)),
         migrations.RunPython(judge_existing_scores, migrations.RunPython.noop),
+        migrations.RunPython(rollup_positives, migrations.RunPython.noop),
         migrations.RunPython(review_over_refusals, migrations.RunPython.noop),
     ]
