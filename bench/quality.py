@@ -95,13 +95,15 @@ SETS = [
 # product's source weights give a source at most 4,000 rows' weight in training anyway. The sample keeps the
 # replies to one request together (hh-rlhf pairs). --full reads everything.
 SAMPLE = {  # path prefix under ../shared/data: rows kept
-    "edos-sexism/": 3000,
-    "stormfront-hate/": 3000,
-    "hatemoji/": 3000,
-    "gptfuzz-responses/train.csv": 2500,  # its question-disjoint evaluate split is read whole
+    "edos-sexism/": 2000,
+    "stormfront-hate/": 2000,
+    "hatemoji/": 2000,
+    "gptfuzz-responses/train.csv": 1000,  # its question-disjoint evaluate split is read whole
     "hh-rlhf/": 2000,
-    "toxichat-baheti/": 3000,
-    "coconot/coconot_pref.jsonl": 600,
+    "toxichat-baheti/": 2000,
+    "coconot/coconot_pref.jsonl": 300,
+    "aart-adversarial/": 1500,
+    "catqa-harmfulqa/harmfulqa.json": 1000,
 }
 
 
@@ -163,8 +165,10 @@ def _sample_key(row: Row) -> str:
     return hashlib.sha256(json.dumps(turns, sort_keys=True).encode()).hexdigest()
 
 
-def encode_rows(rows: list[Row]) -> np.ndarray:
-    """[u, r] per row, through the disk cache."""
+def encode_rows(rows: list[Row], *, cached_only: bool = False) -> tuple[list[Row], np.ndarray]:
+    """The rows and their [u, r], through the disk cache (`cached_only`: drop rows not fully cached instead)."""
+    from collections import Counter
+
     from bench.quality_cache import TextVectorCache
     from reviews.text import text_views
     from worker.encoder import get_encoder, views_key, views_matrix
@@ -174,11 +178,17 @@ def encode_rows(rows: list[Row]) -> np.ndarray:
     texts = [t for v in views for t in (v.request, *v.reply_chunks)]
     todo = cache.missing(texts)
     print(f"{len(set(texts))} distinct texts, {len(todo)} not cached yet")
-    if todo:
+    if todo and cached_only:
+        missing = set(todo)
+        keep = [i for i, v in enumerate(views) if not ({v.request, *v.reply_chunks} & missing)]
+        dropped = Counter(rows[i].source for i in set(range(len(rows))) - set(keep))
+        print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded: {dict(dropped)}")
+        rows, views = [rows[i] for i in keep], [views[i] for i in keep]
+    elif todo:
         started = time.perf_counter()
         cache.fill(todo, get_encoder().encode)
         print(f"encoded {len(todo)} texts in {time.perf_counter() - started:.0f}s")
-    return views_matrix(views, cache.encode)
+    return rows, views_matrix(views, cache.encode)
 
 
 def main() -> None:
@@ -187,6 +197,10 @@ def main() -> None:
     parser.add_argument("--no-loso", action="store_true")
     parser.add_argument("--only", help="comma-separated sources (the third column of SETS) to read, e.g. to try")
     parser.add_argument("--full", action="store_true", help="read every row (no SAMPLE): encodes ~75k texts")
+    parser.add_argument("--cached-only", action="store_true", help="leave out rows whose texts are not cached yet")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field (to compare)"
+    )
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1: on a shared 2-core machine two threads thrash)"
     )
@@ -202,14 +216,15 @@ def main() -> None:
     rows = load_rows([s for s in SETS if chosen is None or s[2] in chosen])
     if not args.full:
         rows = sample(rows)
-    features = encode_rows(rows)
+    rows, features = encode_rows(rows, cached_only=args.cached_only)
     if args.encode_only:
         print(f"total {time.perf_counter() - started:.0f}s")
         return
     from bench.quality_report import report
     from reviews.vocabulary import TAXONOMY
 
-    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso)
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso, overrides=overrides)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
 
 

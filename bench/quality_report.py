@@ -35,12 +35,12 @@ def _fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 class Bench:
-    def __init__(self, rows: list[Any], features: np.ndarray, categories: list[str]) -> None:
+    def __init__(self, rows: list[Any], features: np.ndarray, categories: list[str], overrides: dict[str, Any]) -> None:
         self.rows, self.features = rows, features
         self.targets = TargetArrays.build([r.targets for r in rows], categories)
         self.sources = [r.source for r in rows]
         self.groups = group_keys([text_views(r.messages).request for r in rows])
-        self.config = TrainConfig()
+        self.config = TrainConfig(**overrides)
         self.weights = source_weights(self.sources, self.config.source_cap)
 
     def where(self, test: Callable[[Any], bool]) -> np.ndarray:
@@ -97,8 +97,17 @@ def _print_outputs(title: str, metrics: dict[str, Any]) -> None:
         )
 
 
-def report(rows: list[Any], features: np.ndarray, *, categories: list[str], loso: bool = True) -> None:
-    bench = Bench(rows, features, categories)
+def report(
+    rows: list[Any],
+    features: np.ndarray,
+    *,
+    categories: list[str],
+    loso: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    bench = Bench(rows, features, categories, overrides or {})
+    if overrides:
+        print(f"TrainConfig overrides: {overrides}")
     everything = np.arange(len(rows))
 
     # 1. the all-sets model, as train_model trains it
