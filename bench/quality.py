@@ -41,6 +41,8 @@ if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
 import argparse
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -69,7 +71,40 @@ SETS = [
     ("diasafety", "diasafety/val.json", "diasafety"),
     ("convabuse", "convabuse/ConvAbuseEMNLPtrain.csv", "convabuse"),
     ("convabuse", "convabuse/ConvAbuseEMNLPvalid.csv", "convabuse"),
+    ("gptfuzz", "gptfuzz-responses/train.csv", "gptfuzz"),
+    ("gptfuzz", "gptfuzz-responses/evaluate.csv", "gptfuzz"),
+    ("jailbreak-eval", "jailbreak-eval-manual/manual_data.csv", "jailbreak-eval"),
+    ("toxichat", "toxichat-baheti/train.jsonl", "toxichat"),
+    ("toxichat", "toxichat-baheti/dev.jsonl", "toxichat"),
+    ("toxichat", "toxichat-baheti/test.jsonl", "toxichat"),
+    ("coconot", "coconot/coconot_eval.jsonl", "coconot"),
+    ("coconot", "coconot/coconot_contrast_eval.jsonl", "coconot"),
+    ("coconot", "coconot/coconot_pref.jsonl", "coconot"),
+    ("edos", "edos-sexism/edos_labelled_aggregated.csv", "edos"),
+    ("hatemoji", "hatemoji/HatemojiCheck/test.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/train.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/validation.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/test.csv", "hatemoji"),
+    ("stormfront", "stormfront-hate/annotations_metadata.csv", "stormfront"),
+    ("aart", "aart-adversarial/aart-v1-20231117.csv", "aart"),
+    ("catqa", "catqa-harmfulqa/catqa_english.json", "catqa-harmfulqa"),
+    ("harmfulqa", "catqa-harmfulqa/harmfulqa.json", "catqa-harmfulqa"),
+    ("simplesafetytests", "simplesafetytests/SimpleSafetyTests - test cases.csv", "simplesafetytests"),
 ]
+# A deterministic sample of the biggest files bounds the encoding time on two shared cores (about 20 texts/s); the
+# product's source weights give a source at most 4,000 rows' weight in training anyway. The sample keeps the
+# replies to one request together (hh-rlhf pairs). --full reads everything.
+SAMPLE = {  # path prefix under ../shared/data: rows kept
+    "edos-sexism/": 2000,
+    "stormfront-hate/": 2000,
+    "hatemoji/": 2000,
+    "gptfuzz-responses/train.csv": 1000,  # its question-disjoint evaluate split is read whole
+    "hh-rlhf/": 2000,
+    "toxichat-baheti/": 2000,
+    "coconot/coconot_pref.jsonl": 300,
+    "aart-adversarial/": 1500,
+    "catqa-harmfulqa/harmfulqa.json": 1000,
+}
 
 
 @dataclass
@@ -78,6 +113,7 @@ class Row:
     targets: dict[str, Any]
     source: str
     file: str  # the file it came from (a split or a model)
+    path: str  # the file under ../shared/data
     metadata: dict[str, Any]
 
 
@@ -92,7 +128,7 @@ def setup_django() -> None:
 
 
 def load_rows(sets: list[tuple[str, str, str]]) -> list[Row]:
-    from reviews.importers import FORMATS, read_dataset
+    from reviews.imports.formats import FORMATS, read_dataset
     from reviews.services.training_data import labeled_targets
 
     rows: list[Row] = []
@@ -103,18 +139,36 @@ def load_rows(sets: list[tuple[str, str, str]]) -> list[Row]:
             continue
         before = len(rows)
         for item in read_dataset(fmt, path):
-            has_own = getattr(item, "targets", None) is not None
-            if not item.trainable and not has_own:
+            targets = labeled_targets(item)
+            if not targets:
                 continue
             conversation = item.conversation
             metadata = conversation.get("metadata") or {}
-            rows.append(Row(conversation["messages"], labeled_targets(item), source, path.name, metadata))
+            rows.append(Row(conversation["messages"], targets, source, path.name, relative, metadata))
         print(f"read {relative}: {len(rows) - before} labelled conversations")
     return rows
 
 
-def encode_rows(rows: list[Row]) -> np.ndarray:
-    """[u, r] per row, through the disk cache."""
+def sample(rows: list[Row]) -> list[Row]:
+    for prefix, size in SAMPLE.items():
+        mine = [r for r in rows if r.path.startswith(prefix)]
+        if len(mine) > size:
+            keep = {id(r) for r in sorted(mine, key=_sample_key)[:size]}
+            rows = [r for r in rows if not r.path.startswith(prefix) or id(r) in keep]
+            print(f"sampled {size} of {len(mine)} rows of {prefix}")
+    return rows
+
+
+def _sample_key(row: Row) -> str:
+    """The conversation up to the judged reply: the replies to one request sort together."""
+    turns = row.messages[:-1] if row.messages and row.messages[-1].get("role") == "assistant" else row.messages
+    return hashlib.sha256(json.dumps(turns, sort_keys=True).encode()).hexdigest()
+
+
+def encode_rows(rows: list[Row], *, cached_only: bool = False) -> tuple[list[Row], np.ndarray]:
+    """The rows and their [u, r], through the disk cache (`cached_only`: drop rows not fully cached instead)."""
+    from collections import Counter
+
     from bench.quality_cache import TextVectorCache
     from reviews.text import text_views
     from worker.encoder import get_encoder, views_key, views_matrix
@@ -124,17 +178,29 @@ def encode_rows(rows: list[Row]) -> np.ndarray:
     texts = [t for v in views for t in (v.request, *v.reply_chunks)]
     todo = cache.missing(texts)
     print(f"{len(set(texts))} distinct texts, {len(todo)} not cached yet")
-    if todo:
+    if todo and cached_only:
+        missing = set(todo)
+        keep = [i for i, v in enumerate(views) if not ({v.request, *v.reply_chunks} & missing)]
+        dropped = Counter(rows[i].source for i in set(range(len(rows))) - set(keep))
+        print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded: {dict(dropped)}")
+        rows, views = [rows[i] for i in keep], [views[i] for i in keep]
+    elif todo:
         started = time.perf_counter()
         cache.fill(todo, get_encoder().encode)
         print(f"encoded {len(todo)} texts in {time.perf_counter() - started:.0f}s")
-    return views_matrix(views, cache.encode)
+    return rows, views_matrix(views, cache.encode)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encode-only", action="store_true")
     parser.add_argument("--no-loso", action="store_true")
+    parser.add_argument("--only", help="comma-separated sources (the third column of SETS) to read, e.g. to try")
+    parser.add_argument("--full", action="store_true", help="read every row (no SAMPLE): encodes ~75k texts")
+    parser.add_argument("--cached-only", action="store_true", help="leave out rows whose texts are not cached yet")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field (to compare)"
+    )
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1: on a shared 2-core machine two threads thrash)"
     )
@@ -146,15 +212,19 @@ def main() -> None:
         sys.exit(f"The shared datasets are not at {DATA}.")
     setup_django()
     started = time.perf_counter()
-    rows = load_rows(SETS)
-    features = encode_rows(rows)
+    chosen = set(args.only.split(",")) if args.only else None
+    rows = load_rows([s for s in SETS if chosen is None or s[2] in chosen])
+    if not args.full:
+        rows = sample(rows)
+    rows, features = encode_rows(rows, cached_only=args.cached_only)
     if args.encode_only:
         print(f"total {time.perf_counter() - started:.0f}s")
         return
     from bench.quality_report import report
-    from reviews.importers import TAXONOMY
+    from reviews.vocabulary import TAXONOMY
 
-    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso)
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso, overrides=overrides)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
 
 

@@ -43,8 +43,9 @@ class TextVectorCache:
         return out
 
     def fill(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], progress: bool = True) -> None:
-        """Encode the texts not cached yet, a shard at a time (each shard saved as soon as it is done)."""
-        todo = self.missing(texts)
+        """Encode the texts not cached yet, a shard at a time (each shard saved as soon as it is done), shortest
+        first: a shard pads less, and an interrupted run has finished the most texts."""
+        todo = sorted(self.missing(texts), key=len)
         for start in range(0, len(todo), SHARD_TEXTS):
             chunk = todo[start : start + SHARD_TEXTS]
             vectors = encode(chunk).astype(np.float32)

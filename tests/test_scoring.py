@@ -6,6 +6,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import torch
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -21,6 +22,9 @@ from reviews.services.routing import items_route
 from reviews.services.scoring_attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
 from reviews.services.training_data import category_names
 from worker import tasks
+from worker.encoder import ENCODER_ID, get_encoder, views_key
+from worker.finetune import FineTuneConfig
+from worker.head import checkpoint_loads, encoder_state
 from worker.scoring import score_and_route
 from worker.training import TrainConfig
 from worker.versions import model_train
@@ -267,3 +271,19 @@ def test_training_refuses_a_snapshot_that_is_not_classifier_labels(labeled, sett
     with pytest.raises(CommandError, match="holds eval rows; train on a classifier snapshot"):
         call_command("train_model", "--here", "--dataset", str(snapshot.pk))
     assert not ScoringModel.objects.exists()
+
+
+def test_fine_tuning_makes_a_new_encoder_version_that_scores_on_the_cpu(labeled, promote):
+    tiny = FineTuneConfig(epochs=1, batch_size=8, max_rows=16, max_tokens=64, encoder_lr=1e-3, device="cpu")
+
+    model = model_train(config=TrainConfig(max_epochs=3, patience=2), fine_tune=True, fine_tune_config=tiny, loso=False)
+
+    assert model.status == "ready" and model.encoder == views_key(f"{ENCODER_ID}+ft-v{model.version}")
+    assert Embedding.objects.filter(encoder=model.encoder).count() == 40  # its own cache key
+    _, checkpoint = checkpoint_loads(bytes(model.checkpoint))
+    tuned, base = encoder_state(checkpoint), get_encoder().model.state_dict()
+    assert tuned is not None and set(tuned) == set(base)
+    assert any(not torch.allclose(tuned[k], base[k].half().float(), atol=1e-4) for k in base)  # stored in float16
+
+    backlog = promote(model)
+    assert Score.objects.filter(producer=f"model-v{model.version}").count() == len(backlog) > 0

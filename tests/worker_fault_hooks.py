@@ -41,7 +41,7 @@ def _arm(**_: Any) -> None:
     seconds = float(os.environ.get("TEST_EMBED_SECONDS", "0"))
     real_embed = scoring.embed
 
-    def embed(conversation_ids: list[int]) -> Any:
+    def embed(conversation_ids: list[int], **options: Any) -> Any:
         if marker:
             messages = Conversation.objects.filter(pk__in=conversation_ids).values_list("messages", flat=True)
             if any(marker in json.dumps(m) for m in messages):
@@ -51,7 +51,7 @@ def _arm(**_: Any) -> None:
             staged.write_text(json.dumps(conversation_ids))
             staged.replace(busy)  # whole or absent to a reader
         time.sleep(seconds * len(conversation_ids))
-        vectors = real_embed(conversation_ids)
+        vectors = real_embed(conversation_ids, **options)
         if busy is not None:
             busy.unlink(missing_ok=True)
         return vectors

@@ -21,6 +21,7 @@ from reviews.services.training_data import (
     training_examples,
 )
 from worker.encoder import views_key
+from worker.finetune import FineTuneConfig
 from worker.head import checkpoint_dumps
 from worker.scoring import LoadedModel, active_model, embed, score_outputs
 from worker.training import (
@@ -90,6 +91,7 @@ def model_train(
     config: TrainConfig | None = None,
     dataset: Dataset | None = None,
     fine_tune: bool = False,
+    fine_tune_config: FineTuneConfig | None = None,
     loso: bool = True,
 ) -> ScoringModel:
     """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`."""
@@ -102,7 +104,8 @@ def model_train(
     model = _allocate_version(categories, views_key())
     model.training_dataset = dataset
     try:
-        _train_into(model, examples, categories, config, fine_tune=fine_tune, loso=loso)
+        tuning = (fine_tune_config or FineTuneConfig()) if fine_tune else None
+        _train_into(model, examples, categories, config, fine_tune=tuning, loso=loso)
         model.status = ModelStatus.READY
     except Exception as exc:
         model.status, model.error = ModelStatus.FAILED, f"{type(exc).__name__}: {exc}"
@@ -120,7 +123,7 @@ def _train_into(
     categories: list[str],
     config: TrainConfig,
     *,
-    fine_tune: bool,
+    fine_tune: FineTuneConfig | None,
     loso: bool,
 ) -> None:
     groups = group_keys([e.request for e in examples])
@@ -132,11 +135,11 @@ def _train_into(
     weights = source_weights(sources, config.source_cap)
     ids = [e.conversation_id for e in examples]
     encoder_state = None
-    if fine_tune:
-        from worker.finetune import FineTuneConfig, fine_tune_encoder
+    if fine_tune is not None:
+        from worker.finetune import fine_tune_encoder
 
         tuned = fine_tune_encoder(
-            examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=FineTuneConfig()
+            examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=fine_tune
         )
         encoder_state = tuned.encoder_state
         model.encoder = tuned.encoder_key(model.version)
@@ -147,7 +150,10 @@ def _train_into(
     result = train_verdict_head(
         features, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=config
     )
-    model.model_args = asdict(result.head.config) | {"train": vars(config), "fine_tuned": fine_tune}
+    model.model_args = asdict(result.head.config) | {
+        "train": vars(config),
+        "fine_tune": asdict(fine_tune) if fine_tune is not None else None,
+    }
     model.checkpoint = checkpoint_dumps(
         result.head,
         version=model.version,
@@ -158,8 +164,9 @@ def _train_into(
     outputs = {k: v for k, v in result.val_metrics.items() if k != "categories"}
     metrics: dict[str, Any] = {
         "outputs": outputs,
-        # every output and category, for the pages that list per-label figures
-        "per_label": outputs | result.val_metrics.get("categories", {}),
+        # every output and category, for the pages that list per-label figures; "harmful" names the risk
+        # (what queues order by), as it did when the single-label head's risk was its "harmful" label
+        "per_label": outputs | {"harmful": outputs["risk"]} | result.val_metrics.get("categories", {}),
         "train_size": len(train_rows),
         "val_size": len(val_rows),
         "groups": len(set(groups)),

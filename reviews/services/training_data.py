@@ -100,16 +100,15 @@ def decision_targets(*, verdict: str, harmful_request: bool | None, categories: 
 
 
 def labeled_targets(item: Any) -> dict[str, Any]:
-    """An importer's `LabeledConversation` targets: its own `targets` where it has them, else derived from
-    its verdict, `harmful` and categories as a reviewer decision's are."""
+    """An importer's `LabeledConversation` targets: its own `targets` where it has them, else (a trainable item
+    of a reader that predates targets) derived from its verdict, `harmful` and categories as a reviewer
+    decision's are; {} for an item that trains nothing."""
     own = getattr(item, "targets", None)
-    if own is not None:
+    if own:
         return dict(own)
+    if not item.trainable:
+        return {}
     return decision_targets(verdict=item.verdict or "", harmful_request=item.harmful, categories=item.categories)
-
-
-def _has_targets_field() -> bool:
-    return any(f.name == "targets" for f in Decision._meta.get_fields())
 
 
 class DatasetUnusable(ValueError):
@@ -139,17 +138,13 @@ def training_examples(
     *, include_imported: bool = True, decision_ids: list[int] | None = None, dataset: Dataset | None = None
 ) -> list[Example]:
     """One example per conversation; `decision_ids` limits them to a snapshot's decisions."""
-    # Imported decisions with neither a verdict nor harmful_request hold only relative targets (hh-rlhf pairs).
-    decisions = Decision.objects.exclude(verdict="", harmful_request=None)
-    decisions = decisions.order_by("item__conversation_id", "is_final", "created_at", "pk")
+    decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
     if not include_imported:
         decisions = decisions.filter(is_imported=False)
     if decision_ids is not None:
         decisions = decisions.filter(pk__in=decision_ids)
     merged = _merge_map()
-    fields = ["item__conversation_id", "verdict", "harmful_request", "categories", "is_imported"]
-    if _has_targets_field():
-        fields.append("targets")
+    fields = ["item__conversation_id", "verdict", "harmful_request", "categories", "is_imported", "targets"]
     chosen: dict[int, dict[str, Any]] = {}
     for row in decisions.values(*fields):
         chosen[row["item__conversation_id"]] = row  # final, then newest, wins

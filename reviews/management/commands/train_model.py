@@ -78,7 +78,7 @@ def model_report(model: Any) -> str:
         lines.append(f"{name:<22} {m['positives']:>6} {m['support']:>6} {_cells(m)}")
     lines += ["", f"{'category':<22} {'pos':>6} {'n':>6} {'AUROC':>7} {'AUPRC':>7} {'ECE':>7}"]
     for label, m in metrics["per_label"].items():
-        if label in metrics["outputs"]:
+        if label in metrics["outputs"] or label == "harmful":  # the outputs, and the risk's older name
             continue
         lines.append(f"{label:<22} {m['positives']:>6} {m['support']:>6} {_cells(m)}")
     if metrics.get("loso"):
