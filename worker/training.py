@@ -41,13 +41,13 @@ OUTPUTS = ("request_harmful", "complied", "harmful_compliance", "risk")
 @dataclass
 class TrainConfig:
     max_epochs: int = 60
-    patience: int = 5  # epochs without a better validation loss before stopping
+    patience: int = 4  # epochs without a better validation loss before stopping
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    batch_size: int = 256
+    batch_size: int = 512
     val_fraction: float = 0.15
     seed: int = 0
-    hidden_dim: int = 256
+    hidden_dim: int = 128  # one hidden layer over [u, r, u·r, |u-r|]; keeps training and LOSO cheap on 2 cores
     dropout: float = 0.1
     h_reads_reply: bool = True
     max_pos_weight: float = 20.0  # rare categories weigh more, but not without bound
