@@ -37,6 +37,7 @@ class ScoreView:
     current: bool  # the active model's: what ranks the queues now
     verdicts: list[Share]  # the four, in the grid's order; [] without a grid
     categories: list[Share]  # the highest TOP_CATEGORIES, highest first
+    more_categories: list[Share]  # the rest, highest first: folded away on the page
     note: str  # what risk means for this score, when it differs from RISK_MEANS
 
     @property
@@ -67,14 +68,18 @@ def score_view(score: Score, names: dict[str, str]) -> ScoreView:
         if v.value in grid
     ]
     values = score.categories if isinstance(score.categories, dict) else {}
-    ranked = sorted(values.items(), key=lambda kv: (-float(kv[1]), kv[0]))[:TOP_CATEGORIES]
+    ranked = [
+        Share(str(slug), names.get(str(slug)) or str(slug), float(value))
+        for slug, value in sorted(values.items(), key=lambda kv: (-float(kv[1]), str(kv[0])))
+    ]
     model = score.scoring_model
     return ScoreView(
         score=score,
         source="detectors" if score.is_fallback or model is None else f"model v{model.version}",
         current=model is not None and model.status == ModelStatus.ACTIVE,
         verdicts=verdicts if len(verdicts) == len(Verdict) else [],
-        categories=[Share(str(slug), names.get(str(slug)) or str(slug), float(value)) for slug, value in ranked],
+        categories=ranked[:TOP_CATEGORIES],
+        more_categories=ranked[TOP_CATEGORIES:],
         note=_note(score),
     )
 

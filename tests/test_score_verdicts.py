@@ -339,7 +339,8 @@ def test_the_item_page_shows_the_verdict_grid_top_categories_and_what_risk_means
     assert '<meter min="0" max="1" value="0.7200">' in current and "0.72" in current
     top = ["Fraud and scams", "<b>odd-slug</b>", "Privacy", "Cyber attacks", "Self-harm"]  # 5 highest, by name
     assert [current.index(name) for name in top] == sorted(current.index(name) for name in top)
-    assert "Hate" not in current  # the sixth is left out
+    more = current[current.index("1 more category") :]
+    assert "Hate" in more and "Hate" not in current[: current.index("1 more category")]  # the sixth, folded
     assert "&lt;b&gt;odd-slug&lt;/b&gt;" in raw  # an untrusted slug is text
     assert "The detectors' own scores, not a model" in panel
     folded = panel[panel.index("<details") :]
