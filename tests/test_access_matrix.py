@@ -32,6 +32,7 @@ from reviews.models import (
     Decision,
     ItemStatus,
     ModelStatus,
+    PolicyVersion,
     Queue,
     ReviewItem,
     ScoringModel,
@@ -240,7 +241,7 @@ def world(reviewer, senior, admin_user, source_token, settings, media_root: Path
             "senior_item": senior_item.pk,
             "first_message": 0,
             "decision": decision.pk,
-            "policy": 1,
+            "policy": PolicyVersion.objects.get(is_active=True).number,  # rolling back to it: 422, nothing changes
             "dataset": dataset.pk,
             "split": "train",
             "model": model.pk,

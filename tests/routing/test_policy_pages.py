@@ -40,7 +40,12 @@ def _page(response: Any) -> str:
     return html.unescape(response.content.decode())
 
 
-def _activate_v2(admin: User) -> PolicyVersion:
+def _seeded() -> int:
+    """The number of the version the migrations leave active (v1 seeded, then 0017's over-refusal rule)."""
+    return PolicyVersion.objects.get(is_active=True).number
+
+
+def _activate_another(admin: User) -> PolicyVersion:
     draft_save(text=json.dumps(_risky_to("escalation")), actor=admin)
     return policy_activate(actor=admin, note="risky goes to seniors")
 
@@ -75,7 +80,8 @@ ACCESS = [(None, 302), ("reviewer", 403), ("senior", 403), ("outsider", 403), ("
 @pytest.mark.parametrize(("persona", "status"), ACCESS)
 @pytest.mark.parametrize(("method", "path"), ACTIONS)
 def test_only_admins_may_open_the_policy_and_source_pages(client, request, admin_user, persona, status, method, path):
-    _activate_v2(admin_user)  # so rolling back to v1 and activating the form's text both succeed
+    seeded = _seeded()
+    _activate_another(admin_user)  # so rolling back to v1 and activating the form's text both succeed
     source = source_create(name="guard", kind="input_guardrail").source
     if persona:
         client.force_login(request.getfixturevalue(persona))
@@ -87,7 +93,7 @@ def test_only_admins_may_open_the_policy_and_source_pages(client, request, admin
     if status == 302:
         assert response["Location"].startswith("/login/?next=")
     if status != 200:
-        assert PolicyVersion.objects.count() == 2 and Source.objects.count() == 1
+        assert PolicyVersion.objects.count() == seeded + 1 and Source.objects.count() == 1
 
 
 def test_the_nav_links_to_policy_and_sources_for_admins_only(client, admin_user, senior):
@@ -108,10 +114,11 @@ def test_editor_shows_the_draft_the_active_version_and_the_formula(client, admin
     page = _page(client.get("/policy/"))
 
     assert pretty(draft_get().document) in page
-    assert 'Active version: <span class="badge active">v1</span>' in page
-    assert "The draft is based on v1" in page
+    assert f'Active version: <span class="badge active">v{_seeded()}</span>' in page
+    assert f"The draft is based on v{_seeded()}" in page
     assert "weights.severity" in page and "hours waiting" in page
     assert "priority_boost" in page and "any_detector_score" in page
+    assert "P(harmful compliance)" in page and '<code>{"over_refusal": {"min": 0.5}}</code>' in page
 
 
 def _overlapping() -> dict[str, Any]:
@@ -168,7 +175,7 @@ def test_saving_a_valid_draft_persists_it(client, admin_user):
     assert response.status_code == 200 and "Draft saved." in _page(response)
     draft = PolicyDraft.objects.get()
     assert draft.document == document and draft.updated_by == admin_user
-    assert PolicyVersion.objects.count() == 1
+    assert PolicyVersion.objects.count() == _seeded()
 
 
 def test_dry_run_counts_destinations_and_changes_nothing(client, admin_user, source_token):
@@ -182,7 +189,7 @@ def test_dry_run_counts_destinations_and_changes_nothing(client, admin_user, sou
     rows = dict(re.findall(r'<tr id="dry-run-([a-z]+)">(.*?)</tr>', response.content.decode(), re.S))
     cells = {key: re.findall(r'<td class="num[^"]*">([^<]+)</td>', row) for key, row in rows.items()}
     assert cells == {"triage": ["3", "0", "-3"], "escalation": ["0", "3", "+3"]}
-    assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == 1
+    assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == _seeded()
 
 
 def test_dry_run_of_an_invalid_text_answers_422_with_the_errors(client, admin_user):
@@ -205,20 +212,21 @@ def test_dry_run_over_htmx_returns_only_its_region(client, admin_user):
     assert "HX-Request" in response["Vary"]
 
 
-def test_activate_creates_version_2_with_a_diff_and_an_audit_event(client, admin_user):
+def test_activate_creates_the_next_version_with_a_diff_and_an_audit_event(client, admin_user):
     client.force_login(admin_user)
     document = _risky_to("escalation")
+    number = _seeded() + 1
 
     response = client.post("/policy/activate/", {"text": json.dumps(document), "note": "risky goes to seniors"})
 
-    assert response.status_code == 200 and "Activated: v2" in _page(response)
-    v2 = PolicyVersion.objects.get(is_active=True)
-    assert v2.number == 2 and v2.document == document and v2.created_by == admin_user
-    assert '-        "queue": "triage"\n+        "queue": "escalation"' in v2.diff
-    assert AuditEvent.objects.filter(action="policy_change", target_id=str(v2.pk), actor=admin_user).exists()
+    assert response.status_code == 200 and f"Activated: v{number}" in _page(response)
+    new = PolicyVersion.objects.get(is_active=True)
+    assert new.number == number and new.document == document and new.created_by == admin_user
+    assert '-        "queue": "triage"\n+        "queue": "escalation"' in new.diff
+    assert AuditEvent.objects.filter(action="policy_change", target_id=str(new.pk), actor=admin_user).exists()
 
     page = _page(client.get("/policy/versions/"))
-    assert 'id="version-2"' in page and "risky goes to seniors" in page
+    assert f'id="version-{number}"' in page and "risky goes to seniors" in page
     assert '<span class="diff-add">+        "queue": "escalation"</span>' in page
     assert "Roll back to this version" in page  # on v1
 
@@ -226,11 +234,12 @@ def test_activate_creates_version_2_with_a_diff_and_an_audit_event(client, admin
 def test_activating_an_unchanged_draft_says_it_is_the_same_as_the_active_version(client, admin_user):
     client.force_login(admin_user)
 
-    response = client.post("/policy/activate/", {"text": pretty(PolicyVersion.objects.get(number=1).document)})
+    seeded = _seeded()
+    response = client.post("/policy/activate/", {"text": pretty(PolicyVersion.objects.get(number=seeded).document)})
 
     assert response.status_code == 422
-    assert "the draft is the same as the active version v1" in _page(response)
-    assert PolicyVersion.objects.count() == 1
+    assert f"the draft is the same as the active version v{seeded}" in _page(response)
+    assert PolicyVersion.objects.count() == seeded
 
 
 def test_an_invalid_activation_saves_and_activates_nothing(client, admin_user):
@@ -240,19 +249,19 @@ def test_an_invalid_activation_saves_and_activates_nothing(client, admin_user):
     response = client.post("/policy/activate/", {"text": json.dumps(_empty_range())})
 
     assert response.status_code == 422 and "Nothing was activated:" in _page(response)
-    assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == 1
+    assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == _seeded()
 
 
-def test_rollback_to_v1_creates_v3_with_v1s_document(client, admin_user):
-    _activate_v2(admin_user)
+def test_rollback_to_v1_creates_a_new_version_with_v1s_document(client, admin_user):
+    number = _activate_another(admin_user).number + 1
     client.force_login(admin_user)
 
     response = client.post("/policy/versions/1/rollback/")
 
     assert response.status_code == 200
-    v1, v3 = PolicyVersion.objects.get(number=1), PolicyVersion.objects.get(number=3)
-    assert v3.is_active and v3.document == v1.document and v3.note == "rollback to v1"
-    assert "Rolled back: v3 is active" in _page(response)
+    v1, new = PolicyVersion.objects.get(number=1), PolicyVersion.objects.get(number=number)
+    assert new.is_active and new.document == v1.document and new.note == "rollback to v1"
+    assert f"Rolled back: v{number} is active" in _page(response)
 
 
 def test_versions_over_htmx_return_only_the_list(client, admin_user):
