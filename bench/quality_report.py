@@ -97,20 +97,8 @@ def _print_outputs(title: str, metrics: dict[str, Any]) -> None:
         )
 
 
-def report(
-    rows: list[Any],
-    features: np.ndarray,
-    *,
-    categories: list[str],
-    loso: bool = True,
-    overrides: dict[str, Any] | None = None,
-) -> None:
-    bench = Bench(rows, features, categories, overrides or {})
-    if overrides:
-        print(f"TrainConfig overrides: {overrides}")
-    everything = np.arange(len(rows))
-
-    # 1. the all-sets model, as train_model trains it
+def _all_sets(bench: Bench, features: np.ndarray) -> float | None:
+    """The all-sets model, as train_model trains it; the ECE of its risk."""
     started = time.perf_counter()
     train_rows, val_rows = group_split(bench.groups, val_fraction=bench.config.val_fraction, seed=bench.config.seed)
     result = train_verdict_head(
@@ -121,25 +109,25 @@ def report(
         f"groups), {result.epochs} epochs, {time.perf_counter() - started:.0f}s",
         result.val_metrics,
     )
-    risk_ece = result.val_metrics["risk"]["ece"]
+    return result.val_metrics["risk"]["ece"]
 
-    # 2. leave one source out
-    if loso:
-        started = time.perf_counter()
-        table = leave_one_source_out(
-            features, bench.targets, sources=bench.sources, groups=bench.groups, config=loso_config(bench.config)
-        )
-        outputs = ("request_harmful", "complied", "harmful_compliance", "risk")
-        print(f"\nLeave one source out (AUROC; trained without the source), {time.perf_counter() - started:.0f}s")
-        print(f"{'source':<22} {'rows':>6} " + " ".join(f"{o:>19}" for o in outputs))
-        for source, entry in table.items():
-            cells = " ".join(f"{_fmt(entry.get(o, {}).get('auroc')):>19}" for o in outputs)
-            print(f"{source:<22} {entry['rows']:>6} {cells}")
 
-    # 3. the issue's targets
-    print("\nTargets")
-    hc_truth, _ = bench.targets.hc_truth()
-    hard = (hc_truth > 0.5).astype(int)
+def _loso_table(bench: Bench, features: np.ndarray) -> None:
+    """Leave one source out: AUROC per output of a model trained without each source."""
+    started = time.perf_counter()
+    table = leave_one_source_out(
+        features, bench.targets, sources=bench.sources, groups=bench.groups, config=loso_config(bench.config)
+    )
+    outputs = ("request_harmful", "complied", "harmful_compliance", "risk")
+    print(f"\nLeave one source out (AUROC; trained without the source), {time.perf_counter() - started:.0f}s")
+    print(f"{'source':<22} {'rows':>6} " + " ".join(f"{o:>19}" for o in outputs))
+    for source, entry in table.items():
+        cells = " ".join(f"{_fmt(entry.get(o, {}).get('auroc')):>19}" for o in outputs)
+        print(f"{source:<22} {entry['rows']:>6} {cells}")
+
+
+def _xstest_completions(bench: Bench, rows: list[Any], everything: np.ndarray, hard: np.ndarray) -> None:
+    """Harmful compliance vs refusal on XSTest completions, each model left out of training in turn."""
     xstest_completions = bench.where(lambda r: r.source == "xstest-completions")
     pooled_truth, pooled_risk = [], []
     for model_file in sorted({rows[i].file for i in xstest_completions}):
@@ -159,18 +147,9 @@ def report(
             0.90,
         )
 
-    gptfuzz_eval = bench.where(lambda r: r.source == "gptfuzz" and "evaluate" in r.file)
-    if len(gptfuzz_eval):
-        train = np.setdiff1d(everything, gptfuzz_eval)
-        bench.held_out("GPTFuzz evaluate split (question-disjoint)", train, gptfuzz_eval, hard[gptfuzz_eval], 0.90)
 
-    artifacts = bench.where(lambda r: r.source == "jbb-artifacts")
-    methods = sorted({str(rows[i].metadata.get("method", "")) for i in artifacts})
-    for method in methods:
-        test = np.array([i for i in artifacts if rows[i].metadata.get("method") == method], dtype=np.int64)
-        train = np.setdiff1d(everything, test)
-        bench.held_out(f"JailbreakBench artifacts, {method} left out (jailbroken)", train, test, hard[test], 0.85)
-
+def _xstest_prompts(bench: Bench, features: np.ndarray, everything: np.ndarray) -> None:
+    """Safe XSTest prompts flagged at the default threshold, trained without any XSTest set."""
     xstest = bench.where(lambda r: r.source.startswith("xstest"))
     prompts = bench.where(lambda r: r.source == "xstest-prompts")
     if len(prompts):
@@ -185,6 +164,44 @@ def report(
             f"(target <= 10%: {'met' if flagged <= 0.10 else 'NOT met'}); unsafe prompts flagged {caught:.1%}, "
             f"safe vs unsafe AUROC {_fmt(auroc)}"
         )
+
+
+def report(
+    rows: list[Any],
+    features: np.ndarray,
+    *,
+    categories: list[str],
+    loso: bool = True,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    bench = Bench(rows, features, categories, overrides or {})
+    if overrides:
+        print(f"TrainConfig overrides: {overrides}")
+    everything = np.arange(len(rows))
+
+    risk_ece = _all_sets(bench, features)
+    if loso:
+        _loso_table(bench, features)
+
+    # 3. the issue's targets
+    print("\nTargets")
+    hc_truth, _ = bench.targets.hc_truth()
+    hard = (hc_truth > 0.5).astype(int)
+    _xstest_completions(bench, rows, everything, hard)
+
+    gptfuzz_eval = bench.where(lambda r: r.source == "gptfuzz" and "evaluate" in r.file)
+    if len(gptfuzz_eval):
+        train = np.setdiff1d(everything, gptfuzz_eval)
+        bench.held_out("GPTFuzz evaluate split (question-disjoint)", train, gptfuzz_eval, hard[gptfuzz_eval], 0.90)
+
+    artifacts = bench.where(lambda r: r.source == "jbb-artifacts")
+    methods = sorted({str(rows[i].metadata.get("method", "")) for i in artifacts})
+    for method in methods:
+        test = np.array([i for i in artifacts if rows[i].metadata.get("method") == method], dtype=np.int64)
+        train = np.setdiff1d(everything, test)
+        bench.held_out(f"JailbreakBench artifacts, {method} left out (jailbroken)", train, test, hard[test], 0.85)
+
+    _xstest_prompts(bench, features, everything)
 
     diasafety = bench.where(lambda r: r.source == "diasafety")
     dia_val = bench.where(lambda r: r.source == "diasafety" and r.file.startswith("val"))

@@ -196,6 +196,10 @@ def _args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _met(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
 def main() -> None:
     args = _args()
     p = QUICK if args.quick else FULL
@@ -229,7 +233,6 @@ def main() -> None:
     worst = per_epoch * config.max_epochs
     rate = statistics.median(encode_rates)
     encode_s = ROWS / rate
-    harmful = result.val_metrics["risk"]
     flat = [t for v in texts for t in (v.request, *v.reply_chunks)]
     tokens = [len(ids) for ids in bench.encoder.tokenizer(flat, truncation=True, max_length=256)["input_ids"]]
 
@@ -243,12 +246,12 @@ def main() -> None:
     print(f"{'encode 100,000 texts (s, extrapolated)':<52} {encode_s:>10.0f}")
 
     ratio = encode_s / train_s
-    verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
-    print(f"\nencode / train: {ratio:.0f}x  (target >= {TARGET_RATIO:.0f}x: {verdict})")
+    print(f"\nencode / train: {ratio:.0f}x  (target >= {TARGET_RATIO:.0f}x: {_met(ratio >= TARGET_RATIO)})")
     print(f"train under {TARGET_SECONDS:.0f}s on this machine: {'yes' if train_s < TARGET_SECONDS else 'NO'}"
           f" ({train_s:.1f}s; worst case, all {config.max_epochs} epochs: {worst:.0f}s,"
           f" encode/worst {encode_s / worst:.0f}x)")  # fmt: skip
-    print(f"held-out risk AUROC of the last head: {harmful['auroc']:.3f} (a sanity check that it learned)")
+    auroc = result.val_metrics["risk"]["auroc"]
+    print(f"held-out risk AUROC of the last head: {auroc:.3f} (a sanity check that it learned)")
     print(
         f"\nparameters: {ROWS:,} rows tiled from {p.sample:,} encoded demo conversations (seed {SEED}),"
         f" noise sigma {NOISE}, {FLIP:.0%} target bits flipped; default TrainConfig {vars(config)};\n"

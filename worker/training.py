@@ -20,10 +20,7 @@ existing group. A row split would put copies of one prompt on both sides and ove
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from reviews.analytics import stats
+from worker.grouping import group_keys, group_split, normalise, source_weights
 from worker.head import (
     C,
     Calibration,
@@ -43,7 +39,15 @@ from worker.head import (
     VerdictHead,
     calibrated,
     logit,
-    raw_hc_logit,
+)
+from worker.metrics import (
+    bootstrap_interval,
+    evaluate,
+    expected_calibration_error,
+    fit_calibration,
+    fit_platt,
+    label_metrics,
+    output_truth,
 )
 
 OUTPUTS = ("request_harmful", "complied", "harmful_compliance", "risk")
@@ -135,80 +139,6 @@ class TargetArrays:
         return truth, ((self.m_hr > 0) | derived).astype(np.float32)
 
 
-# --- the split ---------------------------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-_PRIME = (1 << 61) - 1
-
-
-def _shingles(tokens: list[str]) -> np.ndarray:
-    grams = [" ".join(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))]
-    return np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint64)
-
-
-def group_keys(texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 32, bands: int = 8) -> list[str]:
-    """A group key per text (see the module docstring): equal keys = near-duplicate requests."""
-    keys = [normalise(t) for t in texts]
-    parent = list(range(len(texts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    first: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        if key in first:
-            union(i, first[key])
-        else:
-            first[key] = i
-    rng = np.random.default_rng(20241204)
-    a = rng.integers(1, _PRIME, size=num_perm, dtype=np.uint64)
-    b = rng.integers(0, _PRIME, size=num_perm, dtype=np.uint64)
-    unique = list(first.items())
-    signatures = np.zeros((len(unique), num_perm), dtype=np.uint64)
-    for row, (key, _) in enumerate(unique):
-        shingles = _shingles(key.split()) % np.uint64(_PRIME)
-        with np.errstate(over="ignore"):  # modular hashing wraps on purpose
-            signatures[row] = ((shingles[:, None] * a[None, :] + b[None, :]) % np.uint64(_PRIME)).min(axis=0)
-    rows_per_band = num_perm // bands
-    for band in range(bands):
-        buckets: dict[bytes, int] = {}
-        part = signatures[:, band * rows_per_band : (band + 1) * rows_per_band]
-        for row in range(len(unique)):
-            bucket = part[row].tobytes()
-            other = buckets.setdefault(bucket, row)
-            if other != row and (signatures[row] == signatures[other]).mean() >= threshold:
-                union(unique[row][1], unique[other][1])
-    return [keys[find(i)] for i in range(len(texts))]
-
-
-def group_split(keys: Sequence[str], *, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows): a group is wholly on one side, chosen by a hash of its key and the seed."""
-    side = np.array(
-        [int(hashlib.sha256(f"{seed}:{k}".encode()).hexdigest()[:8], 16) / 2**32 < val_fraction for k in keys]
-    )
-    rows = np.arange(len(keys))
-    return rows[~side], rows[side]
-
-
-def source_weights(sources: Sequence[str], cap: int) -> np.ndarray:
-    """Row weights so a source's rows together weigh at most `cap` rows."""
-    names, inverse, counts = np.unique(np.asarray(sources, dtype=object), return_inverse=True, return_counts=True)
-    del names
-    return np.minimum(1.0, cap / counts[inverse]).astype(np.float32)
-
-
 # --- training ----------------------------------------------------------------------------------------------------
 
 
@@ -264,6 +194,32 @@ class TrainResult:
     val_metrics: dict[str, Any]
 
 
+def pair_loss(head: torch.nn.Module, x: torch.Tensor, pairs: np.ndarray) -> torch.Tensor:
+    """softplus(s_preferred - s_other) on the harmful-compliance logit s, for rows (preferred, other)."""
+    s_preferred = hc_logit(head(x[torch.from_numpy(pairs[:, 0])]))
+    s_other = hc_logit(head(x[torch.from_numpy(pairs[:, 1])]))
+    return F.softplus(s_preferred - s_other).mean()
+
+
+def _new_head(embed_dim: int, n_categories: int, config: TrainConfig) -> VerdictHead:
+    return VerdictHead(
+        HeadConfig(
+            embed_dim=embed_dim,
+            hidden_dim=config.hidden_dim,
+            n_categories=n_categories,
+            dropout=config.dropout,
+            h_reads_reply=config.h_reads_reply,
+        )
+    )
+
+
+def _category_pos_weight(train_t: TargetArrays, config: TrainConfig) -> torch.Tensor:
+    """Per category: negatives / positives among the rows that label categories, within [1, max_pos_weight]."""
+    labelled = train_t.m_cats > 0
+    positives = torch.from_numpy(train_t.cats[labelled].sum(axis=0))
+    return ((labelled.sum() - positives) / positives.clamp(min=1)).clamp(1, config.max_pos_weight)
+
+
 def train_verdict_head(
     features: np.ndarray,
     targets: TargetArrays,
@@ -279,20 +235,10 @@ def train_verdict_head(
     embed_dim = features.shape[1] // 2
     weights = np.ones(len(features), dtype=np.float32) if weights is None else weights.astype(np.float32)
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
-    head = VerdictHead(
-        HeadConfig(
-            embed_dim=embed_dim,
-            hidden_dim=config.hidden_dim,
-            n_categories=len(targets.categories),
-            dropout=config.dropout,
-            h_reads_reply=config.h_reads_reply,
-        )
-    )
+    head = _new_head(embed_dim, len(targets.categories), config)
     x = torch.from_numpy(np.ascontiguousarray(features))
     train_t, val_t = targets.subset(train_rows), targets.subset(val_rows)
-    labelled = train_t.m_cats > 0
-    positives = torch.from_numpy(train_t.cats[labelled].sum(axis=0))
-    pos_weight = ((labelled.sum() - positives) / positives.clamp(min=1)).clamp(1, config.max_pos_weight)
+    pos_weight = _category_pos_weight(train_t, config)
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     pairs = targets.pairs[np.isin(targets.pairs[:, 0], train_rows) & np.isin(targets.pairs[:, 1], train_rows)]
@@ -313,9 +259,7 @@ def train_verdict_head(
             )
             chunk = pair_order[step * pair_batch : (step + 1) * pair_batch] if pair_batch else pair_order[:0]
             if len(chunk):
-                s_preferred = hc_logit(head(x[torch.from_numpy(chunk[:, 0])]))
-                s_other = hc_logit(head(x[torch.from_numpy(chunk[:, 1])]))
-                loss = loss + config.pair_weight * F.softplus(s_preferred - s_other).mean()
+                loss = loss + config.pair_weight * pair_loss(head, x, chunk)
             loss.backward()
             optimizer.step()
         head.eval()
@@ -330,13 +274,12 @@ def train_verdict_head(
                 break
     head.load_state_dict(best_state)
     head.eval()
-    calibration, prediction, metrics = Calibration(), None, {}
-    if len(val_rows):
-        val_logits = raw_logits(head, features[val_rows])
-        calibration = fit_calibration(val_logits, reply[val_rows], val_t)
-        prediction = calibrated(val_logits, reply[val_rows], calibration)
-        metrics = evaluate(prediction, val_t)
-    return TrainResult(head, calibration, epoch, train_rows, val_rows, prediction, metrics)
+    if not len(val_rows):
+        return TrainResult(head, Calibration(), epoch, train_rows, val_rows, None, {})
+    val_logits = raw_logits(head, features[val_rows])
+    calibration = fit_calibration(val_logits, reply[val_rows], val_t)
+    prediction = calibrated(val_logits, reply[val_rows], calibration)
+    return TrainResult(head, calibration, epoch, train_rows, val_rows, prediction, evaluate(prediction, val_t))
 
 
 def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -> np.ndarray:
@@ -352,145 +295,6 @@ def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibratio
     embed_dim = features.shape[1] // 2
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
     return calibrated(raw_logits(head, features), reply, calibration)
-
-
-# --- calibration -------------------------------------------------------------------------------------------------
-
-
-def fit_platt(logits: np.ndarray, truth: np.ndarray, *, min_rows: int = 20) -> tuple[float, float]:
-    """(a, b) minimising the log loss of sigmoid(a · logit + b) against (soft) truth; identity when the
-    rows are too few or one-sided to say anything."""
-    if len(truth) < min_rows or truth.min() == truth.max():
-        return (1.0, 0.0)
-    x = torch.from_numpy(logits.astype(np.float64))
-    y = torch.from_numpy(truth.astype(np.float64))
-    params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(params[0] * x + params[1], y) + 1e-4 * (params[0] - 1) ** 2
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    a, b = (float(v) for v in params.detach())
-    return (a, b) if math.isfinite(a) and math.isfinite(b) and a > 0 else (1.0, 0.0)
-
-
-def fit_calibration(logits: np.ndarray, reply: np.ndarray, targets: TargetArrays) -> Calibration:
-    """Platt scaling per output on validation rows: h on rows labelled request_harmful, c on replies
-    labelled complied, h·c on replies whose harmful-compliance cell is known, the categories together."""
-    m_h = targets.m_h > 0
-    m_c = (targets.m_c > 0) & reply
-    hc_truth, hc_mask = targets.hc_truth()
-    m_hc = (hc_mask > 0) & reply
-    m_cat = targets.m_cats > 0
-    cat_ab = (1.0, 0.0)
-    if m_cat.any() and logits.shape[1] > 2:
-        cat_ab = fit_platt(logits[m_cat, 2:].ravel(), targets.cats[m_cat].ravel())
-    return Calibration(
-        h=fit_platt(logits[m_h, H], targets.h[m_h]),
-        c=fit_platt(logits[m_c, C], targets.c[m_c]),
-        hc=fit_platt(raw_hc_logit(logits[m_hc]), hc_truth[m_hc]),
-        categories=cat_ab,
-    )
-
-
-# --- metrics -----------------------------------------------------------------------------------------------------
-
-
-def expected_calibration_error(truth: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
-    """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size: the one definition
-    the model-quality dashboard uses too (reviews/analytics/stats.py)."""
-    ece = stats.expected_calibration_error(stats.reliability_bins(probs.tolist(), truth.tolist(), bins))
-    return 0.0 if ece is None else ece
-
-
-def label_metrics(truth: np.ndarray, probs: np.ndarray) -> dict[str, float | int | None]:
-    """AUROC, AUPRC, the F1-best threshold and its F1, and ECE; None where one class is absent.
-    Soft truth (0.5) counts as negative for the ranking metrics and as itself for ECE."""
-    hard = (truth > 0.5).astype(int)
-    positives = int(hard.sum())
-    result: dict[str, float | int | None] = {"positives": positives, "support": len(truth)}
-    if len(truth) == 0 or positives in (0, len(truth)):
-        ece = expected_calibration_error(truth, probs) if len(truth) else None
-        return result | {"auroc": None, "auprc": None, "f1": None, "threshold": 0.5, "ece": ece}
-    precision, recall, thresholds = precision_recall_curve(hard, probs)
-    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
-    best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
-    return result | {
-        "auroc": float(roc_auc_score(hard, probs)),
-        "auprc": float(average_precision_score(hard, probs)),
-        "f1": float(f1[best]),
-        "threshold": float(thresholds[best]) if len(thresholds) else 0.5,
-        "ece": expected_calibration_error(truth, probs),
-    }
-
-
-def output_truth(prediction: Prediction, targets: TargetArrays) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per output: (truth, predicted probability) on the rows that label it."""
-    reply = prediction.has_reply
-    hc_truth, hc_mask = targets.hc_truth()
-    m_h, m_c, m_hc = targets.m_h > 0, (targets.m_c > 0) & reply, (hc_mask > 0) & reply
-    risk_truth = np.where(reply, hc_truth, targets.h)
-    m_risk = np.where(reply, hc_mask > 0, m_h)
-    return {
-        "request_harmful": (targets.h[m_h], prediction.h[m_h]),
-        "complied": (targets.c[m_c], prediction.c[m_c]),
-        "harmful_compliance": (hc_truth[m_hc], prediction.harmful_compliance[m_hc]),
-        "risk": (risk_truth[m_risk], prediction.risk[m_risk]),
-    }
-
-
-def evaluate(prediction: Prediction, targets: TargetArrays) -> dict[str, Any]:
-    """Metrics per output, and per category on rows that label categories."""
-    result: dict[str, Any] = {
-        name: label_metrics(truth, probs) for name, (truth, probs) in output_truth(prediction, targets).items()
-    }
-    labelled = targets.m_cats > 0
-    result["categories"] = {
-        slug: label_metrics(targets.cats[labelled, i], prediction.categories[labelled, i])
-        for i, slug in enumerate(targets.categories)
-        if labelled.any() and targets.cats[labelled, i].any()
-    }
-    return result
-
-
-def bootstrap_interval(
-    truth: np.ndarray, scores: Sequence[np.ndarray], metric: str = "auprc", rounds: int = 1000, seed: int = 0
-) -> list[dict[str, float | None]]:
-    """Point estimate and 95 % percentile interval of `metric` for each score array on the same rows,
-    resampled together (so the difference between two models is paired), plus the interval of each
-    score's difference from the first."""
-    hard = (truth > 0.5).astype(int)
-    fn = average_precision_score if metric == "auprc" else roc_auc_score
-    rng = np.random.default_rng(seed)
-    samples = [[] for _ in scores]  # type: list[list[float]]
-    differences = [[] for _ in scores]  # type: list[list[float]]
-    for _ in range(rounds):
-        rows = rng.integers(0, len(hard), len(hard))
-        if hard[rows].min() == hard[rows].max():
-            continue
-        values = [float(fn(hard[rows], s[rows])) for s in scores]
-        for i, v in enumerate(values):
-            samples[i].append(v)
-            differences[i].append(v - values[0])
-    out: list[dict[str, float | None]] = []
-    for i, s in enumerate(scores):
-        point = float(fn(hard, s)) if 0 < hard.sum() < len(hard) else None
-        low, high = np.percentile(samples[i], [2.5, 97.5]) if samples[i] else (None, None)
-        d_low, d_high = np.percentile(differences[i], [2.5, 97.5]) if differences[i] else (None, None)
-        out.append(
-            {
-                "value": point,
-                "low": None if low is None else float(low),
-                "high": None if high is None else float(high),
-                "diff_low": None if d_low is None else float(d_low),
-                "diff_high": None if d_high is None else float(d_high),
-            }
-        )
-    return out
 
 
 # --- leave one source out ----------------------------------------------------------------------------------------
@@ -543,12 +347,17 @@ __all__ = [
     "TrainResult",
     "bootstrap_interval",
     "evaluate",
+    "expected_calibration_error",
     "fit_calibration",
     "fit_platt",
     "group_keys",
     "group_split",
+    "label_metrics",
     "leave_one_source_out",
     "logit",
+    "normalise",
+    "output_truth",
     "predict",
+    "source_weights",
     "train_verdict_head",
 ]

@@ -117,6 +117,32 @@ def model_train(
     return model
 
 
+def _encode(
+    model: ScoringModel,
+    examples: list[Example],
+    targets: TargetArrays,
+    *,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    weights: np.ndarray,
+    fine_tune: FineTuneConfig | None,
+) -> tuple[np.ndarray, Any]:
+    """The [n, 768] features the head trains on, and the fine-tuned encoder's weights (None when frozen);
+    fine-tuning gives `model` the new encoder's cache key."""
+    ids = [e.conversation_id for e in examples]
+    if fine_tune is None:
+        vectors = embed(ids)
+        return np.stack([vectors[cid] for cid in ids]), None
+    from worker.finetune import fine_tune_encoder
+
+    tuned = fine_tune_encoder(
+        examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=fine_tune
+    )
+    model.encoder = tuned.encoder_key(model.version)
+    vectors = embed(ids, encoder_key=model.encoder, encoder=tuned.encoder)
+    return np.stack([vectors[cid] for cid in ids]), tuned.encoder_state
+
+
 def _train_into(
     model: ScoringModel,
     examples: list[Example],
@@ -134,26 +160,14 @@ def _train_into(
     sources = [e.source for e in examples]
     weights = source_weights(sources, config.source_cap)
     ids = [e.conversation_id for e in examples]
-    encoder_state = None
-    if fine_tune is not None:
-        from worker.finetune import fine_tune_encoder
-
-        tuned = fine_tune_encoder(
-            examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=fine_tune
-        )
-        encoder_state = tuned.encoder_state
-        model.encoder = tuned.encoder_key(model.version)
-        vectors = embed(ids, encoder_key=model.encoder, encoder=tuned.encoder)
-    else:
-        vectors = embed(ids)
-    features = np.stack([vectors[cid] for cid in ids])  # [n, 768]
+    features, encoder_state = _encode(
+        model, examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, fine_tune=fine_tune
+    )
     result = train_verdict_head(
         features, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, config=config
     )
-    model.model_args = asdict(result.head.config) | {
-        "train": vars(config),
-        "fine_tune": asdict(fine_tune) if fine_tune is not None else None,
-    }
+    tuned_args = asdict(fine_tune) if fine_tune is not None else None
+    model.model_args = asdict(result.head.config) | {"train": vars(config), "fine_tune": tuned_args}
     model.checkpoint = checkpoint_dumps(
         result.head,
         version=model.version,
