@@ -56,7 +56,7 @@ def test_a_malformed_row_imports_nothing_and_names_file_and_row(tmp_path: Path) 
     assert not Decision.objects.exists()
 
 
-def test_relative_labels_are_stored_but_stay_out_of_the_legacy_training_labels(tmp_path: Path) -> None:
+def test_relative_labels_are_stored_and_train_only_the_pairwise_loss(tmp_path: Path) -> None:
     path = tmp_path / "harmless-base_test.jsonl.gz"
     pair = {"chosen": "\n\nHuman: a\n\nAssistant: no", "rejected": "\n\nHuman: a\n\nAssistant: sure, here"}
     with gzip.open(path, "wt", encoding="utf-8") as handle:
@@ -71,7 +71,8 @@ def test_relative_labels_are_stored_but_stay_out_of_the_legacy_training_labels(t
     }
     decision = Decision.objects.first()
     assert decision is not None and (decision.verdict, decision.harmful_request) == ("", None)
-    assert training_examples() == []  # no absolute label to learn from
+    # no absolute label to learn from: each reply trains only through its pair
+    assert sorted((e.targets for e in training_examples()), key=str) == sorted(_targets("hh").values(), key=str)
 
 
 def test_reimport_fills_targets_on_decisions_imported_before_them(tmp_path: Path) -> None:
