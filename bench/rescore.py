@@ -112,10 +112,9 @@ def create_active_model() -> list[str]:
     rng = np.random.default_rng(SEED)
     features = rng.standard_normal((2048, 2 * DIM), dtype=np.float32)
     features /= np.linalg.norm(features, axis=1, keepdims=True)
-    rows = [
-        {"request_harmful": int(rng.random() < 0.3), "complied": int(rng.random() < 0.5), "categories": []}
-        for _ in range(2048)
-    ]
+    # every row harmful compliance: the head's risk is high, so the default policy routes every conversation
+    # into triage as before (verify() counts the ReviewItems); the weights do not change the cost
+    rows = [{"request_harmful": 1, "complied": 1, "harmful_response": 1, "categories": []} for _ in range(2048)]
     targets = TargetArrays.build(rows, labels)
     every = np.arange(2048)
     result = train_verdict_head(
