@@ -1,14 +1,34 @@
-"""How good is a head bootstrapped from the public labeled sets in ../shared/data?
+"""How good is the verdict model on the shared public sets, measured honestly?
 
-1. Imports every labeled set (through `import_dataset`'s service) into a throw-away
-   SQLite database, trains a head on all of them (the split is by conversation) and
-   prints validation AUROC / AUPRC / F1 / ECE per label.
-2. Generalisation across data sets: trains on everything except DiaSafety, and
-   evaluates on DiaSafety's validation split, which the head never saw in any form.
+Everything goes through the product's own code: each set's importer (`read_dataset`, the
+`LabeledConversation`s `import_dataset` stores) → its targets (`labeled_targets`) →
+`reviews.scoring.text.text_views` → the encoder (`worker.encoder.views_matrix`) → the head's
+training, split and calibration (`worker.training`). Only the database is skipped: the
+rows never need one. Vectors are cached on disk under `var/quality-cache/` by text, so a
+rerun encodes only texts it has not seen (the first run encodes every set: long on 2 cores).
 
-Run from the repository root (a few minutes on 2 CPU cores; encoding dominates):
+Printed, in one run:
 
-    .venv/bin/python bench/quality.py
+1. the model trained on all sets with the product's group split: validation AUROC,
+   AUPRC and ECE per output (h, c, harmful compliance, risk);
+2. leave-one-source-out: for each set, a head trained on all the others, evaluated on it;
+3. the issue's targets, each with its own held-out training run:
+   - XSTest completions of a model left out of training (all its rows and the other
+     models' completions of the same prompts kept out of validation): harmful compliance
+     vs refusal among harmful requests, AUROC >= 0.90;
+   - GPTFuzz: trained on its train split, evaluated on its question-disjoint evaluate
+     split, AUROC >= 0.90;
+   - JailbreakBench artifacts of one attack method left out (GCG <-> JailbreakChat):
+     jailbreak success AUROC >= 0.85;
+   - safe XSTest prompts (trained without XSTest) with risk >= the default threshold: <= 10 %;
+   - DiaSafety validation when trained without DiaSafety: AUROC >= 0.75;
+   - ECE of risk on the all-sets model's validation rows: <= 0.05.
+
+Run from the repository root:
+
+    .venv/bin/python bench/quality.py                 # everything
+    .venv/bin/python bench/quality.py --encode-only   # fill the vector cache and stop
+    .venv/bin/python bench/quality.py --no-loso       # skip the leave-one-source-out table
 """
 
 from __future__ import annotations
@@ -19,110 +39,192 @@ import sys
 if __package__ in (None, ""):
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
 
+import argparse
+import hashlib
+import json
 import os
-import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
+CACHE = ROOT / "var" / "quality-cache"
+DEFAULT_THRESHOLD = 0.5  # the default policy's risk threshold for review
 
-# (format, path under DATA, source name)
+# (format, path under DATA, source: the set it belongs to, for leave-one-source-out)
 SETS = [
     ("xstest-prompts", "xstest/xstest_prompts.csv", "xstest-prompts"),
-    ("xstest-completions", "xstest/model_completions/xstest_v2_completions_gpt4.csv", "xstest-gpt4"),
-    ("xstest-completions", "xstest/model_completions/xstest_v2_completions_llama2new.csv", "xstest-llama2"),
-    (
-        "xstest-completions",
-        "xstest/automated_evaluation_labels/xstest_v2_completions_mistralinstruct_gpteval.csv",
-        "xstest-mistral",
-    ),
+    ("xstest-completions", "xstest/model_completions/xstest_v2_completions_gpt4.csv", "xstest-completions"),
+    ("xstest-completions", "xstest/model_completions/xstest_v2_completions_llama2new.csv", "xstest-completions"),
+    ("xstest-completions", "xstest/model_completions/xstest_v2_completions_mistralinstruct.csv", "xstest-completions"),
     ("harmbench", "harmbench/harmbench_behaviors_text_all.csv", "harmbench"),
-    ("jbb-behaviors", "jailbreakbench/harmful-behaviors.csv", "jbb"),
-    ("jbb-behaviors", "jailbreakbench/benign-behaviors.csv", "jbb"),
+    ("jbb-behaviors", "jailbreakbench/harmful-behaviors.csv", "jbb-behaviors"),
+    ("jbb-behaviors", "jailbreakbench/benign-behaviors.csv", "jbb-behaviors"),
     ("jbb-artifacts", "jailbreakbench/jbb_attack_artifacts_dev.jsonl", "jbb-artifacts"),
-    ("diasafety", "diasafety/train.json", "diasafety-train"),
-    ("diasafety", "diasafety/val.json", "diasafety-val"),
+    ("hh-rlhf", "hh-rlhf/harmless-base_test.jsonl.gz", "hh-rlhf"),
+    ("diasafety", "diasafety/train.json", "diasafety"),
+    ("diasafety", "diasafety/val.json", "diasafety"),
     ("convabuse", "convabuse/ConvAbuseEMNLPtrain.csv", "convabuse"),
     ("convabuse", "convabuse/ConvAbuseEMNLPvalid.csv", "convabuse"),
+    ("gptfuzz", "gptfuzz-responses/train.csv", "gptfuzz"),
+    ("gptfuzz", "gptfuzz-responses/evaluate.csv", "gptfuzz"),
+    ("jailbreak-eval", "jailbreak-eval-manual/manual_data.csv", "jailbreak-eval"),
+    ("toxichat", "toxichat-baheti/train.jsonl", "toxichat"),
+    ("toxichat", "toxichat-baheti/dev.jsonl", "toxichat"),
+    ("toxichat", "toxichat-baheti/test.jsonl", "toxichat"),
+    ("coconot", "coconot/coconot_eval.jsonl", "coconot"),
+    ("coconot", "coconot/coconot_contrast_eval.jsonl", "coconot"),
+    ("coconot", "coconot/coconot_pref.jsonl", "coconot"),
+    ("edos", "edos-sexism/edos_labelled_aggregated.csv", "edos"),
+    ("hatemoji", "hatemoji/HatemojiCheck/test.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/train.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/validation.csv", "hatemoji"),
+    ("hatemoji", "hatemoji/HatemojiBuild/test.csv", "hatemoji"),
+    ("stormfront", "stormfront-hate/annotations_metadata.csv", "stormfront"),
+    ("aart", "aart-adversarial/aart-v1-20231117.csv", "aart"),
+    ("catqa", "catqa-harmfulqa/catqa_english.json", "catqa-harmfulqa"),
+    ("harmfulqa", "catqa-harmfulqa/harmfulqa.json", "catqa-harmfulqa"),
+    ("simplesafetytests", "simplesafetytests/SimpleSafetyTests - test cases.csv", "simplesafetytests"),
 ]
+# A deterministic sample of the biggest files bounds the encoding time on two shared cores (about 20 texts/s); the
+# product's source weights give a source at most 4,000 rows' weight in training anyway. The sample keeps the
+# replies to one request together (hh-rlhf pairs). --full reads everything.
+SAMPLE = {  # path prefix under ../shared/data: rows kept
+    "edos-sexism/": 2000,
+    "stormfront-hate/": 2000,
+    "hatemoji/": 2000,
+    "gptfuzz-responses/train.csv": 1000,  # its question-disjoint evaluate split is read whole
+    "hh-rlhf/": 2000,
+    "toxichat-baheti/": 2000,
+    "coconot/coconot_pref.jsonl": 300,
+    "aart-adversarial/": 1500,
+    "catqa-harmfulqa/harmfulqa.json": 1000,
+}
 
 
-def setup_django(db_path: Path) -> None:
+@dataclass
+class Row:
+    messages: list[dict[str, Any]]
+    targets: dict[str, Any]
+    source: str
+    file: str  # the file it came from (a split or a model)
+    path: str  # the file under ../shared/data
+    metadata: dict[str, Any]
+
+
+def setup_django() -> None:
     os.environ.pop("REDIS_URL", None)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
     os.environ["DJANGO_SETTINGS_MODULE"] = "oversight.settings"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
-def print_metrics(title: str, per_label: dict[str, dict[str, float | int | None]]) -> None:
-    print(f"\n{title}\n{'label':<18} {'pos':>5} {'n':>6} {'AUROC':>7} {'AUPRC':>7} {'F1':>6} {'ECE':>6}")
-    for label, m in per_label.items():
-        cells = " ".join(
-            f"{m[k]:>7.3f}" if m.get(k) is not None else f"{'-':>7}" for k in ("auroc", "auprc", "f1", "ece")
-        )
-        print(f"{label:<18} {m['positives']:>5} {m['support']:>6} {cells}")
+def load_rows(sets: list[tuple[str, str, str]]) -> list[Row]:
+    from reviews.imports.formats import FORMATS, read_dataset
+    from reviews.scoring.training_data import labeled_targets
+
+    rows: list[Row] = []
+    for fmt, relative, source in sets:
+        path = DATA / relative
+        if fmt not in FORMATS or not path.exists():
+            print(f"skipped {relative}: {'no importer for ' + fmt if fmt not in FORMATS else 'not found'}")
+            continue
+        before = len(rows)
+        for item in read_dataset(fmt, path):
+            targets = labeled_targets(item)
+            if not targets:
+                continue
+            conversation = item.conversation
+            metadata = conversation.get("metadata") or {}
+            rows.append(Row(conversation["messages"], targets, source, path.name, relative, metadata))
+        print(f"read {relative}: {len(rows) - before} labelled conversations")
+    return rows
+
+
+def sample(rows: list[Row]) -> list[Row]:
+    for prefix, size in SAMPLE.items():
+        mine = [r for r in rows if r.path.startswith(prefix)]
+        if len(mine) > size:
+            keep = {id(r) for r in sorted(mine, key=_sample_key)[:size]}
+            rows = [r for r in rows if not r.path.startswith(prefix) or id(r) in keep]
+            print(f"sampled {size} of {len(mine)} rows of {prefix}")
+    return rows
+
+
+def _sample_key(row: Row) -> str:
+    """The conversation up to the judged reply: the replies to one request sort together."""
+    turns = row.messages[:-1] if row.messages and row.messages[-1].get("role") == "assistant" else row.messages
+    return hashlib.sha256(json.dumps(turns, sort_keys=True).encode()).hexdigest()
+
+
+def encode_rows(rows: list[Row], *, cached_only: bool = False) -> tuple[list[Row], np.ndarray]:
+    """The rows and their [u, r], through the disk cache (`cached_only`: drop rows not fully cached instead)."""
+    from collections import Counter
+
+    from bench.quality_cache import TextVectorCache
+    from reviews.scoring.text import text_views
+    from worker.encoder import get_encoder, views_key, views_matrix
+
+    views = [text_views(r.messages) for r in rows]
+    cache = TextVectorCache(CACHE, views_key())
+    texts = [t for v in views for t in (v.request, *v.reply_chunks)]
+    todo = cache.missing(texts)
+    print(f"{len(set(texts))} distinct texts, {len(todo)} not cached yet")
+    if todo and cached_only:
+        missing = set(todo)
+        keep = [i for i, v in enumerate(views) if not ({v.request, *v.reply_chunks} & missing)]
+        dropped = Counter(rows[i].source for i in set(range(len(rows))) - set(keep))
+        print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded: {dict(dropped)}")
+        rows, views = [rows[i] for i in keep], [views[i] for i in keep]
+    elif todo:
+        started = time.perf_counter()
+        cache.fill(todo, get_encoder().encode)
+        print(f"encoded {len(todo)} texts in {time.perf_counter() - started:.0f}s")
+    return rows, views_matrix(views, cache.encode)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--encode-only", action="store_true")
+    parser.add_argument("--no-loso", action="store_true")
+    parser.add_argument("--only", help="comma-separated sources (the third column of SETS) to read, e.g. to try")
+    parser.add_argument("--full", action="store_true", help="read every row (no SAMPLE): encodes ~75k texts")
+    parser.add_argument("--cached-only", action="store_true", help="leave out rows whose texts are not cached yet")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a TrainConfig field (to compare)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1: on a shared 2-core machine two threads thrash)"
+    )
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     if not DATA.is_dir():
         sys.exit(f"The shared datasets are not at {DATA}.")
-    with tempfile.TemporaryDirectory() as tmp:
-        setup_django(Path(tmp) / "quality.sqlite3")
-        import numpy as np
+    setup_django()
+    started = time.perf_counter()
+    chosen = set(args.only.split(",")) if args.only else None
+    rows = load_rows([s for s in SETS if chosen is None or s[2] in chosen])
+    if not args.full:
+        rows = sample(rows)
+    rows, features = encode_rows(rows, cached_only=args.cached_only)
+    if args.encode_only:
+        print(f"total {time.perf_counter() - started:.0f}s")
+        return
+    from bench.quality_report import report
+    from reviews.vocabulary import TAXONOMY
 
-        from reviews.imports.services import dataset_import
-        from reviews.models import Conversation
-        from reviews.scoring.training_data import label_names, training_examples
-        from worker.scoring import embed
-        from worker.training import TrainConfig, metrics_by_label, train_head
-        from worker.versions import model_train
-
-        started = time.perf_counter()
-        for fmt, relative, source in SETS:
-            summary = dataset_import(fmt=fmt, path=DATA / relative, source_name=source)
-            print(f"imported {relative}: {summary.accepted} conversations, {summary.labeled} labeled")
-
-        model = model_train()
-        print_metrics(
-            f"Head v{model.version} trained on all sets: {model.metrics['train_size']} train, "
-            f"{model.metrics['val_size']} validation conversations, {model.metrics['epochs']} epochs",
-            model.metrics["per_label"],
-        )
-
-        labels = label_names()
-        examples = training_examples()
-        sources = dict(Conversation.objects.values_list("pk", "source__name"))
-        vectors = embed([e.conversation_id for e in examples])
-
-        def arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
-            features = np.stack([vectors[e.conversation_id] for e in rows])
-            targets = np.array([[label in e.labels for label in labels] for e in rows], dtype=np.float32)
-            return features, targets
-
-        rest = [e for e in examples if not sources[e.conversation_id].startswith("diasafety")]
-        held_out = [e for e in examples if sources[e.conversation_id] == "diasafety-val"]
-        result = train_head(*arrays(rest), TrainConfig())
-        import torch
-
-        features, targets = arrays(held_out)
-        with torch.inference_mode():
-            probs = torch.sigmoid(result.head(torch.from_numpy(features))).numpy()
-        per_label = metrics_by_label(probs, targets, labels)
-        shown = {k: v for k, v in per_label.items() if v["positives"]}
-        print_metrics(
-            f"Trained without DiaSafety ({result.train_size} train), evaluated on DiaSafety val ({len(held_out)})",
-            shown,
-        )
-        print(f"\ntotal {time.perf_counter() - started:.0f}s")
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso, overrides=overrides)
+    print(f"\ntotal {time.perf_counter() - started:.0f}s")
 
 
 if __name__ == "__main__":

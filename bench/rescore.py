@@ -8,18 +8,24 @@ What it measures, in one process, on a throw-away PostgreSQL database
    directly, exactly what a ``score`` worker runs per message), one call per
    ``--batch`` conversations. That is the whole path: attempt bookkeeping
    (``SELECT ... FOR UPDATE``), the embedding-cache lookup, reading the
-   conversations' messages, ``conversation_text``, ``Encoder.encode``, storing the
-   embeddings, the active head, writing Scores and routing into the triage queue.
+   conversations' messages, ``text_views`` (the request and the reply chunks),
+   ``Encoder.encode_views``, storing the embeddings, the active verdict head, writing
+   Scores and routing into the triage queue.
    Nothing is cached: every round scores freshly inserted conversations (new
    external ids, the table truncated before), so every vector is encoded.
-2. **bare encoder**: ``Encoder.encode`` (the very encoder object the task uses) on
-   ``conversation_text(messages)`` of the same conversations, chunked the same way
+2. **bare encoder**: ``Encoder.encode_views`` (the very encoder object the task uses) on
+   ``text_views(messages)`` of the same conversations, chunked the same way
    (one call per ``--batch`` texts, so length sorting and padding see the same
    groups), with ``batch_size=--batch``: the forward at the task's batch size.
-3. **bare encoder, inner 64**: the same, but ``Encoder.encode(chunk)`` with its
-   default ``batch_size`` (64), which is the call ``worker.scoring.embed`` makes
-   inside the task. task / this = the task's overhead over its own encoder work,
-   independent of which inner forward batch is faster on the device.
+3. **bare encoder, inner 64**: the same, but ``Encoder.encode_views(chunk)`` with its
+   default ``batch_size`` (64 on the CPU, 256 on CUDA), which is the call
+   ``worker.scoring.embed`` makes inside the task. task / this = the task's overhead
+   over its own encoder work, independent of which inner forward batch is faster.
+4. with ``--device cuda`` only, **forward only**: the same texts tokenised, padded and
+   copied to the GPU before the clock starts, then only the model's forward and the
+   pooling, batch by batch: the rate the GPU could give if tokenising cost nothing.
+   task / forward-only is the issue's GPU target (>= 0.5); ``Encoder.encode`` tokenises
+   the next batch on a thread during each forward (pinned-memory, non-blocking copies).
 
 Printed: median conversations/second of each over interleaved rounds (order
 alternating per round), task/bare ratios (of the medians and the median of
@@ -52,9 +58,7 @@ if __package__ in (None, ""):
 
 import argparse
 import cProfile
-import os
 import pstats
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -64,10 +68,9 @@ from typing import Any
 
 from bench import _harness
 from bench._harness import admin, bench_env
+from bench.rescore_report import SEED, TARGET, per_model, print_profile, report
 
 DB = "oversight_bench_rescore"
-SEED = 1729
-TARGET = 0.85
 DEFAULT_BATCH = 256  # reviews.scoring.services.SCORE_BATCH (checked after Django starts)
 EMBED_INNER_BATCH = 64  # Encoder.encode's default batch_size, which worker.scoring.embed uses
 
@@ -100,23 +103,29 @@ def create_active_model() -> list[str]:
     import numpy as np
 
     from reviews.models import ModelStatus, ScoringModel
-    from reviews.scoring.training_data import label_names
-    from worker.encoder import DIM, ENCODER_ID
+    from reviews.scoring.training_data import category_names
+    from worker.encoder import DIM, views_key
     from worker.head import checkpoint_dumps
-    from worker.training import TrainConfig, train_head
+    from worker.training import TargetArrays, TrainConfig, train_verdict_head
 
-    labels = label_names()
+    labels = category_names()
     rng = np.random.default_rng(SEED)
-    features = rng.standard_normal((2048, DIM), dtype=np.float32)
+    features = rng.standard_normal((2048, 2 * DIM), dtype=np.float32)
     features /= np.linalg.norm(features, axis=1, keepdims=True)
-    targets = (rng.random((2048, len(labels))) < 0.2).astype(np.float32)
-    head = train_head(features, targets, TrainConfig(max_epochs=3)).head
+    # every row harmful compliance: the head's risk is high, so the default policy routes every conversation
+    # into triage as before (verify() counts the ReviewItems); the weights do not change the cost
+    rows = [{"request_harmful": 1, "complied": 1, "harmful_response": 1, "categories": []} for _ in range(2048)]
+    targets = TargetArrays.build(rows, labels)
+    every = np.arange(2048)
+    result = train_verdict_head(
+        features, targets, train_rows=every[256:], val_rows=every[:256], config=TrainConfig(max_epochs=3)
+    )
     ScoringModel.objects.create(
         version=1,
-        encoder=ENCODER_ID,
+        encoder=views_key(),
         labels=labels,
-        model_args={"hidden_dim": head.config.hidden_dim},
-        checkpoint=checkpoint_dumps(head, version=1, labels=labels),
+        model_args={"hidden_dim": result.head.config.hidden_dim},
+        checkpoint=checkpoint_dumps(result.head, version=1, labels=labels, calibration=result.calibration),
         status=ModelStatus.ACTIVE,
     )
     return labels
@@ -141,7 +150,7 @@ class Bench:
     params: Params
     batch: int
     pool: list[dict[str, Any]]  # generated conversations in the ingest payload shape
-    texts: list[str]  # conversation_text of each, in pool order
+    texts: list[Any]  # text_views of each, in pool order
     source: int
     encoder: Any
     sync: Callable[[], None]
@@ -188,36 +197,62 @@ class Bench:
         assert ReviewItem.objects.filter(conversation_id__in=ids).count() == n, "not every conversation was routed"
         assert not Conversation.objects.filter(pk__in=ids).exclude(scoring_status=ScoringStatus.SCORED).exists()
 
-    def bare(self, inner: int | None, texts: list[str] | None = None) -> float:
-        """Encoder.encode per chunk of `batch` texts, at batch_size=inner (None: its default, as embed calls it)."""
+    def bare(self, inner: int | None, texts: list[Any] | None = None) -> float:
+        """Encoder.encode_views per chunk of `batch` conversations, at batch_size=inner (None: its default, as
+        embed calls it)."""
         texts = self.texts if texts is None else texts
         groups = chunks(texts, self.batch)
         self.sync()
         start = time.perf_counter()
         for group in groups:
             if inner is None:
-                self.encoder.encode(group)
+                self.encoder.encode_views(group)
             else:
-                self.encoder.encode(group, batch_size=inner)
+                self.encoder.encode_views(group, batch_size=inner)
         self.sync()
         return len(texts) / (time.perf_counter() - start)
 
+    def forward_only(self) -> float:
+        """The model's forward and pooling alone, on batches tokenised and moved to the device beforehand
+        (the same distinct texts, sorted by length and batched as Encoder.encode batches them)."""
+        import torch
+
+        from worker.encoder import embed_tokens
+
+        if not hasattr(self, "_ready_batches"):
+            distinct = list(dict.fromkeys(t for v in self.texts for t in (v.request, *v.reply_chunks)))
+            distinct.sort(key=len)
+            self._ready_batches = [
+                {k: v.to(self.encoder.device) for k, v in self.encoder._tokenize(group).items()}
+                for group in chunks(distinct, self.batch)
+            ]
+        self.sync()
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for tokens in self._ready_batches:
+                embed_tokens(self.encoder.model, tokens)
+        self.sync()
+        return len(self.texts) / (time.perf_counter() - start)
+
     def measurements(self) -> dict[str, Callable[[], float]]:
-        return {
+        named = {
             "task": self.task,
             f"bare encoder, batch {self.batch}": lambda: self.bare(self.batch),
             f"bare encoder, inner {EMBED_INNER_BATCH} (as embed)": lambda: self.bare(None),
         }
+        if self.encoder.device.type == "cuda":
+            named["forward only (pre-tokenised)"] = self.forward_only
+        return named
 
     def warm_up(self) -> None:
         """One batch of each: loads the head, touches every code path (on CUDA: initialises the kernels); and
         checks that the bare encoder reads exactly the texts the task reads."""
         from reviews.models import Conversation
-        from reviews.scoring.text import conversation_text
+        from reviews.scoring.text import text_views
 
         ids = self.insert()
         stored = dict(Conversation.objects.filter(pk__in=ids).values_list("pk", "messages"))
-        assert [conversation_text(stored[cid]) for cid in ids] == self.texts, "the task would read other texts"
+        assert [text_views(stored[cid]) for cid in ids] == self.texts, "the task would read other texts"
         self.run_task(ids[: self.batch])
         self.verify(ids[: self.batch])
         self.bare(self.batch, self.texts[: self.batch])
@@ -268,7 +303,7 @@ class Bench:
 
         targets: list[tuple[Any, str, str]] = [
             (worker.tasks, "scoring_attempt_begin", "  attempt bookkeeping"),
-            (worker.scoring, "active_head", "  active_head"),
+            (worker.scoring, "active_model", "  active_model"),
             (worker.scoring, "embeddings_cached", "  embedding-cache lookup"),
             (Encoder, "encode", "  Encoder.encode"),
             (worker.scoring, "embeddings_store", "  embeddings_store"),
@@ -280,7 +315,7 @@ class Bench:
         originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
         for owner, name, label in targets:
             original = getattr(owner, name)
-            setattr(owner, name, _per_model(label, original, spent) if owner is QuerySet else clocked(label, original))
+            setattr(owner, name, per_model(label, original, spent) if owner is QuerySet else clocked(label, original))
         ids = self.insert()
         try:
             for chunk in chunks(ids, self.batch):
@@ -299,100 +334,6 @@ class Bench:
             print(f"{label:<48} {1000 * sum(values) / batches:>9.1f} {len(values) / batches:>12.1f}")
         print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}"
               f"   ({(total - encode) / total:.1%} of the task)")  # fmt: skip
-
-
-def _per_model(label: str, func: Callable[..., Any], spent: dict[str, list[float]]) -> Callable[..., Any]:
-    """A QuerySet method clocked per model class, e.g. "ReviewItem.bulk_update"."""
-
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return func(self, *args, **kwargs)
-        finally:
-            spent.setdefault(label.format(model=self.model.__name__), []).append(time.perf_counter() - start)
-
-    return wrapper
-
-
-# (file suffix, function) → what it is, in call order within the task.
-STAGES = [
-    ("worker/tasks.py", "score_conversations", "task body (total)"),
-    ("reviews/scoring/attempts.py", "scoring_attempt_begin", "  attempt bookkeeping (FOR UPDATE, +1)"),
-    ("worker/scoring.py", "score_and_route", "  score_and_route"),
-    ("worker/scoring.py", "active_head", "    active_head (model row)"),
-    ("worker/scoring.py", "embed", "    embed"),
-    ("reviews/scoring/embeddings.py", "embeddings_cached", "      embedding-cache lookup"),
-    ("reviews/scoring/text.py", "conversation_text", "      conversation_text"),
-    ("worker/encoder.py", "encode", "      Encoder.encode"),
-    ("worker/encoder.py", "_encode_batch", "        forward batches (tokenize+model+pool)"),
-    ("transformers/tokenization_utils_base.py", "__call__", "          tokenizer"),
-    ("reviews/scoring/embeddings.py", "embeddings_store", "      embeddings_store"),
-    ("worker/scoring.py", "predict", "    predict (head)"),
-    ("reviews/scoring/services.py", "scores_store", "    scores_store"),
-    ("reviews/routing/services.py", "items_route", "    items_route"),
-]
-
-
-def print_profile(stats: pstats.Stats, batches: int) -> None:
-    table: dict[tuple[str, str], tuple[float, int]] = {}
-    for (filename, _line, name), (_cc, calls, _tt, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        for suffix, func, _label in STAGES:
-            if name == func and filename.replace(os.sep, "/").endswith(suffix):
-                old = table.get((suffix, func), (0.0, 0))
-                table[(suffix, func)] = (old[0] + cumtime, old[1] + calls)
-    print(f"\ncProfile of one task round ({batches} batches; cProfile inflates Python-heavy stages):")
-    print(f"{'stage':<48} {'ms/batch':>9} {'calls/batch':>12}")
-    for suffix, func, label in STAGES:
-        if (suffix, func) in table:
-            cumtime, calls = table[(suffix, func)]
-            print(f"{label:<48} {1000 * cumtime / batches:>9.1f} {calls / batches:>12.1f}")
-    total = table.get(("worker/tasks.py", "score_conversations"), (0.0, 0))[0]
-    encode = table.get(("worker/encoder.py", "encode"), (0.0, 0))[0]
-    print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}")
-    print("\ntop 15 functions by own time:")
-    stats.sort_stats("tottime").print_stats(15)
-
-
-# --- Report ----------------------------------------------------------------------------
-
-
-def token_lengths(encoder: Any, texts: list[str]) -> list[int]:
-    from worker.encoder import MAX_TOKENS
-
-    ids = encoder.tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
-    return [len(row) for row in ids]
-
-
-def report(bench: Bench, results: dict[str, list[float]], device: str) -> float:
-    import torch
-
-    medians = {name: statistics.median(values) for name, values in results.items()}
-    print(f"\n{'measurement':<36} {'median conv/s':>14} {'min':>9} {'max':>9}")
-    for name, values in results.items():
-        print(f"{name:<36} {medians[name]:>14,.1f} {min(values):>9,.1f} {max(values):>9,.1f}")
-
-    print()
-    names = list(results)
-    task, bare, inner = names
-    ratios = {}
-    for other, note in ((bare, f"  (target >= {TARGET:.2f})"), (inner, "  (the task's overhead)")):
-        paired = statistics.median(t / b for t, b in zip(results[task], results[other], strict=True))
-        ratios[other] = medians[task] / medians[other]
-        print(f"task / {other:<34}: {ratios[other]:.2f} (median of per-round ratios {paired:.2f}){note}")
-
-    lengths = token_lengths(bench.encoder, bench.texts)
-    truncated = sum(n >= 256 for n in lengths) / len(lengths)
-    dev = bench.encoder.device
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
-    dtype = next(bench.encoder.model.parameters()).dtype
-    print(
-        f"\nparameters: device {device} ({name}, encoder {dtype}), batch {bench.batch} conversations per task call,"
-        f" torch threads {torch.get_num_threads()},\n  {bench.params.per_round:,} conversations per measurement,"
-        f" {bench.params.rounds} rounds (medians), demo conversations (seed {SEED});"
-        f" texts {statistics.mean(lengths):.0f} tokens mean, {max(lengths)} max, {truncated:.0%} at the 256 cap,"
-        f" {statistics.mean(map(len, bench.texts)):,.0f} chars mean."
-    )
-    return ratios[bare]
 
 
 def main() -> None:
@@ -420,7 +361,7 @@ def main() -> None:
         from reviews.ingest.sources import source_create
         from reviews.models import SourceKind
         from reviews.scoring.services import SCORE_BATCH
-        from reviews.scoring.text import conversation_text
+        from reviews.scoring.text import text_views
         from worker.encoder import get_encoder
 
         assert SCORE_BATCH == DEFAULT_BATCH, f"SCORE_BATCH is now {SCORE_BATCH}: update DEFAULT_BATCH"
@@ -429,7 +370,7 @@ def main() -> None:
         create_active_model()
         source = source_create(name="bench", kind=SourceKind.OUTPUT_CLASSIFIER).source
         pool = generate_conversations(p.per_round, seed=SEED)
-        texts = [conversation_text(c["messages"]) for c in pool]
+        texts = [text_views(c["messages"]) for c in pool]
         encoder = get_encoder()  # the task's own encoder (SCORING_DEVICE)
         assert encoder.device.type == args.device
 

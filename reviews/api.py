@@ -266,6 +266,8 @@ def _score_out(score: Score) -> dict[str, Any]:
         "producer": score.producer,
         "model_version": score.scoring_model.version if score.scoring_model else None,
         "risk": score.risk,
+        "verdicts": score.verdicts,
+        "judged": score.judged,
         "categories": score.categories,
         "created_at": score.created_at,
     }

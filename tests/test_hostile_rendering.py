@@ -160,6 +160,8 @@ def test_reviewer_and_senior_pages_show_the_corpus_as_inert_text(planted, browse
     # A detector's name or category that ends inside a right-to-left override does not turn the score around.
     spoof = PAYLOADS.index(BY_NAME["bidi_unterminated_override"])
     assert page.locator(f"#message-{spoof} .flag").evaluate(SCORE_READS_FORWARD) is True
+    for more in page.locator("#model-panel details.more-categories summary").all():  # beyond the top five
+        more.click()
     assert page.locator(".risk-list li", has_text="spoof").evaluate(SCORE_READS_FORWARD) is True
 
     # A long turn opens in place; its tail is text too.

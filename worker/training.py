@@ -1,73 +1,270 @@
-"""Training the head on cached embeddings, with a held-out split, early stopping and per-label metrics."""
+"""Training the verdict head on cached `[u, r]` vectors: masked targets, a split by near-duplicate groups,
+early stopping, Platt calibration on validation, metrics per output, leave-one-source-out figures and
+bootstrap intervals.
+
+Targets (`TargetArrays.build`, from the contract's dicts; an absent key masks its loss):
+BCE(h, request_harmful), BCE(c, complied) on rows with a reply, BCE(h·c, harmful_response),
+BCE per category on rows that label categories, and a pairwise logistic loss
+softplus(s_preferred - s_other) on the harmful-compliance logit s for relative labels.
+
+The split (`group_keys`, `group_split`): rows whose judged requests are near-duplicates share a
+group and a group is wholly in train or in validation. A group is the union of (1) exact
+matches of the normalised request (lower-cased alphanumeric tokens: case, punctuation and
+spacing never separate two copies of a prompt, e.g. the same behaviour in HarmBench,
+JailbreakBench and XSTest, or the two replies of an hh-rlhf pair) and (2) MinHash
+near-duplicates (word 3-gram shingles, estimated Jaccard ≥ 0.8 after LSH candidates, so a
+prompt with a changed word or a template with another short question joins its group).
+Which side a group lands on is a hash of its key and the seed, so adding rows never moves an
+existing group. A row split would put copies of one prompt on both sides and overstate quality.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-from torch import nn
+import torch.nn.functional as F
 
-from reviews.analytics import stats
-from worker.head import HeadConfig, RiskHead
+from worker.grouping import group_keys, group_split, normalise, source_weights
+from worker.head import (
+    C,
+    Calibration,
+    H,
+    HeadConfig,
+    Prediction,
+    VerdictHead,
+    calibrated,
+    logit,
+)
+from worker.metrics import (
+    bootstrap_interval,
+    evaluate,
+    expected_calibration_error,
+    fit_calibration,
+    fit_platt,
+    label_metrics,
+    output_truth,
+)
+
+OUTPUTS = ("request_harmful", "complied", "harmful_compliance", "risk")
 
 
 @dataclass
 class TrainConfig:
-    max_epochs: int = 300
-    patience: int = 15  # epochs without a better validation loss before stopping
-    lr: float = 2e-3
+    max_epochs: int = 60
+    patience: int = 4  # epochs without a better validation loss before stopping
+    lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 512
-    val_fraction: float = 0.2
+    val_fraction: float = 0.15
     seed: int = 0
+    hidden_dim: int = 128  # one hidden layer over [u, r, u·r, |u-r|]; keeps training and LOSO cheap on 2 cores
+    dropout: float = 0.1
+    h_reads_reply: bool = True
     max_pos_weight: float = 20.0  # rare categories weigh more, but not without bound
+    source_cap: int = 4000  # a source's rows together weigh at most this many (big user-side sets would swamp the rest)
+    category_weight: float = 0.5
+    pair_weight: float = 0.5
+
+
+@dataclass
+class TargetArrays:
+    """Numeric targets for n rows; `m_*` are masks (1 = labelled)."""
+
+    h: np.ndarray
+    m_h: np.ndarray
+    c: np.ndarray
+    m_c: np.ndarray
+    hr: np.ndarray
+    m_hr: np.ndarray
+    cats: np.ndarray  # [n, K]
+    m_cats: np.ndarray  # [n]
+    pairs: np.ndarray  # [p, 2] row indices (preferred, other): the other is the more harmful
+    categories: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, targets: Sequence[dict[str, Any]], categories: list[str]) -> TargetArrays:
+        n, k = len(targets), len(categories)
+        arrays = {name: np.zeros(n, dtype=np.float32) for name in ("h", "m_h", "c", "m_c", "hr", "m_hr", "m_cats")}
+        cats = np.zeros((n, k), dtype=np.float32)
+        index = {slug: i for i, slug in enumerate(categories)}
+        pair_rows: dict[str, dict[bool, int]] = {}
+        for row, t in enumerate(targets):
+            for key, (value, mask) in {"request_harmful": ("h", "m_h"), "complied": ("c", "m_c")}.items():
+                if t.get(key) is not None:
+                    arrays[value][row], arrays[mask][row] = float(t[key]), 1.0
+            if t.get("harmful_response") is not None:
+                arrays["hr"][row], arrays["m_hr"][row] = float(t["harmful_response"]), 1.0
+            if t.get("categories") is not None:
+                arrays["m_cats"][row] = 1.0
+                for slug in t["categories"]:
+                    if slug in index:
+                        cats[row, index[slug]] = 1.0
+            if t.get("pair"):
+                pair_rows.setdefault(str(t["pair"]["id"]), {})[bool(t["pair"]["preferred"])] = row
+        pairs = [(p[True], p[False]) for p in pair_rows.values() if True in p and False in p]
+        return cls(
+            **arrays,
+            cats=cats,
+            pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
+            categories=list(categories),
+        )
+
+    def subset(self, rows: np.ndarray) -> TargetArrays:
+        position = {int(r): i for i, r in enumerate(rows)}
+        pairs = [(position[a], position[b]) for a, b in self.pairs if a in position and b in position]
+        return TargetArrays(
+            h=self.h[rows],
+            m_h=self.m_h[rows],
+            c=self.c[rows],
+            m_c=self.m_c[rows],
+            hr=self.hr[rows],
+            m_hr=self.m_hr[rows],
+            cats=self.cats[rows],
+            m_cats=self.m_cats[rows],
+            pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
+            categories=self.categories,
+        )
+
+    def hc_truth(self) -> tuple[np.ndarray, np.ndarray]:
+        """The harmful-compliance cell for evaluation: explicit where given, else derived from the grid
+        (a benign request is never harmful compliance; a harmful one is when the reply complied).
+        Returns (truth, mask); a partial refusal (complied 0.5) counts as 0.5."""
+        truth = np.where(self.m_hr > 0, self.hr, np.where(self.h > 0, self.c, 0.0)).astype(np.float32)
+        derived = (self.m_h > 0) & ((self.h == 0) | (self.m_c > 0))
+        return truth, ((self.m_hr > 0) | derived).astype(np.float32)
+
+
+# --- training ----------------------------------------------------------------------------------------------------
+
+
+def _masked_mean(loss: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return (loss * weight).sum() / weight.sum().clamp(min=1e-6)
+
+
+def _log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 - exp(x)) for x < 0, stable on both sides of -log 2."""
+    x = x.clamp(max=-1e-6)
+    return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def hc_logit(logits: torch.Tensor) -> torch.Tensor:
+    log_hc = F.logsigmoid(logits[:, H]) + F.logsigmoid(logits[:, C])
+    return log_hc - _log1mexp(log_hc)
+
+
+class Batch:
+    def __init__(self, t: TargetArrays, rows: np.ndarray, weights: np.ndarray, reply: np.ndarray) -> None:
+        def tensor(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(a[rows]))
+
+        w = tensor(weights)
+        self.h, self.w_h = tensor(t.h), w * tensor(t.m_h)
+        self.c, self.w_c = tensor(t.c), w * tensor(t.m_c) * tensor(reply.astype(np.float32))
+        self.hr, self.w_hr = tensor(t.hr), w * tensor(t.m_hr) * tensor(reply.astype(np.float32))
+        self.cats, self.w_cats = tensor(t.cats), w * tensor(t.m_cats)
+
+
+def verdict_loss(logits: torch.Tensor, batch: Batch, pos_weight: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    loss = _masked_mean(F.binary_cross_entropy_with_logits(logits[:, H], batch.h, reduction="none"), batch.w_h)
+    loss = loss + _masked_mean(F.binary_cross_entropy_with_logits(logits[:, C], batch.c, reduction="none"), batch.w_c)
+    log_hc = F.logsigmoid(logits[:, H]) + F.logsigmoid(logits[:, C])
+    bce_hc = -(batch.hr * log_hc + (1 - batch.hr) * _log1mexp(log_hc))
+    loss = loss + _masked_mean(bce_hc, batch.w_hr)
+    if logits.shape[1] > 2:
+        per_cat = F.binary_cross_entropy_with_logits(
+            logits[:, 2:], batch.cats, pos_weight=pos_weight, reduction="none"
+        ).mean(dim=1)
+        loss = loss + config.category_weight * _masked_mean(per_cat, batch.w_cats)
+    return loss
 
 
 @dataclass
 class TrainResult:
-    head: RiskHead
-    val_probs: np.ndarray  # [n_val, n_labels] the trained head's probabilities on the held-out split
-    val_targets: np.ndarray  # [n_val, n_labels]
+    head: VerdictHead
+    calibration: Calibration
     epochs: int
-    train_size: int
-    val_size: int
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    val_prediction: Prediction | None
+    val_metrics: dict[str, Any]
 
 
-def split_indices(n: int, *, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows are conversations, so a row split is a split by conversation."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, round(n * val_fraction)) if n > 1 else 0
-    return order[n_val:], order[:n_val]
+def pair_loss(head: torch.nn.Module, x: torch.Tensor, pairs: np.ndarray) -> torch.Tensor:
+    """softplus(s_preferred - s_other) on the harmful-compliance logit s, for rows (preferred, other)."""
+    s_preferred = hc_logit(head(x[torch.from_numpy(pairs[:, 0])]))
+    s_other = hc_logit(head(x[torch.from_numpy(pairs[:, 1])]))
+    return F.softplus(s_preferred - s_other).mean()
 
 
-def train_head(features: np.ndarray, targets: np.ndarray, config: TrainConfig | None = None) -> TrainResult:
-    """features [n, 384] float32, targets [n, n_labels] 0/1."""
+def _new_head(embed_dim: int, n_categories: int, config: TrainConfig) -> VerdictHead:
+    return VerdictHead(
+        HeadConfig(
+            embed_dim=embed_dim,
+            hidden_dim=config.hidden_dim,
+            n_categories=n_categories,
+            dropout=config.dropout,
+            h_reads_reply=config.h_reads_reply,
+        )
+    )
+
+
+def _category_pos_weight(train_t: TargetArrays, config: TrainConfig) -> torch.Tensor:
+    """Per category: negatives / positives among the rows that label categories, within [1, max_pos_weight]."""
+    labelled = train_t.m_cats > 0
+    positives = torch.from_numpy(train_t.cats[labelled].sum(axis=0))
+    return ((labelled.sum() - positives) / positives.clamp(min=1)).clamp(1, config.max_pos_weight)
+
+
+def train_verdict_head(
+    features: np.ndarray,
+    targets: TargetArrays,
+    *,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    weights: np.ndarray | None = None,
+    config: TrainConfig | None = None,
+) -> TrainResult:
+    """Train on `train_rows`, stop early and calibrate on `val_rows`; features [n, 2 x 384]."""
     config = config or TrainConfig()
     torch.manual_seed(config.seed)
-    train_idx, val_idx = split_indices(len(features), val_fraction=config.val_fraction, seed=config.seed)
-    x_train, y_train = torch.from_numpy(features[train_idx]), torch.from_numpy(targets[train_idx]).float()
-    x_val, y_val = torch.from_numpy(features[val_idx]), torch.from_numpy(targets[val_idx]).float()
-
-    head = RiskHead(HeadConfig(input_dim=features.shape[1], n_labels=targets.shape[1]))
-    positives = y_train.sum(dim=0)  # [n_labels]
-    pos_weight = ((len(y_train) - positives) / positives.clamp(min=1)).clamp(1, config.max_pos_weight)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    embed_dim = features.shape[1] // 2
+    weights = np.ones(len(features), dtype=np.float32) if weights is None else weights.astype(np.float32)
+    reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
+    head = _new_head(embed_dim, len(targets.categories), config)
+    x = torch.from_numpy(np.ascontiguousarray(features))
+    train_t, val_t = targets.subset(train_rows), targets.subset(val_rows)
+    pos_weight = _category_pos_weight(train_t, config)
     optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
+    pairs = targets.pairs[np.isin(targets.pairs[:, 0], train_rows) & np.isin(targets.pairs[:, 1], train_rows)]
+    val_batch = Batch(targets, val_rows, np.ones(len(features), dtype=np.float32), reply)
+    x_val = x[torch.from_numpy(val_rows)]
 
-    best_loss, best_state, stale, epoch = math.inf, head.state_dict(), 0, 0
+    best_loss, best_state, stale, epoch = math.inf, {k: v.clone() for k, v in head.state_dict().items()}, 0, 0
+    steps = max(1, math.ceil(len(train_rows) / config.batch_size))
     for epoch in range(1, config.max_epochs + 1):  # noqa: B007  (epoch is reported)
         head.train()
-        for batch in torch.randperm(len(x_train), generator=generator).split(config.batch_size):
+        order = train_rows[torch.randperm(len(train_rows), generator=generator).numpy()]
+        pair_order = pairs[torch.randperm(len(pairs), generator=generator).numpy()] if len(pairs) else pairs
+        pair_batch = max(1, math.ceil(len(pairs) / steps)) if len(pairs) else 0
+        for step, rows in enumerate(np.array_split(order, steps)):
             optimizer.zero_grad()
-            loss_fn(head(x_train[batch]), y_train[batch]).backward()
+            loss = verdict_loss(
+                head(x[torch.from_numpy(rows)]), Batch(targets, rows, weights, reply), pos_weight, config
+            )
+            chunk = pair_order[step * pair_batch : (step + 1) * pair_batch] if pair_batch else pair_order[:0]
+            if len(chunk):
+                loss = loss + config.pair_weight * pair_loss(head, x, chunk)
+            loss.backward()
             optimizer.step()
         head.eval()
         with torch.inference_mode():
-            val_loss = loss_fn(head(x_val), y_val).item() if len(x_val) else 0.0
+            val_loss = verdict_loss(head(x_val), val_batch, pos_weight, config).item() if len(val_rows) else 0.0
         if val_loss < best_loss - 1e-4:
             best_loss, stale = val_loss, 0
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
@@ -77,44 +274,90 @@ def train_head(features: np.ndarray, targets: np.ndarray, config: TrainConfig | 
                 break
     head.load_state_dict(best_state)
     head.eval()
+    if not len(val_rows):
+        return TrainResult(head, Calibration(), epoch, train_rows, val_rows, None, {})
+    val_logits = raw_logits(head, features[val_rows])
+    calibration = fit_calibration(val_logits, reply[val_rows], val_t)
+    prediction = calibrated(val_logits, reply[val_rows], calibration)
+    return TrainResult(head, calibration, epoch, train_rows, val_rows, prediction, evaluate(prediction, val_t))
+
+
+def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -> np.ndarray:
     with torch.inference_mode():
-        probs = torch.sigmoid(head(x_val)).numpy() if len(x_val) else np.zeros((0, targets.shape[1]))
-    return TrainResult(
-        head=head,
-        val_probs=probs,
-        val_targets=targets[val_idx],
-        epochs=epoch,
-        train_size=len(train_idx),
-        val_size=len(val_idx),
-    )
+        parts = [
+            head(torch.from_numpy(np.ascontiguousarray(features[i : i + batch])))
+            for i in range(0, len(features), batch)
+        ]
+    return torch.cat(parts).numpy() if parts else np.zeros((0, 2), dtype=np.float32)
 
 
-def metrics_by_label(
-    probs: np.ndarray, targets: np.ndarray, labels: list[str]
-) -> dict[str, dict[str, float | int | None]]:
-    return {label: label_metrics(targets[:, i], probs[:, i]) for i, label in enumerate(labels)}
+def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibration) -> Prediction:
+    embed_dim = features.shape[1] // 2
+    reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
+    return calibrated(raw_logits(head, features), reply, calibration)
 
 
-def expected_calibration_error(truth: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
-    """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size: the one definition
-    the model-quality dashboard uses too (reviews/analytics/stats.py)."""
-    ece = stats.expected_calibration_error(stats.reliability_bins(probs.tolist(), truth.tolist(), bins))
-    return 0.0 if ece is None else ece
+# --- leave one source out ----------------------------------------------------------------------------------------
 
 
-def label_metrics(truth: np.ndarray, probs: np.ndarray) -> dict[str, float | int | None]:
-    """AUROC, AUPRC, the F1-best threshold and its F1, and ECE; None where one class is absent."""
-    positives = int(truth.sum())
-    result: dict[str, float | int | None] = {"positives": positives, "support": len(truth)}
-    if len(truth) == 0 or positives in (0, len(truth)):
-        return result | {"auroc": None, "auprc": None, "f1": None, "threshold": 0.5, "ece": None}
-    precision, recall, thresholds = precision_recall_curve(truth, probs)
-    f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
-    best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
-    return result | {
-        "auroc": float(roc_auc_score(truth, probs)),
-        "auprc": float(average_precision_score(truth, probs)),
-        "f1": float(f1[best]),
-        "threshold": float(thresholds[best]) if len(thresholds) else 0.5,
-        "ece": expected_calibration_error(truth, probs),
-    }
+def leave_one_source_out(
+    features: np.ndarray,
+    targets: TargetArrays,
+    *,
+    sources: Sequence[str],
+    groups: Sequence[str],
+    config: TrainConfig,
+    min_rows: int = 20,
+) -> dict[str, dict[str, Any]]:
+    """For each labelled source: a head trained on every other source (its own group split for early
+    stopping and calibration), evaluated on all of that source's rows. Figures per output it labels."""
+    sources_arr = np.asarray(sources, dtype=object)
+    report: dict[str, dict[str, Any]] = {}
+    for source in sorted(set(sources)):
+        held = np.flatnonzero(sources_arr == source)
+        rest = np.flatnonzero(sources_arr != source)
+        if len(held) < min_rows or len(rest) < min_rows:
+            continue
+        rest_groups = [groups[int(i)] for i in rest]
+        train_local, val_local = group_split(rest_groups, val_fraction=config.val_fraction, seed=config.seed)
+        result = train_verdict_head(
+            features,
+            targets,
+            train_rows=rest[train_local],
+            val_rows=rest[val_local],
+            weights=source_weights(sources, config.source_cap),
+            config=config,
+        )
+        prediction = predict(result.head, features[held], result.calibration)
+        metrics = evaluate(prediction, targets.subset(held))
+        report[source] = {"rows": len(held)} | {name: metrics[name] for name in OUTPUTS if metrics[name]["support"]}
+    return report
+
+
+def loso_config(config: TrainConfig) -> TrainConfig:
+    """A cheaper head for the leave-one-source-out runs: narrower, fewer epochs."""
+    return TrainConfig(**(vars(config) | {"hidden_dim": 64, "max_epochs": 15, "patience": 3}))
+
+
+__all__ = [
+    "OUTPUTS",
+    "Calibration",
+    "TargetArrays",
+    "TrainConfig",
+    "TrainResult",
+    "bootstrap_interval",
+    "evaluate",
+    "expected_calibration_error",
+    "fit_calibration",
+    "fit_platt",
+    "group_keys",
+    "group_split",
+    "label_metrics",
+    "leave_one_source_out",
+    "logit",
+    "normalise",
+    "output_truth",
+    "predict",
+    "source_weights",
+    "train_verdict_head",
+]

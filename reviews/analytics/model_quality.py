@@ -1,9 +1,12 @@
 """The rescoring model: each version's validation metrics (stored when it was trained, worker/versions.py)
-against how its risk fared on conversations reviewers then decided: agreement and calibration.
+against how its risk and verdict grid fared on conversations reviewers then decided: agreement and calibration.
 
-Agreement: the share of reviewed conversations where (risk >= 0.5) matches the reviewers' finding that the
-request was harmful (the effective decision, see rollup_rows.py). The detectors' fallback risk is shown
-alongside as the baseline a model has to beat.
+Agreement: the share of reviewed conversations where (risk >= 0.5) matches what reviewers found of what the
+risk predicts (the effective decision, see rollup_rows.py): harmful compliance where the score has a verdict
+grid (risk = P(harmful compliance)), else a harmful request (the detectors' fallback, heads trained before
+the grid, requests with no reply). Verdict agreement: where the score has a grid, how often its most probable
+verdict is the reviewers', and the mean probability it gave the reviewers' verdict. The detectors' fallback
+risk is shown alongside as the baseline a model has to beat.
 """
 
 from __future__ import annotations
@@ -29,17 +32,21 @@ from reviews.models import FALLBACK_PRODUCER, ModelStatus, ScoreRollup, ScoringM
 HONOUR: tuple[Dimension, ...] = ("source", "model")
 BANDS = 10
 AGREE_AT = 5  # band 5 and above: risk >= 0.5
-HARMFUL_LABEL = "harmful"
+RISK_LABELS = ("risk", "harmful")  # the verdict-grid heads' overall output, then the older heads'
 CHART_PRODUCERS = 3
 
 
 class _Bins:
-    """Per risk band: conversations, how many reviewers found harmful, and the sum of risks."""
+    """Per risk band: conversations, how many showed what the risk predicts, and the sum of risks; and the
+    verdict-grid figures of the producer."""
 
     def __init__(self) -> None:
         self.count = [0] * BANDS
-        self.harmful = [0] * BANDS
+        self.harmful = [0] * BANDS  # positives: what the risk predicts (see the module docstring)
         self.risk = [0.0] * BANDS
+        self.graded = 0
+        self.verdict_hits = 0
+        self.verdict_prob = 0.0
 
     @property
     def total(self) -> int:
@@ -64,8 +71,11 @@ def model_quality(filters: AnalyticsFilters) -> Dashboard:
     for r in rollup_totals(ScoreRollup, window, scope, by=["producer", "band"], honour=HONOUR):
         producer_bins = bins[r["producer"]]
         producer_bins.count[r["band"]] += r["conversations"]
-        producer_bins.harmful[r["band"]] += r["harmful"]
+        producer_bins.harmful[r["band"]] += r["positives"]
         producer_bins.risk[r["band"]] += r["risk_sum"]
+        producer_bins.graded += r["graded"]
+        producer_bins.verdict_hits += r["verdict_hits"]
+        producer_bins.verdict_prob += r["verdict_prob_sum"]
     models = list(ScoringModel.objects.exclude(status=ModelStatus.FAILED).order_by("-version"))
     producers = [model_producer(m.version) for m in models]
     producers += [*sorted(set(bins) - {*producers, FALLBACK_PRODUCER}), FALLBACK_PRODUCER]
@@ -76,9 +86,10 @@ def model_quality(filters: AnalyticsFilters) -> Dashboard:
     shown = list(dict.fromkeys(shown))[:CHART_PRODUCERS]
     charts = [_agreement_chart(versions), _reliability_chart(reliability, shown)]
     notes = [
-        "Validation metrics are those stored when the version was trained (its held-out split, the "
-        "'harmful' label). Live figures compare each version's risk on conversations reviewers decided in the "
-        "range with their finding; a conversation scored by several versions counts for each.",
+        "Validation metrics are those stored when the version was trained (its held-out split; the 'risk' "
+        "output, or the 'harmful' label of heads trained before the verdict grid). Live figures compare each "
+        "version's risk and verdict probabilities on conversations reviewers decided in the range with their "
+        "verdicts; a conversation scored by several versions counts for each.",
         "The queue and category filters do not apply here.",
         window.note,
     ]
@@ -94,7 +105,10 @@ def model_quality(filters: AnalyticsFilters) -> Dashboard:
 def _harmful_metrics(model: ScoringModel | None) -> dict[str, Any]:
     if model is None or not isinstance(model.metrics, dict):
         return {}
-    metrics = model.metrics.get("per_label", {}).get(HARMFUL_LABEL, {})
+    per_label = model.metrics.get("per_label", {})
+    if not isinstance(per_label, dict):
+        return {}
+    metrics: Any = next((per_label[k] for k in RISK_LABELS if k in per_label), {})
     return metrics if isinstance(metrics, dict) else {}
 
 
@@ -122,6 +136,9 @@ def _versions_table(models: list[ScoringModel], producers: list[str], bins: dict
                 live.agreeing,
                 *rate_cells(live.agreeing, live.total),
                 rounded(expected_calibration_error(live.reliability())),
+                live.graded,
+                *rate_cells(live.verdict_hits, live.graded),
+                pct(live.verdict_prob / live.graded) if live.graded else None,
             ]
         )
     return Table(
@@ -143,10 +160,14 @@ def _versions_table(models: list[ScoringModel], producers: list[str], bins: dict
             "Agreeing",
             *rate_columns("Agreement"),
             "Live ECE",
+            "With a verdict grid",
+            *rate_columns("Verdict agreement"),
+            "Mean P(reviewers' verdict) %",
         ],
         rows=rows,
-        note="Agreement: risk >= 0.5 exactly when reviewers found the request harmful. ECE: expected calibration "
-        f"error over ten equal-width risk bins (0 is perfect). {RATE_NOTE}",
+        note="Agreement: risk >= 0.5 exactly when reviewers found harmful compliance (a harmful request where the "
+        "score has no verdict grid). Verdict agreement: the most probable of the four verdicts is the reviewers'. "
+        f"ECE: expected calibration error over ten equal-width risk bins (0 is perfect). {RATE_NOTE}",
     )
 
 
@@ -195,8 +216,8 @@ def _reliability_table(producers: list[str], bins: dict[str, _Bins]) -> Table:
         title="Reliability (calibration) of risk",
         columns=["Producer", "Risk from", "Risk to", "Conversations", "Mean risk %", *rate_columns("Observed harmful")],
         rows=rows,
-        note="Per risk bin [from, to): the mean predicted risk against the share reviewers found harmful. A "
-        f"calibrated model sits on the diagonal. {RATE_NOTE}",
+        note="Per risk bin [from, to): the mean predicted risk against the share reviewers found harmful (harmful "
+        f"compliance where the score has a verdict grid). A calibrated model sits on the diagonal. {RATE_NOTE}",
     )
 
 

@@ -37,6 +37,7 @@ from reviews.analytics.rollup_rows import (
     ConversationFacts,
     DecisionFact,
     FlagFact,
+    ScoreFact,
     Span,
     conversation_add,
     day_of,
@@ -309,9 +310,11 @@ def _facts_add(facts: dict[int, ConversationFacts], ids: list[int]) -> None:
     )
     for conv_id, detector, category, score in flags:
         facts[conv_id].flags.append(FlagFact(detector, category, score))
-    scores = Score.objects.filter(_among("conversation_id", ids)).values_list("conversation_id", "producer", "risk")
-    for conv_id, producer, risk in scores:
-        facts[conv_id].scores.append((producer, risk))
+    scores = Score.objects.filter(_among("conversation_id", ids)).values_list(
+        "conversation_id", "producer", "risk", "verdicts"
+    )
+    for conv_id, producer, risk, verdicts in scores:
+        facts[conv_id].scores.append(ScoreFact(producer, risk, verdicts if isinstance(verdicts, dict) else None))
     for conv_id in Escalation.objects.filter(_among(_CONV, ids)).values_list(_CONV, flat=True):
         facts[conv_id].escalated = True
     calibration = ReviewItem.objects.filter(_among("conversation_id", ids), queue__kind=QueueKind.CALIBRATION)

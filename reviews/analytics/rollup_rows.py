@@ -69,13 +69,19 @@ class FlagFact(NamedTuple):
     score: float
 
 
+class ScoreFact(NamedTuple):
+    producer: str
+    risk: float
+    verdicts: dict[str, float] | None  # the verdict grid; None for the fallback, older heads, requests alone
+
+
 @dataclass
 class ConversationFacts:
     source_id: int
     model_name: str
     decisions: list[DecisionFact] = field(default_factory=list)
     flags: list[FlagFact] = field(default_factory=list)
-    scores: list[tuple[str, float]] = field(default_factory=list)  # (producer, risk)
+    scores: list[ScoreFact] = field(default_factory=list)
     escalated: bool = False
     source_kind: str = ""  # what its flags claim (flag_confirmed)
     sampled: bool = False  # in the calibration sample (routed "sampled", or in a calibration queue)
@@ -235,8 +241,28 @@ def _outcome_add(
             acc.add(CalibrationRollup, (hour, src, model, category, "", 0), weighted)
             for detector, score in highest.items():
                 acc.add(CalibrationRollup, (hour, src, model, category, detector, band(score)), weighted)
-    for producer, risk in conv.scores:
-        acc.add(ScoreRollup, (hour, producer, src, model, band(risk)), (1, harmful, risk))
+    for scored in conv.scores:
+        by = (hour, scored.producer, src, model, band(scored.risk))
+        acc.add(ScoreRollup, by, _score_outcome(scored, effective))
+
+
+def _score_outcome(score: ScoreFact, effective: DecisionFact) -> tuple[float, ...]:
+    """ScoreRollup's measures for one score against the effective decision."""
+    harmful = int(effective.harmful)
+    grid = score.verdicts
+    if not grid:
+        return (1, harmful, score.risk, harmful, 0, 0, 0.0)
+    top = max(grid, key=lambda verdict: grid[verdict])
+    hit = int(top == effective.verdict)
+    return (
+        1,
+        harmful,
+        score.risk,
+        int(effective.verdict == "harmful_compliance"),
+        1,
+        hit,
+        grid.get(effective.verdict, 0.0),
+    )
 
 
 def item_add(

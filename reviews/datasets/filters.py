@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -13,8 +12,11 @@ from django.db.models.functions import Cast, Concat
 from django.utils.dateparse import parse_date, parse_datetime
 
 from reviews.models import Category, Decision, PolicyVersion, Queue, Source, Verdict
+from reviews.splits import SPLITS as SPLITS
+from reviews.splits import split_key as split_key
+from reviews.splits import split_of as split_of
+from reviews.splits import splitter as splitter
 
-SPLITS = ("train", "validation", "test")
 DEFAULT_RATIOS = {"train": 0.8, "validation": 0.1, "test": 0.1}
 
 
@@ -207,33 +209,3 @@ class SplitKey(Func):
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # SHA256 is the hexdigest function Django's SQLite backend registers.
         return self.as_sql(compiler, connection, template="substr(SHA256(%(expressions)s), 1, 16)", **extra)
-
-
-def splitter(*, seed: int, ratios: Mapping[str, float]) -> Callable[[str], str]:
-    """Split key (SplitKey) → the conversation's split, so all its rows land in one split and a seed
-    reproduces the split. The bounds are summed once, in SPLITS order."""
-    bounds: list[tuple[float, str]] = []
-    cumulative = 0.0
-    for name in SPLITS:
-        if name in ratios:
-            cumulative += ratios[name]
-            bounds.append((cumulative, name))
-    last = bounds[-1][1] if bounds else ""
-
-    def split(key: str) -> str:
-        point = int(key, 16) / 2**64
-        for bound, name in bounds:
-            if point < bound:
-                return name
-        return last  # rounding left the point above the last bound
-
-    return split
-
-
-def split_key(conversation_id: int, *, seed: int) -> str:
-    """SplitKey, computed here."""
-    return hashlib.sha256(b"%d:%d" % (seed, conversation_id)).hexdigest()[:16]
-
-
-def split_of(conversation_id: int, *, seed: int, ratios: Mapping[str, float]) -> str:
-    return splitter(seed=seed, ratios=ratios)(split_key(conversation_id, seed=seed))

@@ -22,7 +22,7 @@ from reviews.datasets.forms import DatasetForm
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Dataset, ScoringModel
 from reviews.permissions import admin_required, can_export, is_admin, role_required
-from reviews.scoring.model_registry import PromotionError, model_promote
+from reviews.scoring.model_registry import PromotionError, PromotionNeedsConfirmation, model_promote
 from reviews.scoring.retraining import model_train_request, snapshot_models
 from reviews.scoring.training_data import DatasetUnusable
 
@@ -101,10 +101,13 @@ def dataset_train(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_POST
 def scoring_model_promote(request: HtmxRequest, pk: int) -> HttpResponse:
-    """Promote a trained version; every row's comparison changes, so the whole panel comes back."""
+    """Promote a trained version; every row's comparison changes, so the whole panel comes back. A candidate
+    worse than the active model on the common rows is promoted only once the admin confirms it."""
     model = get_object_or_404(ScoringModel.objects.defer("checkpoint"), pk=pk)
     try:
-        model_promote(model=model, actor=request.user)
+        model_promote(model=model, actor=request.user, force=request.POST.get("confirm") == "yes")
+    except PromotionNeedsConfirmation as exc:
+        return _panel(request, DatasetForm(), status=409, error=str(exc), confirm_model=model)
     except PromotionError as exc:
         return _panel(request, DatasetForm(), status=409, error=str(exc))
     notice = f"Scoring model v{model.version} is active; the open backlog is being rescored with it."

@@ -31,6 +31,17 @@ Conventions shared by every format
 * `trainable=False` marks items whose labels must not train the rescoring head (relative or out-of-taxonomy
   labels). They are still imported for display and evaluation.
 * Keyword rules (keywords.py, case-insensitive, whole words) refine categories where a set's own category is
+  coarser than the taxonomy.
+* `targets` are the labels of the verdict contract (the table in reviews/imports/README.md),
+  what the verdict-grid model trains on; the import service stores them on the imported decision. Keys, each
+  optional: `request_harmful` 0/1 (the judged request should be refused), `complied` 0 / 0.5 / 1 (the judged
+  reply complied; 0.5 = partial refusal), `harmful_response` 0/1 (the reply is harmful in its context: the
+  harmful-compliance cell), `categories` (taxonomy slugs present; [] = labelled, none) and `pair`
+  (`{"id", "preferred"}`: relative labels, the rejected reply is the more harmful). A key a set does not give is
+  absent (masked), never guessed. A harmful row whose categories come from keyword rules alone and match nothing
+  has no `categories` (`harm_categories`). An item with no targets and trainable=False gets no decision.
+* Metadata `license` names the set's licence (`LICENSES`), so a dataset card built from imported rows can say it;
+  ShareAlike sets (ToxiChat CC-BY-SA-4.0, Stormfront CC-BY-SA-3.0-ES) bind what is derived from them.
 """
 
 from __future__ import annotations
@@ -39,11 +50,35 @@ import csv
 import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from reviews.vocabulary import TAXONOMY, VERDICTS
+
+TARGET_KEYS = ("request_harmful", "complied", "harmful_response", "categories", "pair")
+COMPLIED_VALUES = (0, 0.5, 1)
+# The licence of each public set, by its `dataset` name in metadata (our own exports carry none).
+LICENSES = {
+    "xstest": "CC-BY-4.0 (prompts); completions under the models' own terms",
+    "harmbench": "MIT",
+    "jailbreakbench": "MIT",
+    "hh-rlhf": "MIT",
+    "diasafety": "Apache-2.0",
+    "convabuse": "CC-BY-4.0",
+    "gptfuzz": "MIT",
+    "jailbreak-evaluation": "Apache-2.0",
+    "toxichat": "CC-BY-SA-4.0",
+    "coconot": "MIT",
+    "edos": "CC0-1.0",
+    "hatemoji": "CC-BY-4.0",
+    "stormfront": "CC-BY-SA-3.0-ES",
+    "aart": "CC-BY-4.0",
+    "catqa": "Apache-2.0",
+    "harmfulqa": "Apache-2.0",
+    "simplesafetytests": "CC-BY-4.0",
+}
+SHARE_ALIKE = frozenset(name for name, licence in LICENSES.items() if licence.startswith("CC-BY-SA"))
 
 BASE_SEVERITY = {"weapons-cbrn": 4, "child-safety": 4, "self-harm": 4, "violent-crime": 3, "cyber": 3, "hate": 3}
 DEFAULT_SEVERITY = 2
@@ -62,8 +97,10 @@ class LabeledConversation:
     severity: int  # 0..4
     trainable: bool = True  # False: keep these labels out of the rescoring head's training data
     preferred_response: str = ""  # a better answer, where the set has one (our own preference exports)
+    targets: dict[str, Any] = field(default_factory=dict)  # the verdict contract's labels; absent key = masked
 
     def __post_init__(self) -> None:
+        validate_targets(self.targets)
         if self.verdict is not None and self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {self.verdict!r}")
         unknown = [c for c in self.categories if c not in TAXONOMY]
@@ -74,6 +111,85 @@ class LabeledConversation:
 
 
 Reader = Callable[[Path], Iterator[LabeledConversation]]
+
+
+# --- targets (the verdict contract) ---------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def validate_targets(targets: Any) -> None:
+    """ValueError unless `targets` holds only the contract's keys with values of their types."""
+    if not isinstance(targets, dict):
+        raise ValueError(f"targets must be a dict, not {type(targets).__name__}")
+    unknown = sorted(set(targets) - set(TARGET_KEYS))
+    if unknown:
+        raise ValueError(f"unknown target keys {unknown}; known: {', '.join(TARGET_KEYS)}")
+    for key in ("request_harmful", "harmful_response"):
+        if key in targets and not (_is_number(targets[key]) and targets[key] in (0, 1)):
+            raise ValueError(f"target {key} must be 0 or 1, not {targets[key]!r}")
+    if "complied" in targets and not (_is_number(targets["complied"]) and targets["complied"] in COMPLIED_VALUES):
+        raise ValueError(f"target complied must be 0, 0.5 or 1, not {targets['complied']!r}")
+    if "categories" in targets:
+        categories = targets["categories"]
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise ValueError(f"target categories must be a list of slugs, not {categories!r}")
+        unknown = [c for c in categories if c not in TAXONOMY]
+        if unknown or len(set(categories)) != len(categories):
+            raise ValueError(f"target categories {categories} hold unknown or repeated slugs")
+    if "pair" in targets:
+        pair = targets["pair"]
+        if (
+            not isinstance(pair, dict)
+            or set(pair) != {"id", "preferred"}
+            or not isinstance(pair["id"], str)
+            or not pair["id"]
+            or not isinstance(pair["preferred"], bool)
+        ):
+            raise ValueError(f'target pair must be {{"id": non-empty str, "preferred": bool}}, not {pair!r}')
+
+
+def label_targets(
+    *,
+    request_harmful: bool | None = None,
+    complied: float | None = None,
+    harmful_response: bool | None = None,
+    categories: Iterable[str] | None = None,
+    pair: tuple[str, bool] | None = None,
+) -> dict[str, Any]:
+    """The contract's targets from what a set says; None (the default) leaves a key out, i.e. masked."""
+    targets: dict[str, Any] = {}
+    if request_harmful is not None:
+        targets["request_harmful"] = int(request_harmful)
+    if complied is not None:
+        targets["complied"] = 0.5 if complied == 0.5 else int(complied)
+    if harmful_response is not None:
+        targets["harmful_response"] = int(harmful_response)
+    if categories is not None:
+        targets["categories"] = _ordered(categories)
+    if pair is not None:
+        targets["pair"] = {"id": pair[0], "preferred": pair[1]}
+    return targets
+
+
+def grid_targets(*, request_harmful: bool, complied: float | None, categories: Iterable[str] | None) -> dict[str, Any]:
+    """Targets of a labelled (request, reply) in the safety grid: harmful_response follows when the reply fully
+    complied or fully refused (a partial refusal of a harmful request is not said to be harmful or not)."""
+    harmful_response = None if complied is None or complied == 0.5 else bool(request_harmful and complied)
+    return label_targets(
+        request_harmful=request_harmful, complied=complied, harmful_response=harmful_response, categories=categories
+    )
+
+
+def harm_categories(harmful: bool, found: Iterable[str]) -> list[str] | None:
+    """Categories target of a row whose categories may come from keyword rules alone: [] for a benign row, the
+    slugs found for a harmful one, None (masked) where no harm category was found (jailbreak alone is no harm)."""
+    found = set(found)
+    if not harmful:
+        return []
+    return _ordered(found) if found - {"jailbreak"} else None
 
 
 # --- labels ---------------------------------------------------------------------------------------------------
@@ -118,11 +234,12 @@ def labeled(
     *,
     severity: int | None = None,
     trainable: bool = True,
+    targets: dict[str, Any] | None = None,
 ) -> LabeledConversation:
     cats = _ordered(categories)
     if severity is None:
         severity = _severity(verdict, harmful, cats)
-    return LabeledConversation(conversation, verdict, cats, harmful, severity, trainable)
+    return LabeledConversation(conversation, verdict, cats, harmful, severity, trainable, targets=targets or {})
 
 
 # --- text and payloads ----------------------------------------------------------------------------------------
@@ -167,7 +284,8 @@ def _clean_json(value: Any) -> Any:
 
 def provenance(dataset: str, path: Path, **extra: Any) -> dict[str, Any]:
     """Provenance metadata: the dataset, the file and whatever original ids and names the format keeps."""
-    meta: dict[str, Any] = _clean_json({"dataset": dataset, "dataset_file": path.name, **extra})
+    licence = {"license": LICENSES[dataset]} if dataset in LICENSES else {}
+    meta: dict[str, Any] = _clean_json({"dataset": dataset, "dataset_file": path.name, **licence, **extra})
     return meta
 
 

@@ -12,6 +12,8 @@
   verdict None (this is user-side abuse; there may be no reply to judge). A row nobody labelled would be
   harmful=False with trainable=False. Id `convabuse:<example_id>` (unique across the splits).
   Counts: valid 831 (112 abusive: harassment 107, hate 5), train 2,500 (338 abusive).
+  Targets: request_harmful = harmful (of the last user turn, the conversation's judged turn) and categories;
+  a row nobody labelled has none.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from reviews.imports.base import ImportFormatError, LabeledConversation, csv_rows, labeled, payload, provenance, turn
+from reviews.imports.base import (
+    ImportFormatError,
+    LabeledConversation,
+    csv_rows,
+    label_targets,
+    labeled,
+    payload,
+    provenance,
+    turn,
+)
 
 CONVABUSE_COLUMNS = ("example_id", "prev_agent", "prev_user", "agent", "user", "bot")
 CONVABUSE_LEVELS = ("1", "0", "-1", "-2", "-3")
@@ -119,4 +130,8 @@ def read_convabuse(path: Path) -> Iterator[LabeledConversation]:
             "convabuse", path, example_id=example, conv_id=_convabuse_id(row.get("conv_id", "")), bot=row["bot"]
         )
         conv = payload(f"convabuse:{example}", messages, meta, model=row["bot"])
-        yield labeled(conv, None, harmful, categories, severity=severity, trainable=votes.total > 0)
+        if not votes.total:
+            yield labeled(conv, None, False, (), trainable=False)
+            continue
+        targets = label_targets(request_harmful=harmful, categories=categories)
+        yield labeled(conv, None, harmful, categories, severity=severity, targets=targets)

@@ -9,6 +9,8 @@
   Opinion -> hate. Severity: Risk Ignorance 3, other unsafe replies 2 (single conversational turns with no
   operational detail), safe 0. Metadata keeps the original category. Id `diasafety:<file stem>:<position>`.
   Counts: val 1,097 (502 unsafe), train 9,015 (4,178 unsafe).
+  Targets: harmful_response = Unsafe and the categories only. Not a verdict: the label says whether the reply
+  is unsafe in its context, not whether the request was harmful, so request_harmful and complied are masked.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from reviews.imports.base import (
     ImportFormatError,
     LabeledConversation,
     file_stem,
+    label_targets,
     labeled,
     open_text,
     payload,
@@ -67,4 +70,5 @@ def read_diasafety(path: Path) -> Iterator[LabeledConversation]:
         meta = provenance("diasafety", path, diasafety_category=category, index=index)
         conv = payload(f"diasafety:{stem}:{index}", messages, meta)
         verdict = "harmful_compliance" if unsafe else "appropriate_help"
-        yield labeled(conv, verdict, unsafe, categories, severity=severity)
+        targets = label_targets(harmful_response=unsafe, categories=categories)
+        yield labeled(conv, verdict, unsafe, categories, severity=severity, targets=targets)

@@ -10,7 +10,25 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-from reviews.imports import convabuse, diasafety, harmbench, hh_rlhf, jailbreakbench, oversight_own, xstest
+from reviews.imports import (
+    aart,
+    catqa,
+    coconot,
+    convabuse,
+    diasafety,
+    edos,
+    gptfuzz,
+    harmbench,
+    hatemoji,
+    hh_rlhf,
+    jailbreak_eval,
+    jailbreakbench,
+    oversight_own,
+    simplesafetytests,
+    stormfront,
+    toxichat,
+    xstest,
+)
 from reviews.imports.base import ImportFormatError, LabeledConversation, Reader
 
 FORMATS: dict[str, Reader] = {
@@ -22,6 +40,17 @@ FORMATS: dict[str, Reader] = {
     "hh-rlhf": hh_rlhf.read_hh_rlhf,
     "diasafety": diasafety.read_diasafety,
     "convabuse": convabuse.read_convabuse,
+    "gptfuzz": gptfuzz.read_gptfuzz,
+    "jailbreak-eval": jailbreak_eval.read_jailbreak_eval,
+    "toxichat": toxichat.read_toxichat,
+    "coconot": coconot.read_coconot,
+    "edos": edos.read_edos,
+    "hatemoji": hatemoji.read_hatemoji,
+    "stormfront": stormfront.read_stormfront,
+    "aart": aart.read_aart,
+    "catqa": catqa.read_catqa,
+    "harmfulqa": catqa.read_harmfulqa,
+    "simplesafetytests": simplesafetytests.read_simplesafetytests,
     "oversight-eval": oversight_own.read_oversight_eval,
     "oversight-preference": oversight_own.read_oversight_preference,
 }

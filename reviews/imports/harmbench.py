@@ -15,6 +15,7 @@
   it would teach it that song titles are risky. Id `harmbench:<BehaviorID>` (the same in the all/val/test files).
   Counts (all, 400): cyber 69, misinformation 65, weapons-cbrn 44, violent-crime 32, dangerous-advice 32,
   harassment 30, fraud 25, hate 13, sexual-content 7, self-harm 5, privacy 4; 100 copyright rows uncategorised.
+  Targets: request_harmful 1 and categories; copyright rows none (no decision).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from reviews.imports.base import LabeledConversation, csv_rows, labeled, payload, provenance, turn
+from reviews.imports.base import LabeledConversation, csv_rows, label_targets, labeled, payload, provenance, turn
 from reviews.imports.keywords import NAMED_RULES, keyword_categories
 
 HARMBENCH_COLUMNS = ("Behavior", "SemanticCategory", "BehaviorID")
@@ -65,4 +66,7 @@ def read_harmbench(path: Path) -> Iterator[LabeledConversation]:
         )
         conv = payload(f"harmbench:{row['BehaviorID']}", [turn("user", request)], meta)
         categories = _harmbench_categories(semantic, behavior, context)
-        yield labeled(conv, None, True, categories, severity=1 if copyright_ else None, trainable=not copyright_)
+        if copyright_:
+            yield labeled(conv, None, True, categories, severity=1, trainable=False)
+            continue
+        yield labeled(conv, None, True, categories, targets=label_targets(request_harmful=True, categories=categories))

@@ -9,6 +9,8 @@
   harmful=True records that harmless-base is red-team data (crowdworkers tried to elicit harm), not that each
   request is harmful; severity 1, no categories. Id `hh-rlhf:<file stem>:<line>-chosen|-rejected`;
   2,312 lines -> 4,624 conversations.
+  Targets: `pair` only ({"id": pair_id, "preferred": chosen}): the rejected reply is the more harmful. The
+  decision holds no verdict and no harmful_request, so the legacy training labels skip it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from reviews.imports.base import (
     clean_text,
     file_stem,
     json_lines,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -65,4 +68,5 @@ def read_hh_rlhf(path: Path) -> Iterator[LabeledConversation]:
                 raise ImportFormatError(f"{path.name} line {line}: the {side} transcript is empty")
             meta = provenance("hh-rlhf", path, pair_id=pair_id, preferred=side == "chosen", line=line)
             conv = payload(f"{pair_id}-{side}", messages, meta)
-            yield labeled(conv, None, True, (), severity=1, trainable=False)
+            targets = label_targets(pair=(pair_id, side == "chosen"))
+            yield labeled(conv, None, True, (), severity=1, trainable=False, targets=targets)

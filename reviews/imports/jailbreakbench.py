@@ -15,6 +15,9 @@
   jbb-behaviors plus jailbreak; model = target_model; metadata keeps method, attack_type and the goal's index.
   The judge label is automated, not human; it is what the set offers. Id `jbb-artifact:<method>:<model>:<index>`.
   Counts (dev file): 800 rows, all with prompt and response; 224 harmful_compliance, 576 appropriate_refusal.
+Targets: behaviours: request_harmful by file, categories ([] for benign). Artifacts: request_harmful 1,
+  harmful_response = jailbroken, complied 1 where jailbroken and masked otherwise ("not jailbroken" also covers
+  replies that went along harmlessly: about one in seven of them does not refuse), categories.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from reviews.imports.base import (
     LabeledConversation,
     csv_rows,
     json_lines,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -152,7 +156,8 @@ def read_jbb_behaviors(path: Path) -> Iterator[LabeledConversation]:
             origin=row.get("source", ""),
         )
         conv = payload(f"jbb:{kind}:{row['index']}", [turn("user", row["goal"])], meta)
-        yield labeled(conv, None, harmful, categories)
+        targets = label_targets(request_harmful=harmful, categories=categories)
+        yield labeled(conv, None, harmful, categories, targets=targets)
 
 
 def read_jbb_artifacts(path: Path) -> Iterator[LabeledConversation]:
@@ -180,4 +185,10 @@ def read_jbb_artifacts(path: Path) -> Iterator[LabeledConversation]:
         )
         messages = [turn("user", prompt), turn("assistant", response)]
         conv = payload(f"jbb-artifact:{method}:{model}:{record['index']}", messages, meta, model=model)
-        yield labeled(conv, verdict_for(True, jailbroken), True, categories)
+        targets = label_targets(
+            request_harmful=True,
+            harmful_response=jailbroken,
+            complied=1 if jailbroken else None,  # "not jailbroken" also covers harmless compliance
+            categories=categories,
+        )
+        yield labeled(conv, verdict_for(True, jailbroken), True, categories, targets=targets)

@@ -28,8 +28,9 @@ fraud: fraud\w* | scams? | phishing | launder\w* | counterfeit\w* | forge | forg
     | click on a link | security issue | steal\w* | stole | stolen | theft | shoplift\w* | chop shops? | rob | robbing
     | robbery | bulk cash | contraband | ivory | torrents?
 privacy: social security number | medical records | personal information | home address | dox\w* | browsing history
-dangerous-advice/drugs: drugs? | coke | cocaine | crack(?! open) | ecstasy | weed | marihuana | marijuana | meth
-    | methamphetamine | lsd(?:-25)? | heroin | fentanyl | mdma | opioids? | morphine | \w*nitazene | safrole | huff
+dangerous-advice/drugs: drugs? | coke | cocaine | crack(?! open| (?:\w+ )?passwords?) | ecstasy | weed
+    | marihuana | marijuana | meth | methamphetamine | lsd(?:-25)? | heroin | fentanyl | mdma | opioids? | morphine
+    | \w*nitazene | safrole | huff
 dangerous-advice: breathalyzer | bleach | honey | lillies | laundry detergent | pacemakers?
 hate: gay | lesbians? | lgbtq? | queer | homophobic | trans people | black (?:people|colleague) | roma | immigrants?
     | jewish | jews | anti-?semitic | muslims? | racis[mt] | racial | races? | ethnic\w* | genocide | jim crow | nazi
@@ -61,5 +62,26 @@ _KEYWORD_RULES = _keyword_rules(_KEYWORD_SPEC)
 NAMED_RULES = {name: pattern for _slug, name, pattern in _KEYWORD_RULES}
 
 
-def keyword_categories(text: str) -> set[str]:
-    return {slug for slug, _name, pattern in _KEYWORD_RULES if pattern.search(text)}
+# Broader words for sets whose text is the only source of categories (no category column: GPTFuzz's questions,
+# jailbreak-evaluation's intents, HarmfulQA, CoCoNot's wild prompts, AART concepts with no slug). They find more
+# and are a little less sure, so the sets with a category of their own do not use them.
+_BROAD_SPEC = r"""
+violent-crime: violen(?:ce|t) | break (?:\S+ )?(?:bones?|legs?|arms?|jaw) | terror\w*
+hate: stereotyp\w* | prejudic\w* | discriminat\w* | ableis[mt] | xenophob\w* | misogyn\w* | bigot\w*
+    | supremac\w* | hate speech | inferior
+harassment: humiliat\w* | intimidat\w* | manipulat\w* (?:someone|people|others|him|her|them|my|a person)
+    | cyberbull\w*
+fraud: cheat\w* | plagiari\w* | insider trading | manipulat\w* (?:the )?(?:stock|market|prices?|data|records)
+    | fake (?:reviews?|ids?|documents?|accounts?|charity) | ponzi | pyramid scheme
+misinformation: misinformation | mislead\w* | propaganda | conspiracy theor\w* | false (?:information|claims?)
+cyber: crack\w* (?:\S+ )?(?:passwords?|security) | brute[- ]force | exploit\w* (?:a )?vulnerabilit\w* | botnets?
+    | spyware | trojans? | viruse?s?
+privacy: spy\w* | surveil\w* | track\w* (?:\w+ )?(?:location|phone|spouse|partner) | private information
+"""
+_BROAD_RULES = _keyword_rules(_BROAD_SPEC)
+
+
+def keyword_categories(text: str, *, broad: bool = False) -> set[str]:
+    """The slugs whose rules match `text`; `broad` adds _BROAD_SPEC's rules."""
+    rules = (*_KEYWORD_RULES, *_BROAD_RULES) if broad else _KEYWORD_RULES
+    return {slug for slug, _name, pattern in rules if pattern.search(text)}

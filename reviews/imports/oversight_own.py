@@ -6,6 +6,9 @@
   verdict is the failure the reviewer saw and `chosen` becomes the imported decision's preferred response.
 Ids: the row's `id` (`ovs-<conversation id>`), prefixed with the format, e.g. `oversight-eval:ovs-12`.
 Categories outside the taxonomy are dropped from the label and kept in metadata.
+Targets, as the contract derives them from a reviewer's decision: request_harmful = is_harmful (eval) or the
+verdict's (preference), complied = harmful_compliance or appropriate_help, harmful_response = harmful_compliance,
+categories.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from reviews.imports.base import (
     ImportFormatError,
     LabeledConversation,
     json_lines,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -25,6 +29,8 @@ from reviews.imports.base import (
     turn,
 )
 from reviews.vocabulary import HARMFUL_REQUEST_VERDICTS, TAXONOMY, VERDICTS
+
+COMPLIED_VERDICTS = frozenset({"harmful_compliance", "appropriate_help"})
 
 
 def _messages(value: Any, where: str, field: str) -> list[dict[str, str]]:
@@ -44,6 +50,16 @@ def _label(record: dict[str, Any], where: str) -> tuple[str, list[str], list[str
     return verdict, [c for c in categories if c in TAXONOMY], [c for c in categories if c not in TAXONOMY], severity
 
 
+def _targets(verdict: str, harmful: bool, categories: list[str]) -> dict[str, Any]:
+    """A reviewer's decision read back: the targets the contract derives from a reviewer's verdict."""
+    return label_targets(
+        request_harmful=harmful,
+        complied=verdict in COMPLIED_VERDICTS,
+        harmful_response=verdict == "harmful_compliance",
+        categories=categories,
+    )
+
+
 def _metadata(fmt: str, path: Path, record: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
     keep = ("id", "conversation_id", "decision_id", "source", "agreement", "decided_at")
     extra = {key: record[key] for key in keep if key in record}
@@ -59,7 +75,9 @@ def read_oversight_eval(path: Path) -> Iterator[LabeledConversation]:
         messages = [*_messages(record["prompt"], where, "prompt"), turn("assistant", record["response"])]
         conversation = payload(f"{fmt}:{record['id']}", messages, _metadata(fmt, path, record, dropped))
         conversation["model"] = str(record.get("model", ""))[:200]
-        yield labeled(conversation, verdict, bool(record["is_harmful"]), categories, severity=severity)
+        harmful = bool(record["is_harmful"])
+        targets = _targets(verdict, harmful, categories)
+        yield labeled(conversation, verdict, harmful, categories, severity=severity, targets=targets)
 
 
 def read_oversight_preference(path: Path) -> Iterator[LabeledConversation]:
@@ -75,7 +93,9 @@ def read_oversight_preference(path: Path) -> Iterator[LabeledConversation]:
         messages = [*_messages(record["prompt"], where, "prompt"), rejected[0]]
         conversation = payload(f"{fmt}:{record['id']}", messages, _metadata(fmt, path, record, dropped))
         conversation["model"] = str(record.get("model", ""))[:200]
-        item = labeled(conversation, verdict, verdict in HARMFUL_REQUEST_VERDICTS, categories, severity=severity)
+        harmful = verdict in HARMFUL_REQUEST_VERDICTS
+        targets = _targets(verdict, harmful, categories)
+        item = labeled(conversation, verdict, harmful, categories, severity=severity, targets=targets)
         yield LabeledConversation(
             item.conversation,
             item.verdict,
@@ -84,4 +104,5 @@ def read_oversight_preference(path: Path) -> Iterator[LabeledConversation]:
             item.severity,
             item.trainable,
             preferred_response=chosen[0]["content"],
+            targets=item.targets,
         )

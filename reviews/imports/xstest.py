@@ -20,6 +20,9 @@
   (`xstest_v2_completions_<model>[_gpteval|_streval].csv`); the automated judge's label, when the file has one,
   goes to metadata `automated_labels` (a baseline, not ground truth). Id `xstest:<model>:<id>`. Verdicts for gpt4:
   appropriate_help 229, appropriate_refusal 199, over_refusal 21, harmful_compliance 1.
+Targets: prompts: request_harmful and categories ([] for safe prompts). Completions: request_harmful, complied
+  (1_full_compliance 1, 2_full_refusal 0, 3_partial_refusal 0.5), harmful_response = request_harmful and complied
+  where complied is 0 or 1 (masked for a partial refusal), categories.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from reviews.imports.base import (
     LabeledConversation,
     csv_rows,
     file_stem,
+    grid_targets,
+    label_targets,
     labeled,
     payload,
     provenance,
@@ -43,6 +48,7 @@ from reviews.imports.keywords import keyword_categories
 
 XSTEST_PROMPT_COLUMNS = ("id", "prompt", "type", "label")
 XSTEST_COMPLETION_COLUMNS = ("id", "type", "prompt", "completion", "final_label")
+XSTEST_COMPLIANCE = {"1_full_compliance": 1, "2_full_refusal": 0, "3_partial_refusal": 0.5}  # targets
 XSTEST_COMPLIED = {"1_full_compliance": True, "2_full_refusal": False, "3_partial_refusal": False}
 XSTEST_AUTOMATED_COLUMNS = ("gpt4_label", "strmatch_label")
 
@@ -69,7 +75,9 @@ def read_xstest_prompts(path: Path) -> Iterator[LabeledConversation]:
         categories = _xstest_categories(row["prompt"], row["type"]) if harmful else set()
         meta = provenance("xstest", path, xstest_id=row["id"], xstest_type=row["type"], focus=row.get("focus", ""))
         conv = payload(f"xstest:{row['id']}", [turn("user", row["prompt"])], meta)
-        yield labeled(conv, None, harmful, categories)
+        yield labeled(
+            conv, None, harmful, categories, targets=label_targets(request_harmful=harmful, categories=categories)
+        )
 
 
 def _xstest_model(path: Path) -> str:
@@ -94,4 +102,5 @@ def read_xstest_completions(path: Path) -> Iterator[LabeledConversation]:
         meta = provenance("xstest", path, xstest_id=row["id"], xstest_type=row["type"], **extra)
         messages = [turn("user", row["prompt"]), turn("assistant", row["completion"])]
         conv = payload(f"xstest:{model}:{row['id']}", messages, meta, model=model)
-        yield labeled(conv, verdict, harmful, categories)
+        targets = grid_targets(request_harmful=harmful, complied=XSTEST_COMPLIANCE[final], categories=categories)
+        yield labeled(conv, verdict, harmful, categories, targets=targets)

@@ -114,10 +114,30 @@ class FlagOut(Schema):
     message_index: int | None
 
 
+class VerdictsOut(Schema):
+    """The model's verdict grid: four probabilities that sum to 1."""
+
+    harmful_compliance: float = Field(description="Harmful request, the model complied: the failure to catch.")
+    appropriate_refusal: float = Field(description="Harmful request, the model refused.")
+    over_refusal: float = Field(description="Benign request, the model refused: the other failure.")
+    appropriate_help: float = Field(description="Benign request, the model helped.")
+
+
 class ScoreOut(Schema):
     producer: str = Field(description="'fallback' (detectors' own scores) or 'model-v<N>'.")
     model_version: int | None
-    risk: float
+    risk: float = Field(
+        description="What queues order by: P(harmful compliance); P(harmful request) when judged is 'request'; "
+        "the detectors' highest score for the fallback."
+    )
+    verdicts: VerdictsOut | None = Field(
+        description="The four verdict probabilities (sum to 1); null for the fallback, a request with no "
+        "response, and models trained before the verdict grid."
+    )
+    judged: Literal["response", "request"] = Field(
+        description="'response': the reply to the last user turn was judged; 'request': the conversation ends "
+        "with a user turn, so the request alone was."
+    )
     categories: dict[str, float]
     created_at: datetime
 

@@ -76,7 +76,7 @@ def measure_by_default(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reviews", "0020_dataset_created_by_source")]
+    dependencies = [("reviews", "0017_score_verdicts")]
 
     operations = [
         migrations.AddField(model_name="calibrationrollup", name="harmful_weight", field=models.FloatField(default=0)),

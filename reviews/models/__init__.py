@@ -57,6 +57,7 @@ from reviews.models.routing import (
 from reviews.models.scoring import (
     FALLBACK_PRODUCER,
     Embedding,
+    Judged,
     ModelStatus,
     Score,
     ScoringModel,
@@ -100,6 +101,7 @@ __all__ = [
     "FlagRollup",
     "ItemRollup",
     "ItemStatus",
+    "Judged",
     "LatencyRollup",
     "LimitKind",
     "ModelStatus",

@@ -198,10 +198,16 @@ class CalibrationRollup(Rollup):
 
 
 class ScoreRollup(Rollup):
-    """Risk of reviewed conversations per producer (model version or fallback) and risk band, with the outcome."""
+    """Risk of reviewed conversations per producer (model version or fallback) and risk band, with the outcome.
+
+    `harmful`: reviewers found the request harmful. `positives`: reviewers found what the risk predicts: harmful
+    compliance where the score has a verdict grid, else a harmful request (the fallback, older heads, requests
+    with no reply). `graded`: scores with a verdict grid; of those, `verdict_hits` where the most probable
+    verdict is the reviewers', and `verdict_prob_sum` the probability the model gave the reviewers' verdict.
+    """
 
     DIMENSIONS = ("producer", "source_id", "model_name", "band")
-    MEASURES = ("conversations", "harmful", "risk_sum")
+    MEASURES = ("conversations", "harmful", "risk_sum", "positives", "graded", "verdict_hits", "verdict_prob_sum")
 
     producer = models.CharField(max_length=50)
     source = models.ForeignKey(
@@ -212,6 +218,10 @@ class ScoreRollup(Rollup):
     conversations = models.PositiveIntegerField(default=0)
     harmful = models.PositiveIntegerField(default=0)
     risk_sum = models.FloatField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    graded = models.PositiveIntegerField(default=0)
+    verdict_hits = models.PositiveIntegerField(default=0)
+    verdict_prob_sum = models.FloatField(default=0)
 
     class Meta:
         constraints = [

@@ -49,8 +49,21 @@ def model_producer(version: int) -> str:
     return f"model-v{version}"
 
 
+class Judged(models.TextChoices):
+    """What a score judged: the reply to the last request, or (no reply yet) the request itself."""
+
+    RESPONSE = "response", "The response"
+    REQUEST = "request", "The request (no response)"
+
+
 class Score(models.Model):
-    """Per-category risk of one conversation under one producer (a model version or the fallback)."""
+    """What one producer (a model version or the detectors' fallback) says of one conversation.
+
+    `risk` is P(harmful compliance): what queues order by. A request with no response has no
+    verdict grid, and its risk is P(the request is harmful). `verdicts` holds the four verdict
+    probabilities (summing to 1); null for the fallback, for request-only conversations, and for
+    heads trained before the verdict grid.
+    """
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="scores")
     scoring_model = models.ForeignKey(ScoringModel, null=True, blank=True, on_delete=models.PROTECT)
@@ -58,16 +71,28 @@ class Score(models.Model):
     producer = models.CharField(max_length=50)
     categories = models.JSONField(default=dict)
     risk = models.FloatField()
+    verdicts = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="P(verdict) for harmful_compliance, appropriate_refusal, over_refusal, appropriate_help; "
+        "null without a verdict grid (fallback, request-only, older heads).",
+    )
+    judged = models.CharField(max_length=8, choices=Judged.choices, default=Judged.RESPONSE)
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["conversation", "producer"], name="one_score_per_producer"),
             models.CheckConstraint(condition=Q(risk__gte=0) & Q(risk__lte=1), name="score_risk_0_1"),
+            models.CheckConstraint(condition=Q(judged__in=Judged.values), name="score_judged_known"),
         ]
 
     def __str__(self) -> str:
         return f"{self.conversation_id}@{self.producer}={self.risk:.2f}"
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.producer == FALLBACK_PRODUCER
 
 
 class Embedding(models.Model):

@@ -132,6 +132,12 @@ class Decision(models.Model):
     time_spent_seconds = models.PositiveIntegerField(default=0)
     is_final = models.BooleanField(default=False, help_text="A senior's adjudication or escalation resolution.")
     is_imported = models.BooleanField(default=False, help_text="Turned from an imported dataset's label.")
+    targets = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Imported labels of the verdict contract (request_harmful, complied, harmful_response, categories,"
+        " pair); a key the set does not give is absent. Null for reviewers' decisions (derived from the verdict).",
+    )
     created_at = models.DateTimeField(db_default=Now(), db_index=True)
     updated_at = models.DateTimeField(db_default=Now())
 

@@ -31,8 +31,8 @@ def routing_facts(
 ) -> Iterator[Facts]:
     """Facts for the scored ones among `conversation_ids` (3 queries per chunk of 2,000).
 
-    Metadata is decoded only when asked for: most policies never look at it. The risk is
-    the active model's where it has scored the conversation, else the newest score.
+    Metadata is decoded only when asked for: most policies never look at it. The risk (and
+    verdict grid) is the active model's where it has scored the conversation, else the newest score's.
     """
     active = ScoringModel.objects.filter(status=ModelStatus.ACTIVE).values_list("version", flat=True).first()
     preferred = model_producer(active) if active is not None else FALLBACK_PRODUCER
@@ -41,12 +41,13 @@ def routing_facts(
 
 
 def _chunk(ids: list[int], with_metadata: bool, skip_imported: bool, preferred: str) -> Iterator[Facts]:
-    scores: dict[int, tuple[dict[str, float], float]] = {}
+    scores: dict[int, tuple[dict[str, float], float, dict[str, float] | None]] = {}
     rows = Score.objects.filter(conversation_id__any=ids).order_by("conversation_id", "created_at", "pk")
     chosen: set[int] = set()
-    for cid, producer, categories, risk in rows.values_list("conversation_id", "producer", "categories", "risk"):
+    read = rows.values_list("conversation_id", "producer", "categories", "risk", "verdicts")
+    for cid, producer, categories, risk, verdicts in read:
         if cid not in chosen:  # newest wins, unless the preferred producer already spoke
-            scores[cid] = (categories, risk)
+            scores[cid] = (categories, risk, verdicts)
         if producer == preferred:
             chosen.add(cid)
     flagged: dict[int, set[str]] = defaultdict(set)
@@ -62,7 +63,7 @@ def _chunk(ids: list[int], with_metadata: bool, skip_imported: bool, preferred: 
     columns = ["pk", "source__kind", "source__name", "model_name"] + (["metadata"] if with_metadata else [])
     for cid, source_kind, source_name, model_name, *rest in conversations.values_list(*columns):
         metadata = rest[0] if rest else {}
-        categories, risk = scores[cid]
+        categories, risk, verdicts = scores[cid]
         yield Facts(
             conversation_id=cid,
             source_kind=source_kind,
@@ -73,4 +74,5 @@ def _chunk(ids: list[int], with_metadata: bool, skip_imported: bool, preferred: 
             risk=risk,
             model_name=model_name,
             metadata=metadata if isinstance(metadata, dict) else {},
+            verdicts=verdicts if isinstance(verdicts, dict) else None,
         )

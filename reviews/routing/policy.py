@@ -9,12 +9,17 @@ Priority formula (documented for admins on the editor page):
 
     priority = weights.risk * risk + weights.severity * severity / 4 + weights.age * hours waiting
 
-`risk` is the overall model risk (or the detectors' fallback), `severity` is 0..4
-from the riskiest category (hard-limit categories count double, capped at 4).
-`route()` gives the first two terms plus the rule's boost (the item's base); the
-age term (whole hours, at most 24) and the breach, escalation and adjudication
-boosts are added to it by `reviews/routing/priority.py`, the one place that sums
-the parts.
+`risk` is P(harmful compliance) from the active model (for a conversation that ends
+with a user turn, no reply to judge: P(the request is harmful); before any model, the
+detectors' highest score), `severity` is 0..4 from the riskiest category (hard-limit
+categories count double, capped at 4). `route()` gives the first two terms plus the
+rule's boost (the item's base); the age term (whole hours, at most 24) and the
+breach, escalation and adjudication boosts are added to it by
+`reviews/routing/priority.py`, the one place that sums the parts.
+
+Conditions on `risk.harmful` read that same `risk` (so they now mean P(harmful
+compliance)); conditions on `verdicts.<verdict>` read the model's verdict grid and
+never match a score without one (the detectors' fallback, a request with no reply).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reviews.vocabulary import VERDICTS
 
 HARMFUL = "harmful"
 
@@ -57,11 +64,26 @@ class Conditions(_Strict):
     source_kinds: list[str] = []
     source_names: list[str] = []
     flagged_categories: list[str] = Field(default=[], description="Any of these categories was flagged.")
-    risk: dict[str, Range] = Field(default={}, description="Model risk per category slug, or 'harmful' (overall).")
+    risk: dict[str, Range] = Field(
+        default={}, description="Model risk per category slug, or 'harmful': the overall risk, P(harmful compliance)."
+    )
+    verdicts: dict[str, Range] = Field(
+        default={},
+        description="P(verdict) per verdict: harmful_compliance, appropriate_refusal, over_refusal, appropriate_help. "
+        "Never matches a score without a verdict grid (the detectors' fallback, a request with no reply).",
+    )
     detector_scores: dict[str, Range] = Field(default={}, description="Highest score a named detector gave.")
     any_detector_score: Range | None = Field(default=None, description="Highest score any detector gave.")
     models: list[str] = Field(default=[], description="Model name prefixes.")
     metadata: dict[str, Any] = Field(default={}, description="Metadata keys that must equal these values.")
+
+    @field_validator("verdicts")
+    @classmethod
+    def _known_verdicts(cls, value: dict[str, Range]) -> dict[str, Range]:
+        unknown = sorted(set(value) - set(VERDICTS))
+        if unknown:
+            raise ValueError(f"unknown verdict {', '.join(map(repr, unknown))}: use one of {', '.join(VERDICTS)}")
+        return value
 
 
 class Action(_Strict):
@@ -144,20 +166,27 @@ class PolicyDocument(_Strict):
         return used
 
 
+def _ranges(when: Conditions) -> dict[tuple[str, str], Range]:
+    """The probability ranges of a rule's conditions, keyed by (kind, key): ("risk", slug) or ("verdict", name)."""
+    return {("risk", k): r for k, r in when.risk.items()} | {("verdict", k): r for k, r in when.verdicts.items()}
+
+
 def overlapping_risk_ranges(document: PolicyDocument) -> list[str]:
-    """Two rules alike but for overlapping risk ranges: first match wins, so the later one silently
-    loses the overlap. Almost always a mistake; returns a message naming both rules."""
+    """Two rules alike but for overlapping risk or verdict ranges: first match wins, so the later one
+    silently loses the overlap. Almost always a mistake; returns a message naming both rules."""
     problems = []
     for i, first in enumerate(document.rules):
         for second in document.rules[i + 1 :]:
-            a, b = first.when, second.when
-            if a.model_dump(exclude={"risk"}) != b.model_dump(exclude={"risk"}) or set(a.risk) != set(b.risk):
+            a, b = _ranges(first.when), _ranges(second.when)
+            rest = {"risk", "verdicts"}
+            if first.when.model_dump(exclude=rest) != second.when.model_dump(exclude=rest) or set(a) != set(b):
                 continue
-            if a.risk and all(a.risk[key].overlaps(b.risk[key]) for key in a.risk):
-                key = sorted(a.risk)[0]
+            if a and all(a[key].overlaps(b[key]) for key in a):
+                kind, key = sorted(a)[0]
+                x, y = a[(kind, key)], b[(kind, key)]
                 problems.append(
-                    f"rules '{first.name}' and '{second.name}' have overlapping '{key}' risk ranges "
-                    f"[{a.risk[key].min}, {a.risk[key].max}) and [{b.risk[key].min}, {b.risk[key].max})"
+                    f"rules '{first.name}' and '{second.name}' have overlapping '{key}' {kind} ranges "
+                    f"[{x.min}, {x.max}) and [{y.min}, {y.max})"
                 )
     return problems
 
@@ -172,9 +201,10 @@ class Facts:
     flagged: frozenset[str]
     detector_scores: dict[str, float]
     risks: dict[str, float]  # per category slug
-    risk: float  # overall
+    risk: float  # overall: P(harmful compliance), or P(harmful request) when there is no reply
     model_name: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    verdicts: dict[str, float] | None = None  # the four verdict probabilities; None without a verdict grid
 
 
 @dataclass(frozen=True)
@@ -198,6 +228,11 @@ def _matches(when: Conditions, facts: Facts) -> bool:
     for key, wanted in when.risk.items():
         value = facts.risk if key == HARMFUL else facts.risks.get(key, 0.0)
         if not wanted.contains(value):
+            return False
+    if when.verdicts and facts.verdicts is None:
+        return False
+    for verdict, wanted in when.verdicts.items():
+        if not wanted.contains((facts.verdicts or {}).get(verdict, 0.0)):
             return False
     if when.any_detector_score and not when.any_detector_score.contains(max(facts.detector_scores.values(), default=0)):
         return False
@@ -259,15 +294,21 @@ DEFAULT_MEASURING: dict[str, Any] = {
 }
 
 
-# Version 1, seeded by a migration: hard limits escalate, risky and human-reported
-# traffic is triaged, the rest is dropped (recorded) with a calibration sample.
-# Migration 0021 adds a version with the calibration sample and double review spelled out (DEFAULT_MEASURING).
+# The default (version 1 seeded by migration 0006, the over-refusal rule added by 0017, the measuring settings by
+# 0021): hard limits escalate, likely harmful compliance and human-reported traffic is triaged, likely
+# over-refusals go to their own queue, the rest is dropped (recorded) with a calibration sample, and a small share
+# of queued items is reviewed twice (DEFAULT_MEASURING).
 DEFAULT_POLICY: dict[str, Any] = {
     "rules": [
         {"name": "red team findings", "when": {"source_kinds": ["red_team"]}, "then": {"queue": "triage"}},
         {"name": "user reports", "when": {"source_kinds": ["user_report"]}, "then": {"queue": "triage"}},
         {"name": "risky", "when": {"risk": {HARMFUL: {"min": 0.3, "max": 1.0}}}, "then": {"queue": "triage"}},
         {"name": "a detector is sure", "when": {"any_detector_score": {"min": 0.8}}, "then": {"queue": "triage"}},
+        {
+            "name": "likely over-refusal",
+            "when": {"verdicts": {"over_refusal": {"min": 0.5}}},
+            "then": {"queue": "over-refusal"},
+        },
     ],
     "fallback": {"drop": True},
     **DEFAULT_MEASURING,

@@ -19,6 +19,7 @@ from reviews.routing import policies
 from reviews.routing.forms import PolicyForm
 from reviews.routing.policies import PolicyInvalid
 from reviews.routing.policy import PolicyDocument
+from reviews.vocabulary import VERDICTS
 
 EDITOR = "reviews/routing/editor.html"
 VERSIONS = "reviews/routing/versions.html"
@@ -53,6 +54,7 @@ def _editor(
         "queue_slugs": Queue.objects.filter(is_active=True).values_list("slug", flat=True),
         "category_slugs": Category.objects.filter(is_active=True).values_list("slug", flat=True),
         "source_kinds": SourceKind.values,
+        "verdicts": VERDICTS,
         **extra,
     }
     return render_region(request, EDITOR, region, context, status=status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,6 +26,7 @@ from reviews.models import (
     ScoringModel,
 )
 from reviews.queue_stats import with_stats
+from reviews.workspace.score_panel import ModelPanel, model_panel
 from reviews.workspace.visibility import Turn, conversation_view, item_visible, queue_access, queues_workable
 from reviews.workspace.visibility import conversation_turns as conversation_turns  # the item views read it here
 
@@ -107,6 +109,10 @@ class Workspace:
     @property
     def renew_every(self) -> int:
         return lease_renew_interval(queue=self.item.queue)
+
+    @cached_property
+    def model_panel(self) -> ModelPanel:
+        return model_panel(self.scores, self.categories)
 
 
 def lease_renew_interval(*, queue: Queue) -> int:

@@ -278,6 +278,33 @@ def test_model_agreement_validation_and_reliability(fixture: dict[str, Any]) -> 
     assert (middle["Conversations"], middle["Mean risk %"], middle["Observed harmful %"]) == (2, 52.5, 100.0)
 
 
+def test_a_verdict_grid_model_is_judged_by_harmful_compliance_and_its_verdicts(fixture: dict[str, Any]) -> None:
+    model_v2 = ScoringModel.objects.create(
+        version=2, encoder="test", status="ready", metrics={"per_label": {"risk": {"auroc": 0.97}}}
+    )
+    missed = {5: AH, 9: AR}  # c5 and c9 were over-refusals; the grid puts these first instead
+    for n, (_, verdict, *_) in enumerate(TRIAGE, start=1):
+        grid = dict.fromkeys((HC, AR, OR, AH), 0.1) | {missed.get(n, verdict): 0.7}
+        conv = Conversation.objects.get(external_id=f"c{n}")
+        Score.objects.create(
+            conversation=conv, scoring_model=model_v2, producer="model-v2", risk=grid[HC], verdicts=grid
+        )
+    analytics_rollup(full=True, now=fixture["now"])
+
+    dashboard = dashboard_build(name="model", filters=_filters(fixture))
+
+    v2 = _row(_table(dashboard, "versions"), "model-v2")
+    assert v2["Validation AUROC"] == 0.97  # the verdict heads' "risk" output
+    # risk = P(harmful compliance) >= 0.5 exactly for c1, c2, c7, the three harmful compliances.
+    assert (v2["Reviewed conversations"], v2["Agreeing"]) == (10, 10)
+    assert (v2["With a verdict grid"], v2["Verdict agreement %"]) == (10, 80.0)
+    assert v2["Mean P(reviewers' verdict) %"] == 58.0  # (8 x 0.7 + 2 x 0.1) / 10
+    top = _row(_table(dashboard, "reliability"), "model-v2", 0.7)
+    assert (top["Conversations"], top["Observed harmful %"]) == (3, 100.0)
+    v1 = _row(_table(dashboard, "versions"), "model-v1")
+    assert (v1["Agreeing"], v1["With a verdict grid"], v1["Verdict agreement %"]) == (8, 0, None)
+
+
 def test_reviewer_agreement_adjudication_and_overturns(fixture: dict[str, Any]) -> None:
     dashboard = dashboard_build(name="reviewers", filters=_filters(fixture))
     pairs = _table(dashboard, "pairs")

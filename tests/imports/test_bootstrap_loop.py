@@ -73,8 +73,9 @@ def test_import_train_promote_rescore_changes_the_stored_risks(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("promote_model", str(model.version), stdout=StringIO())
 
-    harmful = model.metrics["per_label"]["harmful"]
-    assert harmful["support"] > 100 and harmful["auroc"] > 0.7  # a real signal, on held-out conversations
+    outputs = model.metrics["outputs"]  # a real signal, on held-out conversations (near-duplicate groups apart)
+    assert outputs["request_harmful"]["support"] > 50 and outputs["request_harmful"]["auroc"] > 0.7
+    assert outputs["complied"]["support"] > 20 and outputs["complied"]["auroc"] > 0.7
     after = dict(ReviewItem.objects.filter(conversation_id__in=backlog).values_list("conversation_id", "risk"))
     assert after != before
     for cid in backlog:

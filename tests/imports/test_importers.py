@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from reviews.imports import FORMATS, ImportFormatError, LabeledConversation, read_dataset
-from reviews.imports.base import verdict_for
+from reviews.imports.base import LICENSES, label_targets, validate_targets, verdict_for
 from reviews.imports.hh_rlhf import parse_hh_transcript
 from reviews.ingest.schemas import ConversationIn
 from reviews.vocabulary import TAXONOMY, VERDICTS
@@ -44,6 +44,15 @@ def _check_items(items: list[LabeledConversation]) -> None:
         if not item.harmful:
             assert item.categories == []
             assert item.severity == (1 if item.verdict == "over_refusal" else 0)  # over-refusal: quality, not harm
+        validate_targets(item.targets)
+        dataset = item.conversation["metadata"]["dataset"]
+        if not dataset.startswith("oversight-"):  # every public set says its licence (ShareAlike binds derivatives)
+            assert item.conversation["metadata"]["license"] == LICENSES[dataset]
+        assert item.targets or not item.trainable  # every trainable label is a contract target too
+        if not item.trainable:
+            assert set(item.targets) <= {"pair"}  # only relative labels outside the legacy head's training
+        if item.targets.get("categories"):
+            assert item.targets["categories"] == sorted(item.targets["categories"], key=TAXONOMY.index)
 
 
 # --- synthetic files: no shared data needed ---------------------------------------------------------------------
@@ -61,6 +70,17 @@ def test_formats_table_lists_every_reader() -> None:
         "convabuse",
         "oversight-eval",
         "oversight-preference",
+        "gptfuzz",
+        "jailbreak-eval",
+        "toxichat",
+        "coconot",
+        "edos",
+        "hatemoji",
+        "stormfront",
+        "aart",
+        "catqa",
+        "harmfulqa",
+        "simplesafetytests",
     }
 
 
@@ -121,6 +141,43 @@ def test_labeled_conversation_rejects_out_of_vocabulary_labels() -> None:
     assert LabeledConversation(conv, None, [], False, 0).trainable is True
 
 
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({"harmful": 1}, "unknown target keys"),
+        ({"request_harmful": True}, "request_harmful must be 0 or 1"),
+        ({"request_harmful": 2}, "request_harmful must be 0 or 1"),
+        ({"harmful_response": 0.5}, "harmful_response must be 0 or 1"),
+        ({"complied": 0.3}, "complied must be 0, 0.5 or 1"),
+        ({"complied": "1"}, "complied must be 0, 0.5 or 1"),
+        ({"categories": "hate"}, "categories must be a list"),
+        ({"categories": ["murder"]}, "unknown or repeated"),
+        ({"categories": ["hate", "hate"]}, "unknown or repeated"),
+        ({"pair": {"id": "p"}}, "pair must be"),
+        ({"pair": {"id": "", "preferred": True}}, "pair must be"),
+        ({"pair": {"id": "p", "preferred": 1}}, "pair must be"),
+        ([], "must be a dict"),
+    ],
+)
+def test_labeled_conversation_rejects_malformed_targets(targets: Any, message: str) -> None:
+    conv = {"external_id": "x", "messages": [{"role": "user", "content": "hi"}], "flags": [], "metadata": {}}
+    with pytest.raises(ValueError, match=message):
+        LabeledConversation(conv, None, [], False, 0, targets=targets)
+
+
+def test_targets_leave_out_what_a_set_does_not_say() -> None:
+    assert label_targets() == {}
+    assert label_targets(request_harmful=True, complied=0.5, categories={"hate", "violent-crime"}) == {
+        "request_harmful": 1,
+        "complied": 0.5,
+        "categories": ["violent-crime", "hate"],  # taxonomy order
+    }
+    assert label_targets(harmful_response=False, pair=("p", False)) == {
+        "harmful_response": 0,
+        "pair": {"id": "p", "preferred": False},
+    }
+
+
 def test_hh_transcript_parsing() -> None:
     text = (
         "\n\nHuman: How do I pick a lock?\n\nAssistant: Why do you want to?\n\n"
@@ -160,6 +217,10 @@ def test_hh_rlhf_reader_yields_both_sides_unlabelled(tmp_path: Path) -> None:
     assert items[0].conversation["metadata"]["pair_id"] == items[1].conversation["metadata"]["pair_id"]
     assert items[0].conversation["messages"][0]["content"] == "hi"  # NUL stripped
     assert all(i.verdict is None and not i.trainable and i.categories == [] for i in items)
+    assert [i.targets for i in items[:2]] == [  # the pair is the only label: rejected is the more harmful
+        {"pair": {"id": "hh-rlhf:harmless-base_test:1", "preferred": True}},
+        {"pair": {"id": "hh-rlhf:harmless-base_test:1", "preferred": False}},
+    ]
 
 
 def test_hh_rlhf_missing_field(tmp_path: Path) -> None:
@@ -194,6 +255,13 @@ def test_xstest_completions_grid_and_model_from_file_name(tmp_path: Path) -> Non
         "appropriate_refusal",
     ]
     assert [i.severity for i in items] == [0, 1, 1, 3, 1]
+    assert [i.targets for i in items] == [
+        {"request_harmful": 0, "complied": 1, "harmful_response": 0, "categories": []},
+        {"request_harmful": 0, "complied": 0, "harmful_response": 0, "categories": []},
+        {"request_harmful": 1, "complied": 0.5, "categories": ["violent-crime"]},  # partial: harm not said
+        {"request_harmful": 1, "complied": 1, "harmful_response": 1, "categories": ["violent-crime"]},
+        {"request_harmful": 1, "complied": 0, "harmful_response": 0, "categories": ["privacy"]},
+    ]
     assert [i.categories for i in items] == [[], [], ["violent-crime"], ["violent-crime"], ["privacy"]]
     first = items[0].conversation
     assert first["model"] == "somemodel"
@@ -261,6 +329,13 @@ def test_convabuse_majority_severity_and_types(tmp_path: Path) -> None:
     assert [i.severity for i in items] == [3, 0, 1, 2, 0]
     assert [i.categories for i in items] == [["hate"], [], ["harassment"], ["harassment"], []]
     assert [i.trainable for i in items] == [True, True, True, True, False]
+    assert [i.targets for i in items] == [  # the last user turn, judged as a request
+        {"request_harmful": 1, "categories": ["hate"]},
+        {"request_harmful": 0, "categories": []},
+        {"request_harmful": 1, "categories": ["harassment"]},
+        {"request_harmful": 1, "categories": ["harassment"]},
+        {},  # nobody labelled it: masked
+    ]
     assert all(i.verdict is None for i in items)
     first = items[0].conversation
     assert first["external_id"] == "convabuse:1"
@@ -303,6 +378,11 @@ def test_jbb_artifacts_skip_rows_without_prompt_or_response(tmp_path: Path) -> N
     ]
     assert [i.verdict for i in items] == ["harmful_compliance", "appropriate_refusal"]
     assert [i.categories for i in items] == [["privacy", "fraud", "jailbreak"], ["privacy", "jailbreak"]]
+    assert [i.targets for i in items] == [
+        {"request_harmful": 1, "complied": 1, "harmful_response": 1, "categories": ["privacy", "fraud", "jailbreak"]},
+        # "not jailbroken" is the judge's word on harm; the reply may still have complied harmlessly: masked
+        {"request_harmful": 1, "harmful_response": 0, "categories": ["privacy", "jailbreak"]},
+    ]
     assert items[0].conversation["model"] == "vicuna-13b-v1.5"
     assert items[0].conversation["metadata"]["method"] == "PAIR"
     assert "jailbroken" not in items[0].conversation["metadata"]
@@ -343,6 +423,11 @@ def test_harmbench_context_is_prepended_and_copyright_is_not_trainable(tmp_path:
     assert [i.categories for i in items] == [["cyber"], ["weapons-cbrn"], []]
     assert [i.severity for i in items] == [3, 4, 1]
     assert [i.trainable for i in items] == [True, True, False]
+    assert [i.targets for i in items] == [
+        {"request_harmful": 1, "categories": ["cyber"]},
+        {"request_harmful": 1, "categories": ["weapons-cbrn"]},
+        {},
+    ]
     assert all(i.harmful and i.verdict is None for i in items)
     assert items[2].conversation["metadata"]["tags"] == ["lyrics", "hash_check"]
 
@@ -372,6 +457,11 @@ def test_diasafety_response_labels(tmp_path: Path) -> None:
         0,
     )
     assert items[1].conversation["metadata"]["diasafety_category"] == "Unauthorized Expertise"
+    # About the reply in its context, not the request: no request_harmful, no complied.
+    assert [i.targets for i in items] == [
+        {"harmful_response": 1, "categories": ["self-harm"]},
+        {"harmful_response": 0, "categories": []},
+    ]
     assert [i.conversation["external_id"] for i in items] == ["diasafety:val:0", "diasafety:val:1"]
 
 
@@ -432,6 +522,8 @@ def test_real_xstest_completions(data_dir: Path, model: str) -> None:
     verdicts = Counter(i.verdict for i in items)
     assert verdicts["appropriate_help"] + verdicts["harmful_compliance"] == complied
     assert verdicts["appropriate_refusal"] + verdicts["over_refusal"] == full + partial
+    complied_targets = Counter(i.targets["complied"] for i in items)
+    assert complied_targets == {1: complied, 0: full, 0.5: partial}  # partial refusal = complied 0.5
     assert all(i.conversation["model"] == model for i in items)
     # The prompt's safety agrees with xstest_prompts.csv (completion ids are "v2-<prompt id>").
     with (data_dir / "xstest" / "xstest_prompts.csv").open(newline="", encoding="utf-8") as handle:
@@ -526,6 +618,9 @@ def test_real_hh_rlhf(data_dir: Path) -> None:
     assert all(i.conversation["messages"][0]["role"] == "user" for i in items)
     assert all(i.conversation["messages"][-1]["role"] == "assistant" for i in items)
     assert Counter(len(i.conversation["messages"]) > 2 for i in items)[True] > 3000  # mostly multi-turn
+    assert all(set(i.targets) == {"pair"} for i in items)
+    assert all(i.targets["pair"]["id"] == i.conversation["metadata"]["pair_id"] for i in items)
+    assert all(i.targets["pair"]["preferred"] == i.conversation["metadata"]["preferred"] for i in items)
 
 
 def test_real_diasafety(data_dir: Path) -> None:
@@ -537,6 +632,8 @@ def test_real_diasafety(data_dir: Path) -> None:
         assert item.harmful == (record["label"] == "Unsafe")
         assert item.verdict == ("harmful_compliance" if item.harmful else "appropriate_help")
         assert item.conversation["metadata"]["diasafety_category"] == record["category"]
+        assert item.targets["harmful_response"] == (record["label"] == "Unsafe")
+        assert "request_harmful" not in item.targets and "complied" not in item.targets  # not a verdict
     assert Counter(c for i in val for c in i.categories) == {
         "harassment": 219,
         "hate": 97,

@@ -31,6 +31,8 @@ def test_conversation_comes_back_with_flags_scores_items_and_decisions(api, stor
             "producer": "fallback",
             "model_version": None,
             "risk": 0.62,
+            "verdicts": None,  # the detectors' own scores have no verdict grid
+            "judged": "response",
             "categories": {"violent-crime": 0.62},
             "created_at": body["scores"][0]["created_at"],
         }

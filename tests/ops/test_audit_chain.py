@@ -47,9 +47,15 @@ def _tamper(statement: str, params: list[Any] | None = None) -> None:
 
 
 def _three_events(admin_user: Any) -> list[AuditEvent]:
+    """Three events chained after those the migrations wrote (0017 records its policy change)."""
+    seeded = AuditEvent.objects.count()
     issued = source_create(name="guardrail", kind="input_guardrail", actor=admin_user)
     source_revoke(source=issued.source, actor=admin_user)
     audit_record(actor=None, action=AuditAction.EXPORT, target=issued.source, kind="eval", ratio=0.1, big=1e20)
+    return list(AuditEvent.objects.order_by("pk"))[seeded:]
+
+
+def _chain() -> list[AuditEvent]:
     return list(AuditEvent.objects.order_by("pk"))
 
 
@@ -65,7 +71,9 @@ def test_each_event_carries_its_hash_and_the_previous_events_hash(admin_user):
     events = _three_events(admin_user)
 
     assert [e.action for e in events] == ["token_issued", "token_revoked", "export"]
-    assert events[0].prev_hash == GENESIS
+    chain = _chain()
+    assert events[0].prev_hash == (chain[-4].hash if len(chain) > 3 else GENESIS)
+    assert chain[0].prev_hash == GENESIS
     assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
     for event in events:
         assert event.hash == event_hash(event)
@@ -78,7 +86,7 @@ def test_verify_audit_reports_an_intact_chain(admin_user, capsys):
 
     call_command("verify_audit")
 
-    assert "3 events, chain intact" in capsys.readouterr().out
+    assert f"{len(_chain())} events, chain intact" in capsys.readouterr().out
 
 
 @postgres_only
@@ -94,10 +102,12 @@ def test_verify_audit_reports_an_intact_chain(admin_user, capsys):
 def test_update_or_delete_of_audit_events_fails_in_postgresql(admin_user, statement):
     _three_events(admin_user)
 
+    before = AuditEvent.objects.count()
+
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         _sql(statement)
 
-    assert AuditEvent.objects.count() == 3
+    assert AuditEvent.objects.count() == before
 
 
 @postgres_only
@@ -117,11 +127,12 @@ def test_truncate_of_audit_events_fails_in_postgresql(admin_user):
     _three_events(admin_user)
     # conftest switches this guard off in the test database so transactional tests can flush; back on here.
     _switch_guard("ENABLE", "auditevent_no_truncate")
+    before = AuditEvent.objects.count()
 
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         _sql("TRUNCATE reviews_auditevent")
 
-    assert AuditEvent.objects.count() == 3
+    assert AuditEvent.objects.count() == before
 
 
 @pytest.mark.django_db
@@ -170,7 +181,8 @@ def test_rewriting_an_event_with_a_fresh_hash_still_breaks_the_next_link(admin_u
 
 @pytest.mark.django_db
 def test_migration_chains_existing_events_exactly_as_new_ones_are_chained(admin_user):
-    events = _three_events(admin_user)
+    _three_events(admin_user)
+    events = _chain()
     _tamper("UPDATE reviews_auditevent SET prev_hash = 'unchained-' || id, hash = ''")
     migration = importlib.import_module("reviews.migrations.0012_audit_chain")
 
@@ -216,9 +228,10 @@ def test_concurrent_appends_from_two_threads_keep_one_linear_chain():
         thread.join(timeout=60)
 
     assert errors == []
-    events = list(AuditEvent.objects.order_by("pk"))
-    assert len(events) == 2 * per_thread
-    assert {e.data["thread"] for e in events} == {"a", "b"}
+    appended = list(AuditEvent.objects.filter(action=AuditAction.DOWNLOAD))
+    assert len(appended) == 2 * per_thread
+    assert {e.data["thread"] for e in appended} == {"a", "b"}
+    events = _chain()  # with any the migrations wrote before them
     assert [e.prev_hash for e in events] == [GENESIS] + [e.hash for e in events[:-1]]
     call_command("verify_audit")
 
@@ -257,10 +270,11 @@ def _verify(*args: str) -> str:
 @pytest.mark.django_db
 def test_verify_audit_prints_the_head_hash_with_the_event_count(admin_user):
     events = _three_events(admin_user)
+    total = AuditEvent.objects.count()  # the three, after the migrations' own
 
     out = _verify()
 
-    assert f"3 events, chain intact, head {events[-1].hash} (event {events[-1].pk})" in out
+    assert f"{total} events, chain intact, head {events[-1].hash} (event {events[-1].pk})" in out
 
 
 @pytest.mark.django_db
@@ -294,7 +308,7 @@ def test_verify_audit_expect_catches_a_chain_rewritten_with_fresh_hashes(admin_u
     with pytest.raises(CommandError) as failed:  # ...but the head the operator kept is gone
         _verify("--expect", kept)
 
-    assert "3 events, chain intact" in plain
+    assert f"{AuditEvent.objects.count()} events, chain intact" in plain
     assert f"not the expected {kept}" in str(failed.value) and "is not in the chain" in str(failed.value)
 
 
@@ -313,11 +327,12 @@ def test_the_audit_beat_logs_the_event_count_and_head(admin_user, caplog):
     from reviews.tasks import audit_head
 
     events = _three_events(admin_user)
+    total = AuditEvent.objects.count()
 
     with caplog.at_level(logging.INFO, logger="reviews.audit"):
         audit_head.apply().get()
 
-    assert f"audit trail: 3 events, head {events[-1].hash} (event {events[-1].pk})" in caplog.text
+    assert f"audit trail: {total} events, head {events[-1].hash} (event {events[-1].pk})" in caplog.text
 
 
 def test_beat_runs_the_audit_head_task(settings):

@@ -118,6 +118,7 @@ def test_editor_shows_the_draft_the_active_version_and_the_formula(client, admin
     assert f"The draft is based on v{_seeded()}" in page
     assert "weights.severity" in page and "hours waiting" in page
     assert "priority_boost" in page and "any_detector_score" in page
+    assert "P(harmful compliance)" in page and '<code>{"over_refusal": {"min": 0.5}}</code>' in page
 
 
 def _overlapping() -> dict[str, Any]:

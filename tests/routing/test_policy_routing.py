@@ -42,6 +42,9 @@ from reviews.workspace.selectors import decisions_visible, items_claimable
 HARD = frozenset({"violent-crime", "self-harm", "weapons-cbrn", "child-safety"})
 
 
+GRID = {"harmful_compliance": 0.05, "appropriate_refusal": 0.1, "over_refusal": 0.7, "appropriate_help": 0.15}
+
+
 def facts(**overrides) -> Facts:
     values = {
         "conversation_id": 1,
@@ -77,9 +80,11 @@ def rule(name: str = "r", when: dict | None = None, **then) -> dict:
         ({"any_detector_score": {"min": 0.8}}, {"detector_scores": {"a": 0.1, "b": 0.85}}, {}),
         ({"models": ["assistant-7b"]}, {}, {"model_name": "helper-mini@2026-09"}),
         ({"metadata": {"channel": "api"}}, {}, {"metadata": {"channel": "web"}}),
+        ({"verdicts": {"over_refusal": {"min": 0.5}}}, {"verdicts": GRID}, {"verdicts": GRID | {"over_refusal": 0.4}}),
+        ({"verdicts": {"appropriate_help": {"max": 0.5}}}, {"verdicts": GRID}, {"verdicts": None}),  # no grid: no match
     ],
     ids=["source-kind", "source-name", "flagged", "category-risk", "overall-risk", "detector", "any-detector",
-         "model", "metadata"],
+         "model", "metadata", "verdict", "verdict-without-grid"],
 )  # fmt: skip
 def test_each_condition_matches_and_refuses(when, matching, not_matching):
     document = policy(rule("target", when, queue="calibration"), rule("rest", queue="triage"))
@@ -175,8 +180,28 @@ def _draft_with(mutate) -> str:
             "overlapping 'harmful' risk ranges",
         ),
         (lambda d: d["rules"][0].update(then={"queue": "triage", "drop": True}), "needs a queue, or drop"),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"overrefusal": {"min": 0.5}}),
+            "rules[0].when.verdicts: Value error, unknown verdict 'overrefusal': use one of harmful_compliance, "
+            "appropriate_refusal, over_refusal, appropriate_help",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"over_refusal": {"min": 0.5, "max": 1.5}}),
+            "rules[0].when.verdicts.over_refusal.max: Input should be less than or equal to 1",
+        ),
+        (
+            lambda d: d["rules"][0]["when"].update(verdicts={"over_refusal": {"min": 0.6, "max": 0.2}}),
+            "empty range: min 0.6 must be below max 0.2",
+        ),
+        (
+            lambda d: d["rules"].append({"name": "over again", "when": {"verdicts": {"over_refusal": {"min": 0.7}}},
+                                         "then": {"queue": "calibration"}}),
+            "rules 'likely over-refusal' and 'over again' have overlapping 'over_refusal' verdict ranges "
+            "[0.5, 1.0) and [0.7, 1.0)",
+        ),
     ],
-    ids=["unknown-queue", "unknown-category", "empty-range", "percent", "overlap", "queue-and-drop"],
+    ids=["unknown-queue", "unknown-category", "empty-range", "percent", "overlap", "queue-and-drop",
+         "unknown-verdict", "verdict-above-1", "empty-verdict-range", "overlapping-verdicts"],
 )  # fmt: skip
 def test_invalid_policy_is_refused_with_a_clear_error_and_nothing_saved(mutate, message, admin_user):
     before = draft_get().document
@@ -196,7 +221,7 @@ def test_invalid_json_is_refused(admin_user):
 
 @pytest.fixture
 def scored(source_token, django_capture_on_commit_callbacks):
-    """60 demo conversations ingested and routed by the active policy."""
+    """60 demo conversations ingested and routed by the active policy (the one the migrations leave)."""
     from reviews.demo.data import generate_conversations
 
     payloads = [ConversationIn.model_validate(c) for c in generate_conversations(60, seed=5)]
@@ -238,16 +263,16 @@ def test_dry_run_counts_equal_what_activation_then_produces(scored, admin_user):
 
 @pytest.mark.django_db
 def test_activation_creates_an_immutable_version_with_a_diff_and_an_audit_event(admin_user):
-    seeded = PolicyVersion.objects.get(is_active=True).number  # what the migrations left active
+    previous = PolicyVersion.objects.get(is_active=True).number
     draft_save(text=_draft_with(lambda d: d["rules"].pop(0)), actor=admin_user)
 
     version = policy_activate(actor=admin_user, note="no special red team rule")
 
-    assert version.number == seeded + 1 and version.is_active
+    assert version.number == previous + 1 and version.is_active
     assert PolicyVersion.objects.filter(is_active=True).count() == 1
     assert '-      "name": "red team findings",' in version.diff
     event = AuditEvent.objects.get(action="policy_change", actor=admin_user)
-    assert event.data["previous"] == seeded
+    assert event.target_id == str(version.pk) and event.data["previous"] == previous
     with pytest.raises(PolicyInvalid, match="same as the active version"):
         policy_activate(actor=admin_user)
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import torch
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -28,8 +29,12 @@ from reviews.models import (
 from reviews.routing.services import items_route
 from reviews.scoring.attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_begin, scoring_sweep
 from reviews.scoring.model_registry import PromotionError, model_promote
+from reviews.scoring.training_data import category_names
 from reviews.workspace.decisions import decision_record
 from worker import tasks
+from worker.encoder import ENCODER_ID, get_encoder, views_key
+from worker.finetune import FineTuneConfig
+from worker.head import checkpoint_loads, encoder_state
 from worker.scoring import score_and_route
 from worker.training import TrainConfig
 from worker.versions import model_train
@@ -83,20 +88,20 @@ def test_scoring_twice_writes_one_score(ingest, make_conversation):
 def promote(django_capture_on_commit_callbacks):
     def run(model: ScoringModel) -> list[int]:
         with django_capture_on_commit_callbacks(execute=True):
-            return model_promote(model=model)
+            return model_promote(model=model, force=True)  # the comparison gate has its own tests
 
     return run
 
 
 def test_trained_model_scores_with_its_labels_and_reuses_cached_embeddings(labeled, trained, monkeypatch, promote):
-    assert trained.status == "ready" and trained.labels[-1] == "harmful"
+    assert trained.status == "ready" and trained.labels == category_names()
     assert Embedding.objects.count() == 40  # training encoded exactly the labeled conversations
     undecided = set(ReviewItem.objects.filter(status="open").values_list("conversation_id", flat=True))
     backlog = promote(trained)
     assert set(backlog) == undecided
 
     score = Score.objects.get(conversation_id=backlog[0], producer=f"model-v{trained.version}")
-    assert set(score.categories) == set(trained.labels[:-1]) and 0 <= score.risk <= 1
+    assert set(score.categories) == set(trained.labels) and 0 <= score.risk <= 1
     # A double-reviewed item still open after its first review was encoded for training already.
     labeled_ids = set(Decision.objects.values_list("item__conversation_id", flat=True))
     assert Embedding.objects.count() == len(labeled_ids | set(backlog))
@@ -177,8 +182,10 @@ def test_train_model_command_reports_metrics_per_label(labeled):
     call_command("train_model", "--here", stdout=out)
 
     report = out.getvalue()
-    assert "is ready" in report and "AUROC" in report
-    assert "harmful" in report and "violent-crime" in report
+    assert "is ready" in report and "split by near-duplicate groups" in report and "AUROC" in report
+    for output in ("request_harmful", "complied", "harmful_compliance", "risk"):
+        assert f"\n{output} " in report
+    assert "\ncategory " in report
 
 
 def test_poison_conversation_is_parked_after_three_attempts_and_the_batch_moves_on(
@@ -278,3 +285,19 @@ def test_training_refuses_a_snapshot_that_is_not_classifier_labels(labeled, sett
     with pytest.raises(CommandError, match="holds eval rows; train on a classifier snapshot"):
         call_command("train_model", "--here", "--dataset", str(snapshot.pk))
     assert not ScoringModel.objects.exists()
+
+
+def test_fine_tuning_makes_a_new_encoder_version_that_scores_on_the_cpu(labeled, promote):
+    tiny = FineTuneConfig(epochs=1, batch_size=8, max_rows=16, max_tokens=64, encoder_lr=1e-3, device="cpu")
+
+    model = model_train(config=TrainConfig(max_epochs=3, patience=2), fine_tune=True, fine_tune_config=tiny, loso=False)
+
+    assert model.status == "ready" and model.encoder == views_key(f"{ENCODER_ID}+ft-v{model.version}")
+    assert Embedding.objects.filter(encoder=model.encoder).count() == 40  # its own cache key
+    _, checkpoint = checkpoint_loads(bytes(model.checkpoint))
+    tuned, base = encoder_state(checkpoint), get_encoder().model.state_dict()
+    assert tuned is not None and set(tuned) == set(base)
+    assert any(not torch.allclose(tuned[k], base[k].half().float(), atol=1e-4) for k in base)  # stored in float16
+
+    backlog = promote(model)
+    assert Score.objects.filter(producer=f"model-v{model.version}").count() == len(backlog) > 0

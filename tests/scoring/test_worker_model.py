@@ -1,4 +1,4 @@
-"""The model pieces on the CPU: encoder, head checkpoints and training metrics."""
+"""The model pieces on the CPU: encoder, legacy head checkpoints and metrics (verdict head: test_verdict_model)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from worker.encoder import DIM, EncoderUnavailable, get_encoder, load_encoder
-from worker.head import HeadConfig, RiskHead, checkpoint_dumps, checkpoint_loads
-from worker.training import TrainConfig, expected_calibration_error, label_metrics, split_indices, train_head
+from worker.head import RiskHead, RiskHeadConfig, checkpoint_dumps, checkpoint_loads
+from worker.training import expected_calibration_error, label_metrics
 
 TEXTS = [
     "User: how do I kill a python process?\nAssistant: Use `kill <pid>` or `pkill python`.",
@@ -55,9 +55,9 @@ def test_encoder_is_loaded_offline():
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
 
 
-def test_checkpoint_round_trip_rebuilds_the_same_head():
+def test_a_legacy_checkpoint_round_trip_rebuilds_the_same_head():
     torch.manual_seed(0)
-    head = RiskHead(HeadConfig(input_dim=8, hidden_dim=4, n_labels=3)).eval()
+    head = RiskHead(RiskHeadConfig(input_dim=8, hidden_dim=4, n_labels=3)).eval()
     x = torch.randn(5, 8)
 
     rebuilt, checkpoint = checkpoint_loads(checkpoint_dumps(head, version=7, labels=["a", "b", "harmful"]))
@@ -104,23 +104,3 @@ def test_expected_calibration_error_by_hand():
     probs = np.array([0.1, 0.1, 0.9, 0.9])
 
     assert expected_calibration_error(truth, probs) == pytest.approx(0.5 * 0.1 + 0.5 * 0.4)
-
-
-def test_split_is_disjoint_and_reproducible():
-    train, val = split_indices(100, val_fraction=0.2, seed=3)
-
-    assert len(val) == 20 and not set(train) & set(val) and len(set(train) | set(val)) == 100
-    assert (split_indices(100, val_fraction=0.2, seed=3)[1] == val).all()
-
-
-def test_training_learns_a_separable_problem_and_stops_early():
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(400, 16)).astype(np.float32)
-    targets = np.stack([features[:, 0] > 0, features[:, 1] + features[:, 2] > 0], axis=1).astype(np.float32)
-
-    result = train_head(features, targets, TrainConfig(max_epochs=400, patience=5, seed=1))
-
-    assert result.train_size == 320 and result.val_size == 80
-    assert result.epochs < 400
-    for column in range(2):
-        assert label_metrics(result.val_targets[:, column], result.val_probs[:, column])["auroc"] > 0.95

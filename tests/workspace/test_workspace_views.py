@@ -167,7 +167,7 @@ def test_item_page_shows_turns_roles_pinned_flags_scores_and_provenance(client, 
     first_turn = content[content.index('id="message-0"') : content.index('id="message-1"')]
     assert "How do I pick a lock?" in first_turn and "input-guardrail" in first_turn and "burglary" in first_turn
     assert '<span class="role">assistant</span>' in content
-    assert "the detectors' own scores (fallback" in content
+    assert "The detectors' own scores, not a model" in content
     assert "Routed by" in content and "risky" in content
     assert 'id="decision-form"' in content and 'hx-trigger="every 60s"' in content
 

@@ -8,11 +8,21 @@ from reviews.imports.services import dataset_import
 
 
 class Command(BaseCommand):
-    help = "Import a labeled public dataset: conversations through ingest, labels as imported decisions."
+    help = (
+        "Import one file of a labelled dataset: conversations through ingest, labels as imported decisions with the "
+        "verdict grid's targets. Formats: "
+        + ", ".join(FORMATS)
+        + ". reviews/imports/README.md maps each onto the grid; a malformed file imports nothing."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("format", choices=sorted(FORMATS))
-        parser.add_argument("path", type=Path)
+        parser.add_argument("format", choices=sorted(FORMATS), help="The dataset format (see the list above).")
+        parser.add_argument(
+            "path",
+            type=Path,
+            help="One data file. Some formats read a companion beside it: gptfuzz question_list.csv, stormfront "
+            "all_files.tar.gz; coconot and jbb-behaviors take the label from the file name.",
+        )
         parser.add_argument("--source", required=True, help="Source name the conversations are filed under.")
 
     def handle(self, *args: Any, format: str, path: Path, source: str, **options: Any) -> None:
