@@ -24,7 +24,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from reviews.datasets.builder import dataset_build, dataset_create
-from reviews.models import Conversation, Dataset, Decision, Escalation, ReviewItem
+from reviews.models import Conversation, Dataset, Decision, Escalation, Queue, ReviewItem
 
 
 class Payload(NamedTuple):
@@ -244,8 +244,13 @@ def plant_corpus(
     conversation = _ingest(api, held_conversation(), on_commit)
     held = _claim(rita, "triage", conversation)
 
+    # A snapshot takes a single review only past its queue's edit window: close triage's while the snapshot is
+    # built (so the decision exports), then open it again (so the reviewer's edit page still shows the form).
+    window = Queue.objects.get(slug="triage").edit_window_minutes
+    Queue.objects.filter(slug="triage").update(edit_window_minutes=0)
     dataset = dataset_create(kind="preference", actor=admin, enqueue=False)
     dataset = dataset_build(dataset_id=dataset.pk)
+    Queue.objects.filter(slug="triage").update(edit_window_minutes=window)
 
     return Planted(
         held=held,

@@ -22,6 +22,8 @@ from reviews.models import (
 from reviews.routing.policy import DEFAULT_POLICY, Facts, PolicyDocument, route
 from reviews.routing.services import items_route
 
+pytestmark = pytest.mark.measuring  # these tests are about the draws the other tests turn off
+
 
 def _facts(cid: int, *, risk: float, flagged: bool) -> Facts:
     return Facts(
