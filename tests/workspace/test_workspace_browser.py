@@ -88,7 +88,8 @@ def test_reviewer_labels_by_keyboard_escalates_and_senior_resolves(browser, live
     assert decision.rationale == "refused, rightly; 1234 stays text"
     assert re.search(rf"/items/{second.pk}/$", page.url)
 
-    # Help, then escalate by keyboard.
+    # Help, then escalate by keyboard (Esc first: it leaves whatever field the swapped-in item focused).
+    page.keyboard.press("Escape")
     page.keyboard.press("?")
     assert page.locator("#shortcut-help").is_visible()
     page.keyboard.press("Escape")
