@@ -24,7 +24,10 @@ from reviews.routing.services import items_route
 
 pytestmark = [
     pytest.mark.measuring,  # these tests are about the draws the other tests turn off
-    pytest.mark.skip(reason="order-dependent in the full suite (an earlier transactional test leaves the active policy without its draws); passes alone: to fix next session"),
+    pytest.mark.skip(
+        reason="order-dependent in the full suite: an earlier transactional test leaves the active policy"
+        " without its draws; passes alone (to fix next session)"
+    ),
 ]
 
 
