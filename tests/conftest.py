@@ -33,6 +33,7 @@ def _measuring_off(request: pytest.FixtureRequest) -> None:
             return  # no database, nothing routed
         request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
     from reviews.models import PolicyVersion
+    from reviews.routing import services as routing_services
     from reviews.routing.policy import DEFAULT_MEASURING
 
     measuring = request.node.get_closest_marker("measuring") is not None
@@ -46,6 +47,9 @@ def _measuring_off(request: pytest.FixtureRequest) -> None:
             if "sampling" in document:
                 document["sampling"] = {**document["sampling"], "low_risk_percent": 0, "unflagged_percent": 0}
         PolicyVersion.objects.filter(pk=version.pk).update(document=document)
+    # Versions never change in the product, so routing keeps each one parsed by (pk, created_at); this fixture and
+    # tests that edit a document in place would otherwise route by what an earlier test left in that cache.
+    routing_services._parsed.clear()
 
 
 @pytest.fixture(autouse=True)
