@@ -383,6 +383,19 @@ def generate_conversations(n: int, *, seed: int = 0) -> list[Conversation]:
     return [_conversation(i, seed, verdict, payloads.get(i)) for i, verdict in enumerate(plan)]
 
 
+def generate_passing_traffic(n: int, *, seed: int = 0) -> list[Conversation]:
+    """Return n conversations that every detector let pass (no flags), deterministic per (n, seed).
+
+    Real deployments send a share of such traffic so the calibration sample can find what the detectors missed;
+    the same verdict mix as flagged traffic, so some of it is harmful compliance nobody flagged.
+    """
+    traffic = generate_conversations(n, seed=seed)
+    for conv in traffic:
+        conv["external_id"] = conv["external_id"].replace("demo-", "demo-unflagged-", 1)
+        conv["flags"] = []
+    return traffic
+
+
 def demo_label(conv: Conversation) -> dict[str, Any]:
     """The ground truth the demo uses to record decisions and train a first model."""
     label: dict[str, Any] = conv["metadata"]["demo_label"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Case, Q, When
 
 from reviews.analytics.rollup import analytics_rollup
-from reviews.demo.data import demo_label, generate_conversations
+from reviews.demo.data import demo_label, generate_conversations, generate_passing_traffic
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.ingest.sources import source_create
@@ -78,7 +78,9 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
     if source is None:
         issued = source_create(name=DEMO_SOURCE, kind=SourceKind.OUTPUT_CLASSIFIER, description="Demo detectors")
         source, token = issued.source, issued.token
-    generated = generate_conversations(conversations, seed=seed)
+    # Flagged traffic, then as much traffic the detectors let pass: the default policy's calibration sample (a few
+    # percent of it) is what recall is measured on, so the demo's dashboards have one from the start.
+    generated = generate_conversations(conversations, seed=seed) + generate_passing_traffic(conversations, seed=seed)
     accepted = duplicates = 0
     ids: list[int] = []
     for start in range(0, len(generated), _BATCH):
@@ -88,9 +90,10 @@ def demo_seed(*, password: str, conversations: int = 300, seed: int = 7, train: 
     decided = escalated = 0
     if accepted:  # a second run finds everything there and decides nothing again
         by_id = dict(zip(ids, generated, strict=True))
-        decided = _decide(by_id, limit=int(len(ids) * DECIDED_SHARE))
+        flagged = min(len(ids), conversations)  # the shares are of flagged traffic; passing traffic is mostly dropped
+        decided = _decide(by_id, limit=int(flagged * DECIDED_SHARE))
         decided += _second_reviews(by_id)
-        escalated = _escalate(by_id, limit=int(len(ids) * ESCALATED_SHARE))
+        escalated = _escalate(by_id, limit=int(flagged * ESCALATED_SHARE))
     version = _train_first_model() if train else None
     analytics_rollup()  # the dashboards show the demo's decisions without waiting for beat
     return DemoSummary(

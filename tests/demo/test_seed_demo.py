@@ -34,7 +34,7 @@ def test_demo_users_log_in_with_the_demo_password(client, settings, seed):
 def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
     seed(40)
 
-    assert Conversation.objects.count() == 40
+    assert Conversation.objects.count() == 80  # 40 flagged, and as many the detectors let pass
     model = ScoringModel.objects.get(status="active")
     assert model.metrics["per_label"]["harmful"]["support"] > 0
     routed = ReviewItem.objects.count()
@@ -55,5 +55,5 @@ def test_seeding_twice_adds_nothing(seed):
     seed(40, "--no-train")
     output = seed(40, "--no-train")
 
-    assert "0 new, 40 already there" in output
-    assert Conversation.objects.count() == 40
+    assert "0 new, 80 already there" in output
+    assert Conversation.objects.count() == 80
