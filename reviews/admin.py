@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from reviews import models
 from reviews.ingest.sources import source_revoke, source_rotate_token
 from reviews.routing.taxonomy import TaxonomyError, category_merge
-from reviews.scoring.model_registry import PromotionError, model_promote
+from reviews.scoring.model_registry import PromotionError, PromotionNeedsConfirmation, model_promote
 
 
 def _tokens_page(request: HttpRequest, admin_site: admin.AdminSite, issued: list[tuple[Any, str]]) -> TemplateResponse:
@@ -126,16 +126,21 @@ class ScoringModelAdmin(admin.ModelAdmin):
     actions = ["promote"]
 
     @admin.action(description="Promote (make active and rescore the open backlog)")
-    def promote(self, request: HttpRequest, queryset: QuerySet[models.ScoringModel]) -> None:
+    def promote(self, request: HttpRequest, queryset: QuerySet[models.ScoringModel]) -> TemplateResponse | None:
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model to promote.", messages.ERROR)
-            return
+            return None
+        model = queryset.get()
         try:
-            backlog = model_promote(model=queryset.get(), actor=request.user)
+            backlog = model_promote(model=model, actor=request.user, force=request.POST.get("confirm") == "yes")
+        except PromotionNeedsConfirmation as exc:  # worse on the common rows: the same confirm step as the page
+            context = {**self.admin_site.each_context(request), "model": model, "reason": str(exc), "opts": self.opts}
+            return TemplateResponse(request, "admin/reviews/scoringmodel/promote_confirm.html", context)
         except PromotionError as exc:
             self.message_user(request, str(exc), messages.ERROR)
-            return
+            return None
         self.message_user(request, f"Promoted; {len(backlog)} open conversations queued for rescoring.")
+        return None
 
 
 @admin.register(models.Queue)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from reviews.models import ModelStatus, ScoringModel
 from reviews.scoring.model_registry import PromotionNeedsConfirmation, model_promote, promotion_check
@@ -376,4 +378,23 @@ def test_promote_accepts_a_better_candidate_and_asks_when_it_was_compared_with_a
     with pytest.raises(PromotionNeedsConfirmation, match="not compared with the active v1"):
         model_promote(model=stale)
     model_promote(model=better)
+    assert ScoringModel.objects.get(version=2).status == ModelStatus.ACTIVE
+
+
+@pytest.mark.django_db
+def test_the_django_admin_asks_before_promoting_a_worse_candidate_and_promotes_once_confirmed(admin_user):
+    _model(1, ModelStatus.ACTIVE)
+    worse = _model(2, ModelStatus.READY, _comparison(1, candidate=0.6, active=0.7))
+    admin_user.is_superuser = True  # as `make demo`'s admin: the Django admin is for superusers
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    changelist = reverse("admin:reviews_scoringmodel_changelist")
+
+    asked = client.post(changelist, {"action": "promote", "_selected_action": [worse.pk]})
+
+    assert asked.status_code == 200 and "Promote anyway" in asked.content.decode()
+    assert "0.600 against 0.700" in asked.content.decode()
+    assert ScoringModel.objects.get(version=1).status == ModelStatus.ACTIVE  # nothing changed by asking
+    client.post(changelist, {"action": "promote", "_selected_action": [worse.pk], "confirm": "yes"})
     assert ScoringModel.objects.get(version=2).status == ModelStatus.ACTIVE
