@@ -64,32 +64,36 @@ def _pending(ids: list[int]) -> int:
     return Conversation.objects.filter(pk__in=ids, scoring_status=ScoringStatus.PENDING).count()
 
 
-def _kill_mid_batch(hooks: dict[str, str], kill: Callable[[], None], model: ScoringModel, what: str) -> None:
-    """Hold the next batch of several conversations in the middle of scoring (the hooks say which), `kill()`
-    the worker while it is held, then let the batches that follow run."""
+def _kill_mid_batches(
+    hooks: dict[str, str], kill: Callable[[], None], model: ScoringModel, what: str, times: int = 1
+) -> None:
+    """Hold every batch of several conversations in the middle of scoring (the hooks say which) and `kill()` the
+    worker while one is held, `times` times, each on a batch not killed before; then let everything run.
+
+    The hold stays in place between kills, so however slow the machine (or this test process) is, no batch of
+    several can slip through between two kills and leave only single-conversation retries to kill."""
     busy, hold = Path(hooks["TEST_BUSY_FILE"]), Path(hooks["TEST_HOLD_FILE"])
+    killed: list[list[int]] = []
     batch: list[int] = []
 
-    def batch_held() -> bool:
+    def fresh_batch_held() -> bool:
         try:
             batch[:] = json.loads(busy.read_text())
         except (FileNotFoundError, ValueError):  # none held yet
             batch.clear()
-        return len(batch) > 1
+        return len(batch) > 1 and batch not in killed
 
     hold.touch()
     try:
-        wait_for(batch_held, timeout=180, what=f"a batch held in scoring before the {what}")
-        kill()
+        for n in range(1, times + 1):
+            wait_for(fresh_batch_held, timeout=180, what=f"a batch held in scoring before {what} {n}")
+            kill()
+            # Held until killed, and what follows it is held too or queued behind a held batch.
+            assert model_scored(batch, model) == 0, f"the held batch was scored before {what} {n}"
+            killed.append(list(batch))
     finally:
         hold.unlink()  # a batch the new pool process took meanwhile goes on, and removes the busy file itself
         busy.unlink(missing_ok=True)
-    assert model_scored(batch, model) == 0, f"the held batch was scored before the {what}"
-
-
-def _wait_for_progress(ids: list[int], model: ScoringModel, what: str) -> None:
-    done = model_scored(ids, model)
-    wait_for(lambda: model_scored(ids, model) > done, timeout=180, what=what)
 
 
 def _kill_pool_children(process: subprocess.Popen[bytes]) -> None:
@@ -111,16 +115,15 @@ def test_sigkill_of_pool_children_then_the_whole_worker_loses_no_conversation_an
         embeddings_cache(first)
     process = worker(env=hooks, include=HOOKS)
 
-    for kill in range(3):  # each time the parent forks a new child
-        _kill_mid_batch(hooks, lambda: _kill_pool_children(process), untrained_model, f"pool kill {kill + 1}")
-        _wait_for_progress(first, untrained_model, f"scoring going on after pool kill {kill + 1}")
+    # Three pool kills, each of the child the parent forked after the last one, mid-batch.
+    _kill_mid_batches(hooks, lambda: _kill_pool_children(process), untrained_model, "pool kill", times=3)
     # The parent saw each child die: the batch went back to Redis, was redelivered, split, and scored.
     wait_for(lambda: _pending(first) == 0, timeout=180, what="every conversation scored, without the sweeper")
 
     with transaction.atomic():
         then = ingest(200, seed=203, batch=50)
         embeddings_cache(then)
-    _kill_mid_batch(hooks, lambda: kill_group(process), untrained_model, "kill of the whole worker")
+    _kill_mid_batches(hooks, lambda: kill_group(process), untrained_model, "kill of the whole worker")
     worker(env=hooks, include=HOOKS)
     # What the dead worker held stays unacked in Redis for the visibility timeout (an hour); the sweeper
     # re-enqueues it. Run it as beat would, once those tasks count as lost.
