@@ -384,11 +384,8 @@ def generate_conversations(n: int, *, seed: int = 0) -> list[Conversation]:
 
 
 def generate_passing_traffic(n: int, *, seed: int = 0) -> list[Conversation]:
-    """Return n conversations that every detector let pass (no flags), deterministic per (n, seed).
-
-    Real deployments send a share of such traffic so the calibration sample can find what the detectors missed;
-    the same verdict mix as flagged traffic, so some of it is harmful compliance nobody flagged.
-    """
+    """n conversations every detector let pass (no flags; the same verdict mix, so some harmful compliance nobody
+    flagged): what a deployment's calibration sample is drawn from, to find what the detectors missed."""
     traffic = generate_conversations(n, seed=seed)
     for conv in traffic:
         conv["external_id"] = conv["external_id"].replace("demo-", "demo-unflagged-", 1)
