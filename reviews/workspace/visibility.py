@@ -196,7 +196,7 @@ def _blur_plan(
             plan.setdefault(index, []).append(BlurReason(flag.category, name, by, flag=flag.pk))
     model = next((score for score in scores if not score.is_fallback), None)
     if model is not None and isinstance(model.categories, dict):
-        version = f"model v{model.scoring_model.version}" if model.scoring_model_id else "the model"
+        version = f"model v{model.scoring_model.version}" if model.scoring_model is not None else "the model"
         for slug, value in sorted(model.categories.items()):
             if slug in blur and float(value) >= BLUR_RISK:
                 for index in sorted(judged_turns(roles)):

@@ -1,5 +1,5 @@
 """Reading and deciding in headless Debian Chromium (issue #16): the conversation and the decision panel side by
-side at 1440×900 with nothing jumping on a verdict key, stacked at 390×844 without sideways scroll; categories by
+side at 1440x900 with nothing jumping on a verdict key, stacked at 390x844 without sideways scroll; categories by
 keyboard; blur per turn with "reveal all" on a key; a true title and history after "Submit and next"; undo.
 
 Screenshots go to OVERSIGHT_SCREENSHOTS (a folder) when set, else to the test's tmp_path.
@@ -64,7 +64,7 @@ def test_judged_turn_and_decision_form_stay_in_view_when_a_verdict_key_is_presse
     _shoot(page, tmp_path, "deciding-1440x900-loaded")
     before = page.evaluate("window.scrollY")
     for selector in (judged, "#verdict-1", "#verdict-4", "#submit-decision"):
-        assert _in_view(page, selector), f"{selector} is out of view at 1440×900"
+        assert _in_view(page, selector), f"{selector} is out of view at 1440x900"
     page.keyboard.press("1")
 
     assert page.locator("#verdict-1").is_checked()
