@@ -177,3 +177,18 @@ def test_undo_gives_the_item_back_with_its_form(browser, live_server, reviewer):
     assert page.locator("#verdict-2").is_checked()  # the undone choice, ready to change
     assert page.url.endswith(f"/items/{first.pk}/") and page.title().startswith(f"Item {first.pk}")
     assert AuditEvent.objects.filter(action=AuditAction.DECISION_UNDO, actor=reviewer).count() == 1
+
+
+def test_revealing_one_turn_keeps_the_keyboard_focus_on_it(browser, live_server, reviewer):
+    messages = [*CHAT[:2], {"role": "assistant", "content": "GRAPHIC-REPLY"}]
+    make_item(messages=messages, category="violent-crime", message_index=2)
+    page = _page(browser, live_server, (1440, 900))
+    _start(page)
+
+    page.get_by_role("button", name="Reveal turn 3").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=GRAPHIC-REPLY")
+
+    assert page.evaluate("document.activeElement.id") == "message-2"
+    page.keyboard.press("4")  # the focus is on the turn, not lost in a field: shortcuts go on
+    assert page.locator("#verdict-4").is_checked()
