@@ -114,7 +114,7 @@ def test_categories_by_keyboard_filter_and_suggestions_are_marked(browser, live_
     assert sorted(Decision.objects.get(item=item).categories) == ["cyber", "privacy"]
 
 
-def test_blur_is_per_turn_and_reveal_all_is_one_audited_key_that_keeps_focus(browser, live_server, reviewer):
+def test_blur_is_per_turn_and_reveal_all_is_one_audited_key_that_keeps_focus(browser, live_server, reviewer, tmp_path):
     messages = [*CHAT[:2], {"role": "assistant", "content": "GRAPHIC-REPLY"}]
     make_item(messages=messages, category="violent-crime", message_index=2)
     page = _page(browser, live_server, (1440, 900))
@@ -123,6 +123,7 @@ def test_blur_is_per_turn_and_reveal_all_is_one_audited_key_that_keeps_focus(bro
     cover = page.locator("#message-2 .blur-cover").inner_text()
     assert "Violent crime" in cover and "input-guardrail" in cover
     assert "burglary" not in page.locator("#message-2").inner_text()  # the explanation hides with the turn
+    _shoot(page, tmp_path, "deciding-blurred-1440x900")
 
     page.keyboard.press("a")
     page.wait_for_selector("text=GRAPHIC-REPLY")
