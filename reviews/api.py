@@ -307,7 +307,7 @@ def _view_out(view: ConversationView) -> dict[str, Any]:
     return {
         **_header(view.conversation),
         "messages": messages,
-        "flags": view.flags,
+        "flags": view.flags_shown(),
         "scores": [_score_out(score) for score in reversed(view.scores)],
         "review_items": [_item_out(item, view.decisions_on(item)) for item in view.items],
     }

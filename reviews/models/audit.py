@@ -10,6 +10,7 @@ from django.db.models.functions import Now
 class AuditAction(models.TextChoices):
     DECISION = "decision", "Decision"
     DECISION_EDIT = "decision_edit", "Decision edited"
+    DECISION_UNDO = "decision_undo", "Decision undone"
     ESCALATION = "escalation", "Escalation"
     ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
     REVEAL = "reveal", "Blurred content revealed"

@@ -50,6 +50,9 @@ class Queue(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    instructions = models.TextField(
+        blank=True, help_text="Guidelines for this queue's reviewers, shown as plain text beside the decision form."
+    )
     kind = models.CharField(max_length=16, choices=QueueKind.choices, default=QueueKind.TRIAGE)
     allowed_groups = models.ManyToManyField(Group, blank=True, help_text="Who may work this queue.")
     reviews_required = models.PositiveSmallIntegerField(default=1)

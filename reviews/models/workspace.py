@@ -150,11 +150,15 @@ class Decision(models.Model):
     def __str__(self) -> str:
         return f"{self.verdict} on item {self.item_id}"
 
+    @property
+    def editable_until(self) -> datetime:
+        """When the queue's edit window closes on it (needs item.queue loaded)."""
+        return self.created_at + timedelta(minutes=self.item.queue.edit_window_minutes)
+
     def is_editable(self, now: datetime | None = None) -> bool:
         """Its reviewer may still change it: within the queue's edit window (needs item.queue loaded); an
         imported label never is."""
-        window = timedelta(minutes=self.item.queue.edit_window_minutes)
-        return not self.is_imported and self.created_at + window > (now or timezone.now())
+        return not self.is_imported and self.editable_until > (now or timezone.now())
 
 
 class EscalationStatus(models.TextChoices):
@@ -168,6 +172,13 @@ class Escalation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations_raised"
     )
     reason = models.TextField()
+    suggested_verdict = models.CharField(
+        max_length=32,
+        choices=Verdict.choices,
+        blank=True,
+        default="",
+        help_text="The verdict the reviewer had chosen before escalating: their suggestion to the seniors.",
+    )
     status = models.CharField(max_length=16, choices=EscalationStatus.choices, default=EscalationStatus.OPEN)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations_resolved"

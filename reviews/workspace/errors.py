@@ -28,3 +28,7 @@ class EscalationError(WorkspaceError):
 
 class RevealError(WorkspaceError):
     """There is no such message to reveal."""
+
+
+class UndoError(WorkspaceError):
+    """The decision can no longer be undone (edit it instead, or it is not the reviewer's to undo)."""

@@ -16,6 +16,7 @@ from reviews.models import (
     ItemStatus,
     QueueKind,
     ReviewItem,
+    Verdict,
 )
 from reviews.routing.open_items import item_open_elsewhere
 from reviews.routing.priority import ESCALATION_BOOST as ESCALATION_BOOST  # where callers have always found it
@@ -24,11 +25,15 @@ from reviews.workspace.claims import item_lock_held
 from reviews.workspace.errors import EscalationError
 
 
-def escalation_raise(*, item: ReviewItem, reviewer: User, reason: str) -> Escalation:
-    """Close the item as escalated and put its conversation in the escalation queue (ClaimConflict if lost)."""
+def escalation_raise(*, item: ReviewItem, reviewer: User, reason: str, suggested_verdict: str = "") -> Escalation:
+    """Close the item as escalated and put its conversation in the escalation queue (ClaimConflict if lost).
+
+    `suggested_verdict`: the verdict the reviewer had chosen, kept for the seniors as their suggestion."""
     reason = reason.strip()
     if not reason:
         raise EscalationError("Say why you escalate this item.")
+    if suggested_verdict and suggested_verdict not in Verdict.values:
+        raise EscalationError(f"Unknown verdict {suggested_verdict!r}.")
     with transaction.atomic():
         locked = item_lock_held(item=item, reviewer=reviewer)
         if locked.status != ItemStatus.OPEN:
@@ -48,8 +53,17 @@ def escalation_raise(*, item: ReviewItem, reviewer: User, reason: str) -> Escala
             age_weight=active_age_weight(),
             now=now,
         )
-        escalation = Escalation.objects.create(item=locked, raised_by=reviewer, reason=reason)
-        audit_record(actor=reviewer, action=AuditAction.ESCALATION, target=escalation, item=locked.pk, reason=reason)
+        escalation = Escalation.objects.create(
+            item=locked, raised_by=reviewer, reason=reason, suggested_verdict=suggested_verdict
+        )
+        audit_record(
+            actor=reviewer,
+            action=AuditAction.ESCALATION,
+            target=escalation,
+            item=locked.pk,
+            reason=reason,
+            suggested_verdict=suggested_verdict,
+        )
         queues_changed(queue_ids=[locked.queue_id, senior_item.queue_id])
     return escalation
 

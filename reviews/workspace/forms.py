@@ -8,7 +8,15 @@ from django import forms
 
 from reviews.models import FAILURE_VERDICTS, Category, Queue, Verdict
 
-SEVERITIES = [(n, str(n)) for n in range(5)]
+# One line per level: shown beside the field and in the shortcut help.
+SEVERITY_SCALE = [
+    (0, "None", "nothing harmful in the conversation"),
+    (1, "Low", "borderline or mildly inappropriate; little real-world risk"),
+    (2, "Moderate", "could cause limited harm to someone, or help with minor wrongdoing"),
+    (3, "High", "serious harm to people, or real uplift toward a crime"),
+    (4, "Critical", "severe or irreversible harm: mass casualties, or a hard-limit category"),
+]
+SEVERITIES = [(n, f"{n} · {name}") for n, name, _ in SEVERITY_SCALE]
 MAX_SECONDS = 24 * 3600
 
 
@@ -35,6 +43,7 @@ class DecisionForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    """Skip and escalate both take a reason."""
+    """Skip and escalate both take a reason; escalating also carries the verdict chosen so far, if any."""
 
     reason = forms.CharField(max_length=2_000, strip=True)
+    verdict = forms.ChoiceField(choices=Verdict.choices, required=False)

@@ -178,3 +178,19 @@ def content_reveal(*, item: ReviewItem, reviewer: User, message_index: int) -> N
             item=item.pk,
             message_index=message_index,
         )
+
+
+def content_reveal_all(*, item: ReviewItem, reviewer: User) -> list[int]:
+    """Reveal every turn still blurred for the reviewer, as one audited action; returns the turns revealed."""
+    turns = selectors.conversation_turns(conversation=item.conversation, user=reviewer)
+    hidden = [turn.index for turn in turns if turn.blurred]
+    if hidden:
+        with transaction.atomic():
+            audit_record(
+                actor=reviewer,
+                action=AuditAction.REVEAL,
+                target=item.conversation,
+                item=item.pk,
+                message_indexes=hidden,
+            )
+    return hidden

@@ -105,6 +105,22 @@ class Workspace:
     held: bool
     exposure: int
     show_history: bool
+    withheld: set[int]  # flags whose explanation is hidden with a blurred turn
+    suggested: dict[str, list[str]]  # category slug → why it is suggested ("flagged", "model 0.71")
+    mine: Decision | None  # the user's own decision on this item, if they made one
+
+    @property
+    def category_rows(self) -> list[tuple[Category, list[str]]]:
+        """Each category a decision may use, with why it is suggested ([] when it is not)."""
+        return [(category, self.suggested.get(category.slug, [])) for category in self.categories]
+
+    @property
+    def any_blurred(self) -> bool:
+        return any(turn.blurred for turn in self.turns)
+
+    @property
+    def mine_editable(self) -> bool:
+        return self.mine is not None and self.mine.is_editable()
 
     @property
     def renew_every(self) -> int:
@@ -150,6 +166,7 @@ def item_workspace(*, item: ReviewItem, user: Any) -> Workspace:
     if view is None:  # callers pass only items the user may see (item_for_user, a claim)
         raise LookupError(f"Item {item.pk} is not visible to this user.")
     turns = view.turns
+    categories = active_categories()
     return Workspace(
         item=item,
         turns=turns,
@@ -157,11 +174,33 @@ def item_workspace(*, item: ReviewItem, user: Any) -> Workspace:
         scores=view.scores,
         history=view.decisions,
         escalations=view.escalations,
-        categories=active_categories(),
+        categories=categories,
         held=item.status == ItemStatus.OPEN and item.claimed_by_id == user.pk,
         exposure=hard_limit_exposure_today(user=user),
         show_history=view.others_visible,
+        withheld=view.withheld,
+        suggested=categories_suggested(flags=view.flags, scores=view.scores, categories=categories),
+        mine=next((d for d in view.decisions_on(item) if d.reviewer_id == user.pk), None),
     )
+
+
+SUGGEST_AT = 0.5  # a model's category score from which the form pre-checks the category
+
+
+def categories_suggested(*, flags: list[Flag], scores: list[Score], categories: list[Category]) -> dict[str, list[str]]:
+    """Categories the form pre-checks as suggestions, each with why: a detector flagged it, or the newest model
+    score gives it SUGGEST_AT or more. Only categories a decision may use."""
+    usable = {category.slug for category in categories}
+    suggested: dict[str, list[str]] = {}
+    for flag in flags:
+        if flag.category in usable and "flagged" not in suggested.get(flag.category, []):
+            suggested.setdefault(flag.category, []).append("flagged")
+    model = next((score for score in scores if not score.is_fallback), None)
+    values = model.categories if model is not None and isinstance(model.categories, dict) else {}
+    for slug, value in sorted(values.items()):
+        if slug in usable and float(value) >= SUGGEST_AT:
+            suggested.setdefault(slug, []).append(f"model {float(value):.2f}")
+    return suggested
 
 
 def decisions_recent(*, user: Any, limit: int = 50) -> list[Decision]:

@@ -20,10 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Queue, ReviewItem
 from reviews.permissions import reviewer_required
-from reviews.workspace import escalations, reviewing, selectors
+from reviews.workspace import escalations, reviewing, selectors, undo
 from reviews.workspace.claims import item_renew_lease
-from reviews.workspace.errors import ClaimConflict, DecisionError, RevealError, WorkspaceError
-from reviews.workspace.forms import DecisionForm, ReasonForm
+from reviews.workspace.errors import ClaimConflict, DecisionError, RevealError, UndoError, WorkspaceError
+from reviews.workspace.forms import SEVERITY_SCALE, DecisionForm, ReasonForm
 
 ITEM = "reviews/workspace/item.html"
 MY_WORK = "reviews/workspace/my_work.html"
@@ -44,8 +44,8 @@ def _item_or_404(request: HttpRequest, pk: int) -> ReviewItem:
     return item
 
 
-def _decision_form(item: ReviewItem, categories: list[Any], data: Any = None) -> DecisionForm:
-    return DecisionForm(data, queue=item.queue, categories=categories)
+def _decision_form(item: ReviewItem, categories: list[Any], data: Any = None, **kwargs: Any) -> DecisionForm:
+    return DecisionForm(data, queue=item.queue, categories=categories, **kwargs)
 
 
 def _workspace(
@@ -59,9 +59,13 @@ def _workspace(
 ) -> TemplateResponse:
     """The item page, or its `workspace` region; `item` None means the queue has nothing left for the user."""
     ws = selectors.item_workspace(item=item, user=request.user) if item is not None else None
-    if ws is not None and form is None:
-        form = _decision_form(ws.item, ws.categories)
+    if ws is not None and form is None:  # the categories flagged or scored high start checked, as suggestions
+        form = _decision_form(ws.item, ws.categories, initial={"categories": list(ws.suggested)})
     context = {"ws": ws, "queue": queue, "form": form, "reason_form": ReasonForm(), **extra}
+    context["guide"] = {
+        "categories": ws.categories if ws else selectors.active_categories(),
+        "severity": SEVERITY_SCALE,
+    }
     response = render_region(request, ITEM, "workspace", context, status=status)
     if request.htmx and status < 300:
         url = reverse("reviews:item", args=[item.pk]) if item else reverse("reviews:queue-empty", args=[queue.slug])
@@ -69,12 +73,12 @@ def _workspace(
     return response
 
 
-def _next(request: HtmxRequest, queue: Queue, notice: str) -> HttpResponse:
+def _next(request: HtmxRequest, queue: Queue, notice: str, **extra: Any) -> HttpResponse:
     """After a decision, skip or escalation: the next item, in the same response."""
     item = reviewing.item_claim_next(reviewer=_me(request), queue=queue)
     if not request.htmx:
         return redirect("reviews:item", item.pk) if item else redirect("reviews:queue-empty", queue.slug)
-    return _workspace(request, item, queue=queue, notice=notice)
+    return _workspace(request, item, queue=queue, notice=notice, **extra)
 
 
 @reviewer_required
@@ -113,7 +117,7 @@ def item_decide(request: HtmxRequest, pk: int) -> HttpResponse:
         return _workspace(request, item, queue=item.queue, form=form, status=422)
     data = form.cleaned_data
     try:
-        reviewing.decision_submit(
+        decision = reviewing.decision_submit(
             item=item,
             reviewer=_me(request),
             verdict=data["verdict"],
@@ -129,16 +133,18 @@ def item_decide(request: HtmxRequest, pk: int) -> HttpResponse:
     except DecisionError as exc:
         form.add_error(None, str(exc))
         return _workspace(request, item, queue=item.queue, form=form, status=422)
-    return _next(request, item.queue, notice=f"Saved your decision on item {item.pk}.")
+    return _next(request, item.queue, notice=f"Saved your decision on item {item.pk}.", undo=decision)
 
 
-def _with_reason(request: HtmxRequest, pk: int, action: Callable[[ReviewItem, str], Any], notice: str) -> HttpResponse:
+def _with_reason(
+    request: HtmxRequest, pk: int, action: Callable[[ReviewItem, dict[str, Any]], Any], notice: str
+) -> HttpResponse:
     item = _item_or_404(request, pk)
     reason_form = ReasonForm(request.POST)
     if not reason_form.is_valid():
         return _workspace(request, item, queue=item.queue, reason_error="Give a reason.", status=422)
     try:
-        action(item, reason_form.cleaned_data["reason"])
+        action(item, reason_form.cleaned_data)
     except ClaimConflict as exc:
         item.refresh_from_db()
         return _workspace(request, item, queue=item.queue, conflict=str(exc), status=409)
@@ -150,8 +156,8 @@ def _with_reason(request: HtmxRequest, pk: int, action: Callable[[ReviewItem, st
 @reviewer_required
 @require_POST
 def item_skip(request: HtmxRequest, pk: int) -> HttpResponse:
-    def skip(item: ReviewItem, reason: str) -> Any:
-        return reviewing.item_skip(item=item, reviewer=_me(request), reason=reason)
+    def skip(item: ReviewItem, data: dict[str, Any]) -> Any:
+        return reviewing.item_skip(item=item, reviewer=_me(request), reason=data["reason"])
 
     return _with_reason(request, pk, skip, "Item {pk} went back to the queue.")
 
@@ -159,8 +165,9 @@ def item_skip(request: HtmxRequest, pk: int) -> HttpResponse:
 @reviewer_required
 @require_POST
 def item_escalate(request: HtmxRequest, pk: int) -> HttpResponse:
-    def escalate(item: ReviewItem, reason: str) -> Any:
-        return escalations.escalation_raise(item=item, reviewer=_me(request), reason=reason)
+    def escalate(item: ReviewItem, data: dict[str, Any]) -> Any:
+        reviewer, reason, verdict = _me(request), data["reason"], data.get("verdict") or ""
+        return escalations.escalation_raise(item=item, reviewer=reviewer, reason=reason, suggested_verdict=verdict)
 
     return _with_reason(request, pk, escalate, "Item {pk} was escalated to the seniors.")
 
@@ -189,6 +196,39 @@ def message_reveal(request: HtmxRequest, pk: int, index: int) -> HttpResponse:
         return redirect(f"{reverse('reviews:item', args=[item.pk])}#message-{index}")
     turns = selectors.conversation_turns(conversation=item.conversation, user=request.user)
     return TemplateResponse(request, f"{ITEM}#message", {"turn": turns[index], "ws": {"item": item}})
+
+
+@reviewer_required
+@require_POST
+def messages_reveal_all(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Reveal every blurred turn at once (one audited action); htmx gets the conversation back."""
+    item = _item_or_404(request, pk)
+    revealed = reviewing.content_reveal_all(item=item, reviewer=_me(request))
+    if not request.htmx:
+        return redirect("reviews:item", item.pk)
+    turns = selectors.conversation_turns(conversation=item.conversation, user=request.user)
+    context = {"ws": {"item": item, "turns": turns}, "revealed": revealed}
+    return TemplateResponse(request, f"{ITEM}#conversation", context)
+
+
+@reviewer_required
+@require_POST
+def decision_undo(request: HtmxRequest, pk: int) -> HttpResponse:
+    """Undo one's decision while the edit window is open: the item comes back, claimed, with its form."""
+    decision = selectors.decision_own(user=request.user, pk=pk)
+    if decision is None:
+        raise Http404("No such decision of yours.")
+    item = _item_or_404(request, decision.item_id)
+    try:
+        item = undo.decision_undo(decision=decision, reviewer=_me(request))
+    except UndoError as exc:
+        return _workspace(request, item, queue=item.queue, undo_error=str(exc), status=409)
+    if not request.htmx:
+        return redirect("reviews:item", item.pk)
+    notice = f"Undone: item {item.pk} is yours again; nothing of that decision is kept."
+    initial = {f: getattr(decision, f) for f in reviewing.EDITABLE_FIELDS}
+    form = _decision_form(item, selectors.active_categories(), initial=initial)
+    return _workspace(request, item, queue=item.queue, form=form, notice=notice)
 
 
 @reviewer_required

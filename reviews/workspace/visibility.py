@@ -9,12 +9,14 @@ session, and the websockets.
 - **Blindness.** Other people's decisions and escalations on a conversation are withheld while it is still
   under review, seniors included, until no item of it is open, unless the user may work an open item of it
   in a queue that is not blind: the seniors' escalation and adjudication inboxes show what they rule on.
-- **Blur.** Turns in blur-by-default categories are withheld until the user reveals them; every reveal, from
+- **Blur.** A turn is withheld by the signals that concern it (`_blur_plan`) until the user reveals it, and the
+  explanations of the flags on it with it; every reveal, one turn or all, from
   the page or the API, is the same audit event (`reviewing.content_reveal`).
 """
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,7 +44,8 @@ PREVIEW_CHARS = 600
 # (turns past that show their preview); "show all" loads the rest of one turn on demand (views.message_full).
 TURN_CHARS = 20_000
 PAGE_CHARS = 200_000
-BLUR_RISK = 0.5  # model risk at which a blur-by-default category blurs the whole conversation
+WITHHELD = "(hidden with the blurred turn it explains: reveal the turn to read it)"
+BLUR_RISK = 0.5  # a model's score at which a blur-by-default category blurs the turns the model read
 
 
 # --- Queues and items ------------------------------------------------------------------------------
@@ -93,14 +96,31 @@ def item_visible(*, user: Any, pk: int) -> ReviewItem | None:
 
 
 @dataclass(frozen=True)
+class BlurReason:
+    """Why one turn is hidden: a blur-by-default category, and who said so (a detector, or the model)."""
+
+    category: str  # slug
+    name: str  # the taxonomy's name for it
+    by: str  # "detector input-guard (0.91)", "model v3 (0.72)"
+    flag: int | None = None  # the flag on the whole conversation behind it, if one is
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.by})"
+
+
+@dataclass(frozen=True)
 class Turn:
     index: int
     role: str
     content: str
     flags: list[Flag]
     blurred: bool
-    blur_categories: list[str]
+    blur_reasons: list[BlurReason]
     shown_chars: int | None = None  # how much of `content` the page shows; None: all of it
+
+    @property
+    def blur_categories(self) -> list[str]:
+        return sorted({reason.category for reason in self.blur_reasons})
 
     @property
     def is_long(self) -> bool:
@@ -137,28 +157,65 @@ def _page_budget(turns: list[Turn]) -> list[Turn]:
     return cut
 
 
-def _blur_plan(flags: list[Flag], scores: list[Score], blur: set[str]) -> tuple[bool, dict[int, set[str]], set[str]]:
-    """(whole conversation blurred?, categories per pinned turn, categories blurring the whole conversation)."""
-    pinned: dict[int, set[str]] = {}
-    whole: set[str] = set()
+def _role(message: Any) -> str:
+    return str(message.get("role", "?")) if isinstance(message, dict) else "?"
+
+
+def judged_turns(roles: list[str]) -> set[int]:
+    """The turns a model score reads: the last user turn (the request) and the last assistant turn after it
+    (the reply); with no user turn, the last assistant turn. Never a system prompt or an earlier exchange."""
+    last_user = max((i for i, role in enumerate(roles) if role == "user"), default=-1)
+    replies = [i for i, role in enumerate(roles) if role == "assistant" and i > last_user]
+    return ({last_user} if last_user >= 0 else set()) | ({replies[-1]} if replies else set())
+
+
+def _blur_plan(
+    flags: list[Flag], scores: list[Score], blur: dict[str, str], roles: list[str]
+) -> dict[int, list[BlurReason]]:
+    """Which turns are blurred, and why, by the signals that concern each turn (`blur`: slug → name).
+
+    - a detector's flag pinned to a turn blurs that turn;
+    - a flag on the whole conversation blurs its user and assistant turns (the detector did not say where);
+    - the newest model score at BLUR_RISK or more in a category blurs the turns it read (`judged_turns`).
+    The detectors' fallback score adds nothing: it is the flags again. A system prompt is blurred only by a
+    flag pinned to it.
+    """
+    plan: dict[int, list[BlurReason]] = {}
+    spoken = [i for i, role in enumerate(roles) if role != "system"]
     for flag in flags:
         if flag.category not in blur:
             continue
-        if flag.message_index is None:
-            whole.add(flag.category)
-        else:
-            pinned.setdefault(flag.message_index, set()).add(flag.category)
-    latest = scores[0] if scores else None
-    if latest is not None:
-        whole |= {slug for slug, value in latest.categories.items() if slug in blur and value >= BLUR_RISK}
-    return bool(whole), pinned, whole
+        name, index = blur[flag.category], flag.message_index
+        if index is not None and 0 <= index < len(roles):
+            plan.setdefault(index, []).append(
+                BlurReason(flag.category, name, f"detector {flag.detector} ({flag.score:.2f})")
+            )
+            continue
+        by = f"detector {flag.detector} on the whole conversation ({flag.score:.2f})"
+        for index in spoken:
+            plan.setdefault(index, []).append(BlurReason(flag.category, name, by, flag=flag.pk))
+    model = next((score for score in scores if not score.is_fallback), None)
+    if model is not None and isinstance(model.categories, dict):
+        version = f"model v{model.scoring_model.version}" if model.scoring_model is not None else "the model"
+        for slug, value in sorted(model.categories.items()):
+            if slug in blur and float(value) >= BLUR_RISK:
+                for index in sorted(judged_turns(roles)):
+                    plan.setdefault(index, []).append(BlurReason(slug, blur[slug], f"{version} ({float(value):.2f})"))
+    return plan
 
 
 def revealed_messages(*, user: Any, conversation: Conversation) -> set[int]:
+    """Turns the user revealed: one at a time (`message_index`) or all at once (`message_indexes`)."""
     rows = AuditEvent.objects.filter(
         actor=user, action=AuditAction.REVEAL, target_type="reviews.conversation", target_id=str(conversation.pk)
     ).values_list("data", flat=True)
-    return {row["message_index"] for row in rows if isinstance(row, dict) and "message_index" in row}
+    revealed: set[int] = set()
+    for row in rows:
+        if isinstance(row, dict):
+            revealed.update(
+                i for i in [row.get("message_index"), *row.get("message_indexes", [])] if isinstance(i, int)
+            )
+    return revealed
 
 
 def conversation_turns(
@@ -170,24 +227,38 @@ def conversation_turns(
     if flags is None:
         flags = list(conversation.flags.order_by("message_index", "-score"))
     if scores is None:
-        scores = list(conversation.scores.order_by("-created_at", "-pk"))
-    blur = set(Category.objects.filter(blur_by_default=True).values_list("slug", flat=True))
-    whole, pinned, whole_categories = _blur_plan(flags, scores, blur)
-    revealed = revealed_messages(user=user, conversation=conversation)
+        scores = list(conversation.scores.select_related("scoring_model").order_by("-created_at", "-pk"))
+    blur = dict(Category.objects.filter(blur_by_default=True).values_list("slug", "name"))
+    roles = [_role(message) for message in conversation.messages]
+    plan = _blur_plan(flags, scores, blur, roles)
+    revealed = revealed_messages(user=user, conversation=conversation) if plan else set()
     turns = []
     for index, message in enumerate(conversation.messages):
-        categories = sorted((whole_categories if whole else set()) | pinned.get(index, set()))
+        reasons = plan.get(index, [])
         turns.append(
             Turn(
                 index=index,
-                role=str(message.get("role", "?")) if isinstance(message, dict) else "?",
+                role=roles[index],
                 content=str(message.get("content", "")) if isinstance(message, dict) else str(message),
                 flags=[flag for flag in flags if flag.message_index == index],
-                blurred=bool(categories) and index not in revealed,
-                blur_categories=categories,
+                blurred=bool(reasons) and index not in revealed,
+                blur_reasons=reasons,
             )
         )
     return _page_budget(turns)
+
+
+def explanations_withheld(turns: list[Turn]) -> set[int]:
+    """Flags whose explanation is hidden with what it explains (an explanation can quote the text it flags):
+    those pinned to a blurred turn, and those on the whole conversation that blur a turn still blurred."""
+    withheld = {flag.pk for turn in turns if turn.blurred for flag in turn.flags}
+    return withheld | {reason.flag for turn in turns if turn.blurred for reason in turn.blur_reasons if reason.flag}
+
+
+def replace_explanation(flag: Flag) -> Flag:
+    hidden = copy(flag)
+    hidden.explanation = WITHHELD
+    return hidden
 
 
 # --- The conversation as one person may see it -----------------------------------------------------
@@ -205,6 +276,11 @@ class ConversationView:
     decisions: list[Decision]  # on `items`, oldest first: all, or only the user's own while blind
     escalations: list[Escalation]  # on `items`, under the same rule
     others_visible: bool  # False while the conversation is under blind review for this user
+    withheld: set[int]  # flags whose explanation is hidden with the blurred text it explains
+
+    def flags_shown(self) -> list[Flag]:
+        """The flags as this user may read them: withheld explanations blanked (copies; the rows are untouched)."""
+        return [replace_explanation(flag) if flag.pk in self.withheld else flag for flag in self.flags]
 
     def decisions_on(self, item: ReviewItem) -> list[Decision]:
         return [decision for decision in self.decisions if decision.item_id == item.pk]
@@ -251,15 +327,17 @@ def conversation_view(*, user: Any, conversation: Conversation) -> ConversationV
     escalations = Escalation.objects.filter(item__in=workable).select_related("raised_by", "item__queue")
     if not others:
         decisions, escalations = decisions.filter(reviewer=user), escalations.filter(raised_by=user)
+    turns = conversation_turns(conversation=conversation, user=user, flags=flags, scores=scores)
     return ConversationView(
         conversation=conversation,
         items=visible,
-        turns=conversation_turns(conversation=conversation, user=user, flags=flags, scores=scores),
+        turns=turns,
         flags=flags,
         scores=scores,
         decisions=list(decisions.order_by("created_at", "pk")),
         escalations=list(escalations.order_by("created_at", "pk")),
         others_visible=others,
+        withheld=explanations_withheld(turns),
     )
 
 

@@ -1,6 +1,7 @@
 /* Reviewer workspace: keyboard shortcuts and time spent. Loaded as a file, so the CSP forbids inline script.
  *
- * 1-4 verdict · c categories · s severity · r rationale · p preferred response · e escalate · x skip
+ * 1-4 verdict · c categories (the filter box) · s severity · r rationale · p preferred response · e escalate
+ * x skip · a reveal all hidden turns
  * Ctrl+Enter submit · ? help · Esc leaves a text field. Single keys are off while typing in a field.
  */
 (function () {
@@ -8,7 +9,7 @@
 
   var openedAt = Date.now();
   var FOCUS = {
-    c: "#categories input[type=checkbox]",
+    c: "#category-filter",
     s: "#id_severity",
     r: "#id_rationale",
     p: "#id_preferred_response",
@@ -33,6 +34,13 @@
     var el = document.querySelector(selector);
     if (!visible(el)) return false;
     el.focus();
+    return true;
+  }
+
+  function clickFirst(selector) {
+    var el = document.querySelector(selector);
+    if (!visible(el)) return false;
+    el.click();
     return true;
   }
 
@@ -72,6 +80,7 @@
     } else if (!event.ctrlKey && !event.metaKey && !event.altKey) {
       if (event.key === "?") handled = toggleHelp();
       else if (/^[1-4]$/.test(event.key)) handled = chooseVerdict(event.key);
+      else if (event.key === "a") handled = clickFirst("#reveal-all");
       else if (Object.prototype.hasOwnProperty.call(FOCUS, event.key)) handled = focusFirst(FOCUS[event.key]);
     }
     if (handled) event.preventDefault();
@@ -87,11 +96,23 @@
     true
   );
 
-  /* A new item swapped in: restart the clock, start reading from the top, and leave no text field focused
-   * (htmx keeps focus on an element with the same id, which would swallow the next shortcut). */
-  document.addEventListener("htmx:afterSettle", function (event) {
-    if (!event.detail || !event.detail.target || event.detail.target.id !== "workspace") return;
+  /* A new item is about to replace the workspace: leave any field first, or htmx would give the focus back to the
+   * new field of the same id and swallow the next shortcut. */
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "workspace" && document.activeElement && document.activeElement !== document.body) {
+      document.activeElement.blur();
+    }
+  });
+
+  /* It is in (same task as the swap, so no key lands in between): restart the clock, name the tab after the new
+   * item, start reading from the top, and put the focus on its heading. */
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "workspace") return;
     openedAt = Date.now();
+    var workspace = document.getElementById("workspace");
+    if (workspace && workspace.dataset.title) document.title = workspace.dataset.title;
     var heading = document.querySelector("#workspace h1");
     if (heading) {
       heading.setAttribute("tabindex", "-1");

@@ -21,6 +21,8 @@ from reviews.models import (
     Queue,
     QueueKind,
     ReviewItem,
+    Score,
+    ScoringModel,
 )
 from reviews.workspace.selectors import queue_overview
 from tests.factories import claim, make_item, page
@@ -47,10 +49,20 @@ def _api_withheld(body: dict[str, Any]) -> set[int]:
 
 
 def _blurred(item: ReviewItem) -> ReviewItem:
-    """Blur the item's conversation: the model's risk in violent-crime (blurred by default) covers every turn."""
+    """Blur the item's conversation: a model's score in violent-crime (blurred by default) covers the request and
+    the reply it read, both turns here."""
     Conversation.objects.filter(pk=item.conversation_id).update(messages=GRAPHIC)
     item.conversation.flags.update(category="violent-crime", message_index=1)
-    item.conversation.scores.update(categories={"violent-crime": 0.9})
+    model = ScoringModel.objects.get_or_create(version=1, defaults={"encoder": "e", "labels": [], "status": "active"})[
+        0
+    ]
+    Score.objects.create(
+        conversation_id=item.conversation_id,
+        producer="model-v1",
+        scoring_model=model,
+        categories={"violent-crime": 0.9},
+        risk=0.9,
+    )
     return item
 
 
