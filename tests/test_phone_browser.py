@@ -106,7 +106,9 @@ def _pages(username: str) -> dict[str, str]:
     """Name → path of every HTML page this persona may open (and one they may not: the 403 page)."""
     user = User.objects.get(username=username)
     pages = {
+        "login": "/login/",
         "home": "/",
+        "queue-empty": "/queues/triage/empty/",
         "my-work": "/my/work/",
         "my-escalations": "/my/escalations/",
         "analytics": "/analytics/",

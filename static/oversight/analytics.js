@@ -130,7 +130,8 @@
   function countOf(context) {
     var n = context.dataset.n;
     var value = n ? n[context.dataIndex] : null;
-    return value === null || value === undefined ? "" : "n=" + value + (context.dataset.estimate && value < MIN_N ? " (few: faded)" : "");
+    if (value === null || value === undefined) return "";
+    return "n=" + value + (context.dataset.estimate && value < MIN_N ? " (fewer than " + MIN_N + ": faded)" : "");
   }
 
   /* Category charts share one x axis: every x any series has, in the order first seen. */

@@ -234,8 +234,12 @@ def test_wide_tables_scroll_inside_their_box_on_a_desktop_and_a_phone(browser, l
             """() => ({
               boxes: Array.from(document.querySelectorAll(".table-scroll")).map(
                 (box) => box.getBoundingClientRect().right - document.documentElement.clientWidth),
+              page: document.scrollingElement.scrollWidth - window.innerWidth,
+              sticky: Array.from(document.querySelectorAll("table.data-table tr > :first-child")).every(
+                (cell) => getComputedStyle(cell).position === "sticky"),
             })"""
         )
-        # (The page's own sideways scroll on a phone is the header nav's; plumb's branch makes it wrap.)
         assert all(right <= 0 for right in overflow["boxes"]), f"a table box overflows at {width}px"
+        assert overflow["page"] <= 0, f"the page scrolls sideways at {width}px"
+        assert overflow["sticky"], "the first column stays in view while a table scrolls"
     assert watch.errors == []
