@@ -14,6 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("metrics", ops_views.metrics, name="metrics"),
     # Pages outside our base template (the Django admin, the API docs) get the browser's default request answered.
-    path("favicon.ico", RedirectView.as_view(url=static("oversight/favicon.svg"), permanent=True)),
+    path("favicon.ico", RedirectView.as_view(url=static("oversight/favicon.svg"), permanent=True), name="favicon"),
     path("", include("reviews.urls")),
 ]
