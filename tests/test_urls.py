@@ -22,6 +22,7 @@ URLS = [
     ("login/", "login", "view"),
     ("logout/", "logout", "view"),
     ("metrics", "metrics", "metrics"),
+    ("favicon.ico", "favicon", "view"),
     ("", "reviews:home", "home"),
     ("queues/<slug:slug>/next/", "reviews:claim-next", "claim_next"),
     ("queues/<slug:slug>/empty/", "reviews:queue-empty", "queue_empty"),

@@ -194,7 +194,7 @@ def _curve_charts(curve: Table, shown: list[str]) -> list[Chart]:
         rate, low, high = ([number(row[c]) for row in rows] for c in precision_cols)
         flags = [row[flags_col] for row in rows]
         precision.append(Series(label=label, x=x, y=rate, low=low, high=high, n=flags))
-        volume.append(Series(label=label, x=x, y=[number(row[flags_col]) for row in rows]))
+        volume.append(Series(label=label, x=x, y=[number(row[flags_col]) for row in rows], n=flags, estimate=False))
     title_note = f" (the {CHART_DETECTORS} detectors with most reviewed flags)" if len(shown) >= CHART_DETECTORS else ""
     return [
         Chart(

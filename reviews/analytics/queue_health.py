@@ -21,7 +21,7 @@ from reviews.analytics.query import (
     window_for,
 )
 from reviews.analytics.rollup_rows import LATENCY_EDGES_MINUTES
-from reviews.analytics.stats import median_from_histogram
+from reviews.analytics.stats import median_from_histogram, median_interval_from_histogram
 from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Series, Table
 from reviews.models import (
     IMPORT_QUEUE,
@@ -52,8 +52,8 @@ def queue_health(filters: AnalyticsFilters) -> Dashboard:
             x_label=window.resolution.capitalize(),
             y_label="Items",
             series=[
-                Series("Arrivals", x, [float(row[1] or 0) for row in flow.rows]),
-                Series("Decisions", x, [float(row[2] or 0) for row in flow.rows]),
+                _counts("Arrivals", x, [row[1] for row in flow.rows]),
+                _counts("Decisions", x, [row[2] for row in flow.rows]),
             ],
             table=flow.slug,
         ),
@@ -63,7 +63,7 @@ def queue_health(filters: AnalyticsFilters) -> Dashboard:
             kind="bar",
             x_label=window.resolution.capitalize(),
             y_label="Items past due",
-            series=[Series("SLA breaches", x, [float(row[3] or 0) for row in flow.rows])],
+            series=[_counts("SLA breaches", x, [row[3] for row in flow.rows])],
             table=flow.slug,
         ),
         Chart(
@@ -72,7 +72,16 @@ def queue_health(filters: AnalyticsFilters) -> Dashboard:
             kind="bar",
             x_label="Queue",
             y_label="Minutes",
-            series=[Series("Median minutes", [row[0] for row in queues.rows], [_float(row[7]) for row in queues.rows])],
+            series=[
+                Series(
+                    "Median minutes",
+                    [row[0] for row in queues.rows],
+                    [_float(row[7]) for row in queues.rows],
+                    low=[_float(row[8]) for row in queues.rows],
+                    high=[_float(row[9]) for row in queues.rows],
+                    n=[row[5] for row in queues.rows],
+                )
+            ],
             table=queues.slug,
         ),
     ]
@@ -90,6 +99,12 @@ def queue_health(filters: AnalyticsFilters) -> Dashboard:
 
 def _float(value: Cell) -> float | None:
     return float(value) if isinstance(value, int | float) else None
+
+
+def _counts(label: str, x: list[Cell], counts: list[Cell]) -> Series:
+    """A series of counts: each point is its own n, exact, so never faded."""
+    n = [int(value or 0) for value in counts]
+    return Series(label, x, [float(value) for value in n], n=list(n), estimate=False)
 
 
 class _CountUpTo(Subquery):
@@ -135,7 +150,9 @@ def _queues_table(window: Window, scope: Scope) -> Table:
             continue
         now_open = live.get(queue.pk, {})
         oldest = now_open.get("oldest")
-        median = median_from_histogram(LATENCY_EDGES_MINUTES, latency[queue.pk]) if queue.pk in latency else None
+        bands = latency.get(queue.pk)
+        median = median_from_histogram(LATENCY_EDGES_MINUTES, bands) if bands else None
+        interval = median_interval_from_histogram(LATENCY_EDGES_MINUTES, bands) if bands else None
         rows.append(
             [
                 queue.name,
@@ -146,6 +163,7 @@ def _queues_table(window: Window, scope: Scope) -> Table:
                 decided.get(queue.pk, {}).get("decisions", 0),
                 items.get(queue.pk, {}).get("breaches", 0),
                 None if median is None else round(median, 1),
+                *((None, None) if interval is None else (round(interval[0], 1), round(interval[1], 1))),
             ]
         )
     columns = [
@@ -157,10 +175,13 @@ def _queues_table(window: Window, scope: Scope) -> Table:
         "Decisions",
         "SLA breaches",
         "Median minutes to decision",
+        "Median minutes low",
+        "Median minutes high",
     ]
     note = (
         "Median minutes from an item entering its queue to each decision on it, interpolated within "
-        f"{len(LATENCY_EDGES_MINUTES) + 1} time bands (1 minute up to 7 days; beyond that, 7 days is shown). "
+        f"{len(LATENCY_EDGES_MINUTES) + 1} time bands (1 minute up to 7 days; beyond that, 7 days is shown), "
+        "with its 95% interval (the decisions ranked n/2 ± 1.96·√n/2). "
         f"Open items and past due are counted up to {OPEN_CAP:,}."
     )
     return Table(slug="queues", title="Queues", columns=columns, rows=rows, note=note)

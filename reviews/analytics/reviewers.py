@@ -311,6 +311,8 @@ def _bar(
         high = [number(row[value + 2]) for row in table.rows]
         # Conversations decided or escalated undecided: the rate's denominator.
         n = [sum(cell for cell in row[1:3] if isinstance(cell, int)) for row in table.rows]
+    elif "Items" in table.columns:  # agreement: the double-reviewed items it is measured on
+        n = [row[table.columns.index("Items")] for row in table.rows]
     return Chart(
         slug=slug,
         title=title,

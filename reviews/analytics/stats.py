@@ -185,15 +185,32 @@ def median_from_histogram(edges: Sequence[float], counts: Sequence[int]) -> floa
     if len(counts) != len(edges) + 1:
         raise ValueError("one more count than edges")
     total = sum(counts)
+    return _value_at_rank(edges, counts, total / 2) if total > 0 else None
+
+
+def median_interval_from_histogram(
+    edges: Sequence[float], counts: Sequence[int], z: float = Z_95
+) -> tuple[float, float] | None:
+    """95% interval of the median: the values at ranks n/2 ± z·√n/2 (the order statistics whose binomial
+    count brackets the median), read from the histogram as the median is. Wide at small n, as it should be."""
+    if len(counts) != len(edges) + 1:
+        raise ValueError("one more count than edges")
+    total = sum(counts)
     if total <= 0:
         return None
-    half = total / 2
+    spread = z * math.sqrt(total) / 2
+    low = _value_at_rank(edges, counts, max(0.0, total / 2 - spread))
+    high = _value_at_rank(edges, counts, min(float(total), total / 2 + spread))
+    return low, high
+
+
+def _value_at_rank(edges: Sequence[float], counts: Sequence[int], rank: float) -> float:
     seen = 0
     for i, count in enumerate(counts):
-        if count and seen + count >= half:
+        if count and seen + count >= rank:
             low = edges[i - 1] if i > 0 else 0.0
             if i == len(edges):
                 return float(low)
-            return low + (edges[i] - low) * (half - seen) / count
+            return low + (edges[i] - low) * (rank - seen) / count
         seen += count
-    return float(edges[-1])  # unreachable: the counts sum to total
+    return float(edges[-1])  # unreachable: rank is at most the total

@@ -42,7 +42,8 @@ class Series:
     y: list[float | None]
     low: list[float | None] | None = None  # 95% interval, when the figure has one
     high: list[float | None] | None = None
-    n: list[Cell] | None = None  # items behind each estimate: shown on the chart, few of them drawn faded
+    n: list[Cell] | None = None  # items behind each point: shown on the chart, estimates from few drawn faded
+    estimate: bool = True  # False for counts: a count is its own n, exact at any size, never faded
 
 
 @dataclass(frozen=True)

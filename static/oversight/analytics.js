@@ -5,8 +5,9 @@
  * series has its own point shape and dash pattern (bars: their own hatching), and a figure's 95% interval
  * (Series.low/high) is an error bar. Animation is off. The table named in the canvas's aria-label holds the
  * same figures as text.
- * Where a series carries counts (Series.n), every point or bar is labelled n=…, and an estimate from fewer than
- * MIN_N items is drawn faded (its interval, always drawn, shows how little it says).
+ * Every series carries its counts (Series.n): each point or bar is labelled n=… where the label fits (and always
+ * in its tooltip), and an estimate from fewer than MIN_N items is drawn faded (its interval, always drawn, shows
+ * how little it says). A series of counts (Series.estimate false) is its own n and is never faded.
  * Charts are drawn on page load and whenever htmx swaps in new results.
  */
 (function () {
@@ -101,7 +102,9 @@
     }
   };
 
-  /* "n=…" under each point or bar of a series with counts. */
+  /* "n=…" above each point or bar of a series with counts, where it fits: a label closer than LABEL_GAP pixels
+   * to the one before it in its series is left to the tooltip, which always shows n. */
+  var LABEL_GAP = 30;
   var counts = {
     id: "oversightCounts",
     afterDatasetsDraw: function (chart) {
@@ -112,15 +115,24 @@
       ctx.fillStyle = "#374151";
       chart.data.datasets.forEach(function (dataset, i) {
         if (!dataset.n || !chart.isDatasetVisible(i)) return;
+        var last = -Infinity;
         chart.getDatasetMeta(i).data.forEach(function (point, j) {
           var n = dataset.n[j];
-          if (n === null || n === undefined || point.skip) return;
+          if (n === null || n === undefined || point.skip || point.x - last < LABEL_GAP) return;
           ctx.fillText("n=" + n, point.x, Math.max(point.y - 8, chart.chartArea.top + 10));
+          last = point.x;
         });
       });
       ctx.restore();
     }
   };
+
+  function countOf(context) {
+    var n = context.dataset.n;
+    var value = n ? n[context.dataIndex] : null;
+    if (value === null || value === undefined) return "";
+    return "n=" + value + (context.dataset.estimate && value < MIN_N ? " (fewer than " + MIN_N + ": faded)" : "");
+  }
 
   /* Category charts share one x axis: every x any series has, in the order first seen. */
   function labelsOf(series) {
@@ -189,7 +201,8 @@
       }
       if (s.n) {
         dataset.n = kind === "scatter" ? s.n : alignTo(labels, s, s.n);
-        var few = dataset.n.map(function (n) { return n !== null && n !== undefined && n < MIN_N; });
+        dataset.estimate = s.estimate !== false;
+        var few = dataset.n.map(function (n) { return dataset.estimate && n !== null && n !== undefined && n < MIN_N; });
         var fill = dataset.backgroundColor;
         var fills = few.map(function (faded) { return faded ? FADED : fill; });
         if (kind === "bar") dataset.backgroundColor = fills;
@@ -222,7 +235,8 @@
         borderDash: [4, 4],
         borderWidth: 1,
         pointRadius: 0,
-        fill: false
+        fill: false,
+        reference: true
       });
     }
     return {
@@ -236,7 +250,8 @@
         interaction: { mode: kind === "scatter" ? "nearest" : "index", intersect: false },
         scales: { x: xScale, y: yScale },
         plugins: {
-          legend: { position: "bottom", labels: { usePointStyle: kind !== "bar", boxHeight: 10 } }
+          legend: { position: "bottom", labels: { usePointStyle: kind !== "bar", boxHeight: 10 } },
+          tooltip: { callbacks: { afterLabel: countOf } }
         }
       }
     };

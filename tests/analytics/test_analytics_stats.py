@@ -18,6 +18,7 @@ from reviews.analytics.stats import (
     expected_calibration_error,
     krippendorff_alpha,
     median_from_histogram,
+    median_interval_from_histogram,
     precision,
     reliability_bins,
     wilson_interval,
@@ -104,6 +105,16 @@ def test_median_from_histogram_interpolates_within_its_bin() -> None:
     assert median_from_histogram([10, 20], [0, 4, 0]) == pytest.approx(15.0)
     assert median_from_histogram([10, 20], [1, 1, 2]) == pytest.approx(20.0)
     assert median_from_histogram([10, 20], [0, 0, 3]) == pytest.approx(20.0)  # open last bin: its floor
+
+
+def test_median_interval_brackets_the_median_and_narrows_with_n() -> None:
+    # 100 values spread evenly over [0, 100): ranks 50 ± 1.96·√100/2 = 40.2 and 59.8.
+    edges = [float(e) for e in range(10, 101, 10)]
+    low, high = median_interval_from_histogram(edges, [10] * 10 + [0])
+    assert (low, high) == (pytest.approx(40.2), pytest.approx(59.8))
+    small = median_interval_from_histogram(edges, [1] * 10 + [0])  # the same shape from 10 values: wider
+    assert small is not None and small[0] < low and small[1] > high
+    assert median_interval_from_histogram(edges, [0] * 11) is None
 
 
 @settings(max_examples=60, deadline=None)

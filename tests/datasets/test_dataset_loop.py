@@ -133,6 +133,7 @@ def test_training_from_the_page_creates_a_ready_model_from_the_snapshot(
     row = _login(admin_user).get(reverse("reviews:dataset-row", args=[classifier.pk]), HTTP_HX_REQUEST="true")
     body = row.content.decode()
     assert f'id="scoring-model-{model.pk}"' in body and f"Promote v{model.version}" in body
+    assert f'hx-confirm="Promote scoring model v{model.version}? It becomes the active model' in body
     assert "no model is active yet" in body
     event = AuditEvent.objects.get(action="model_training_requested")
     assert event.actor == admin_user and event.target_id == str(classifier.pk)

@@ -3,67 +3,28 @@ runs here and pushes its progress through the Redis channel layer, and the finis
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
 from reviews.datasets import builder
 from reviews.datasets.builder import dataset_build, dataset_create
 from tests.browser import BROWSER_TESTS, sign_in
-from tests.live import free_port
+from tests.daphne import serve
 
 pytestmark = BROWSER_TESTS
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def daphne(tmp_path: Path) -> Iterator[str]:
     """Daphne on the test database, in a process of its own; yields its origin."""
-    if connection.vendor != "postgresql" or "redis" not in django_settings.CHANNEL_LAYERS["default"]["BACKEND"].lower():
-        pytest.skip("a second process shares the test database and channel layer only with PostgreSQL and Redis")
-    db = connection.settings_dict
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "DEBUG": "1",  # WhiteNoise serves the static files from the finders
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
-    }
-    log = (tmp_path / "daphne.log").open("w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "oversight.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{origin}/login/", timeout=1)  # noqa: S310  (our own http URL)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"daphne did not start: {(tmp_path / 'daphne.log').read_text()[-2000:]}")
-                time.sleep(0.2)
+    with serve(tmp_path) as origin:
         yield origin
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
 
 
 @pytest.mark.usefixtures("corpus")

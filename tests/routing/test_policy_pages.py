@@ -189,6 +189,8 @@ def test_dry_run_counts_destinations_and_changes_nothing(client, admin_user, sou
     rows = dict(re.findall(r'<tr id="dry-run-([a-z]+)">(.*?)</tr>', response.content.decode(), re.S))
     cells = {key: re.findall(r'<td class="num[^"]*">([^<]+)</td>', row) for key, row in rows.items()}
     assert cells == {"triage": ["3", "0", "-3"], "escalation": ["0", "3", "+3"]}
+    # Fewer items in review is not "good", more not "bad": both changes are marked alike, neither coloured.
+    assert set(re.findall(r'<td class="num ([a-z]+)">[+-]', response.content.decode())) == {"changed"}
     assert PolicyDraft.objects.get().document == before and PolicyVersion.objects.count() == _seeded()
 
 
@@ -359,7 +361,7 @@ def test_volume_counts_each_sources_conversations(client, admin_user):
 
     page = client.get("/sources/").content.decode()
 
-    volume = dict(re.findall(r'<tr id="source-(\d+)".*?<td class="num">(\d+)</td>', page, re.S))
+    volume = dict(re.findall(r'<tr id="source-(\d+)".*?<td class="num"[^>]*>(\d+)</td>', page, re.S))
     assert volume == {str(busy.pk): "3", str(quiet.pk): "0"}
 
 
