@@ -116,7 +116,7 @@ def _load_grams(seeds: _Seeds, prints: Sequence[tuple[int, Fingerprint]]) -> Non
         ranked = sorted(seeds.candidates(fp), key=lambda c: (-similarity(fp.signature, c[1]), c[0]))
         wanted.update(seed for seed, _ in ranked[:VERIFY])
     rows = CampaignMember.objects.filter(conversation_id__in=wanted).values_list("conversation_id", "grams")
-    seeds.grams.update((pk, unpack_grams(raw)) for pk, raw in rows)
+    seeds.grams.update((pk, unpack_grams(raw)) for pk, raw in rows if raw is not None)
 
 
 def _campaigns_for(seeds: _Seeds, matched: set[int], batch: set[int], now: datetime) -> dict[int, int]:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from reviews.models.ingest import Conversation
+from reviews.models.workspace import Verdict
 
 BAND_FIELDS = tuple(f"band{i}" for i in range(12))
 
@@ -73,7 +74,7 @@ class BulkVerdict(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="bulk_verdicts")
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    verdict = models.CharField(max_length=32)
+    verdict = models.CharField(max_length=32, choices=Verdict.choices)
     categories = models.JSONField(default=list, blank=True)
     severity = models.PositiveSmallIntegerField(default=0)
     sample_decision_ids = models.JSONField(default=list, help_text="The sampled decisions it was applied from.")
