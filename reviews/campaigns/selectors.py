@@ -21,6 +21,7 @@ from reviews.models import (
     ItemStatus,
     QueueKind,
     ReviewItem,
+    Verdict,
 )
 from reviews.workspace.visibility import conversation_turns, items_visible
 
@@ -98,6 +99,10 @@ class Sample:
     @property
     def verdict(self) -> str | None:
         return next(iter(self.verdicts)) if len(self.verdicts) == 1 else None
+
+    @property
+    def verdict_labels(self) -> list[str]:
+        return sorted(str(Verdict(v).label) for v in self.verdicts if v in Verdict.values)
 
     @property
     def ready(self) -> bool:
