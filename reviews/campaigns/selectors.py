@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from reviews.campaigns.diff import Segment, word_diff
@@ -17,6 +17,7 @@ from reviews.ingest.minhash import stored_request_text
 from reviews.models import (
     BulkVerdict,
     Campaign,
+    CampaignMember,
     Decision,
     ItemStatus,
     QueueKind,
@@ -26,6 +27,7 @@ from reviews.models import (
 from reviews.workspace.visibility import conversation_turns, items_visible
 
 PAGE = 25
+RECENT = 1_000  # members per campaign the list's figures are taken over: the page costs the same at any size
 SAMPLE = 12  # members shown when a campaign opens
 _CAMPAIGN = "conversation__campaign_member__campaign"
 SENIOR_QUEUES = (QueueKind.ESCALATION, QueueKind.ADJUDICATION)
@@ -38,6 +40,7 @@ class CampaignRow:
     growth: int = 0  # visible members that joined in the last day
     top_risk: float | None = None
     sources: list[str] = field(default_factory=list)
+    capped: bool = False  # figures are of the newest RECENT members; the campaign has more
 
 
 def _visible_items(user: Any) -> QuerySet[ReviewItem]:
@@ -51,25 +54,32 @@ def campaigns_visible(*, user: Any) -> QuerySet[Campaign]:
 
 
 def campaign_list(*, user: Any, page: int = 1) -> list[CampaignRow]:
-    """Largest first (by all members: the order does not depend on the reader), counted as the user sees them.
-    Four queries whatever the page holds."""
+    """Largest first (by all members: the order does not depend on the reader), each counted as the user sees
+    it over its newest RECENT members (a larger campaign shows "RECENT+"). Three queries whatever the page
+    holds: the page, one UNION ALL of each campaign's figures by source, the campaigns' total sizes."""
     campaigns = list(campaigns_visible(user=user).order_by("-size", "pk")[(page - 1) * PAGE : page * PAGE])
-    rows = {c.pk: CampaignRow(campaign=c) for c in campaigns}
+    rows = {c.pk: CampaignRow(campaign=c, capped=c.size > RECENT) for c in campaigns}
     if not rows:
         return []
-    items = _visible_items(user).filter(**{f"{_CAMPAIGN}__in": list(rows)})
     since = timezone.now() - timedelta(days=1)
-    stats = items.values(_CAMPAIGN).annotate(
-        size=Count("conversation", distinct=True),
-        growth=Count("conversation", distinct=True, filter=Q(conversation__campaign_member__joined_at__gte=since)),
-        top=Max("risk"),
-    )
-    for stat in stats:
-        row = rows[stat[_CAMPAIGN]]
-        row.size, row.growth, row.top_risk = stat["size"], stat["growth"], stat["top"]
-    pairs = items.values_list(_CAMPAIGN, "conversation__source__name").distinct()
-    for campaign_id, source in pairs.order_by(_CAMPAIGN, "conversation__source__name"):
-        rows[campaign_id].sources.append(source)
+    parts = []
+    for campaign in campaigns:
+        newest = CampaignMember.objects.filter(campaign=campaign).order_by("-joined_at", "-pk")
+        items = _visible_items(user).filter(conversation_id__in=newest.values("conversation_id")[:RECENT])
+        by_source = items.values("conversation__source__name").annotate(
+            campaign_id=Value(campaign.pk),
+            size=Count("conversation", distinct=True),
+            growth=Count("conversation", distinct=True, filter=Q(conversation__campaign_member__joined_at__gte=since)),
+            top=Max("risk"),
+        )
+        parts.append(by_source.values_list("campaign_id", "conversation__source__name", "size", "growth", "top"))
+    for campaign_id, source, size, growth, top in parts[0].union(*parts[1:], all=True):
+        row = rows[campaign_id]
+        row.size, row.growth = row.size + size, row.growth + growth
+        row.top_risk = top if row.top_risk is None or (top is not None and top > row.top_risk) else row.top_risk
+        row.sources.append(source)
+    for row in rows.values():
+        row.sources.sort()
     return list(rows.values())
 
 

@@ -50,12 +50,12 @@ def test_members_in_queues_the_user_may_not_work_are_invisible(reviewer: User, c
 @pytest.mark.django_db
 def test_a_campaign_opens_on_its_members_with_hostile_text_escaped(reviewer: User, client: Client) -> None:
     member(0, word="car")
-    member(1, word="<script>alert(1)</script>")
+    member(1, word="<marquee>")  # one word to the shingles: still a near-duplicate
     campaign = Campaign.objects.get()
     client.force_login(reviewer)
     page = client.get(reverse("reviews:campaign", args=[campaign.pk])).content.decode()
-    assert "<script>alert(1)" not in page
-    assert '<mark class="changed">&lt;script&gt;alert(1)&lt;/script&gt;?</mark>' in page
+    assert "<marquee>" not in page
+    assert "&lt;marquee&gt;?" in page
     assert page.count('class="member card"') == 2
 
 
