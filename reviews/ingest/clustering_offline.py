@@ -3,6 +3,7 @@ precision and recall on a labelled set: bench/campaigns_quality.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from reviews.ingest.minhash import Fingerprint, best_match, fingerprint
@@ -22,9 +23,10 @@ def cluster_labels(texts: Iterable[str]) -> list[int | None]:
         if fp is None:
             continue
         keys = list(enumerate(fp.bands))
-        found = {seed for key in keys for seed in buckets.get(key, ())}
-        candidates = [(seed, prints[seed].signature) for seed in found]  # type: ignore[union-attr]
-        seed = best_match(fp, candidates, lambda key: prints[key].grams)  # type: ignore[union-attr]
+        found: Counter[int] = Counter()
+        for key in keys:
+            found.update(buckets.get(key, ()))
+        seed = best_match(fp, found, lambda s: prints[s].signature, lambda s: prints[s].grams)  # type: ignore[union-attr]
         if seed is not None:
             seed_of[index] = seed
             clustered.add(seed)

@@ -22,9 +22,11 @@ from __future__ import annotations
 import struct
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import eq
 from typing import Any
 
 SLOTS = 64
@@ -33,6 +35,7 @@ MAX_DIFF = 6
 MIN_JACCARD = 0.5
 MAX_SHINGLES = 1024  # the smallest shingle hashes kept to confirm a pair (all of them below ~1,000 words)
 VERIFY = 3  # candidates confirmed per request, most similar first
+SHORTLIST = 3 * VERIFY  # candidates sharing most bands, ranked by estimated similarity
 _SLOT_MASK = SLOTS - 1
 _EMPTY = 1 << 32
 _SIGNATURE = struct.Struct(f">{SLOTS}Q")
@@ -115,7 +118,7 @@ def bands(sig: Signature) -> list[int]:
 
 def similarity(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of two requests' shingle sets."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / SLOTS
+    return sum(map(eq, a, b)) / SLOTS
 
 
 def near_duplicate(a: frozenset[int], b: frozenset[int]) -> bool:
@@ -125,15 +128,24 @@ def near_duplicate(a: frozenset[int], b: frozenset[int]) -> bool:
     return len(a) + len(b) - 2 * common <= MAX_DIFF and common >= MIN_JACCARD * (len(a) + len(b) - common)
 
 
-def best_match(print_: Fingerprint, candidates: Sequence[tuple[int, Signature]], grams_of: Any) -> int | None:
-    """The key of the most similar candidate that is a confirmed near-duplicate, or None.
+def best_match(print_: Fingerprint, candidates: Counter[int], signature_of: Any, grams_of: Any) -> int | None:
+    """The most similar candidate that is a confirmed near-duplicate, or None.
 
-    `candidates`: (key, signature) of requests sharing a bucket; `grams_of(key)` gives a candidate's shingles."""
-    ranked = sorted(candidates, key=lambda c: (-similarity(print_.signature, c[1]), c[0]))
-    for key, _ in ranked[:VERIFY]:
-        if near_duplicate(print_.grams, grams_of(key)):
-            return int(key)
-    return None
+    `candidates`: seed -> how many bands it shares with the request. The seeds sharing most bands are ranked by
+    their estimated similarity, and the VERIFY best confirmed on their shingles (`grams_of(seed)`)."""
+    return next(
+        (seed for seed in ranked(print_, candidates, signature_of) if near_duplicate(print_.grams, grams_of(seed))),
+        None,
+    )
+
+
+def ranked(print_: Fingerprint, candidates: Counter[int], signature_of: Any) -> list[int]:
+    """The VERIFY candidates most likely to be near-duplicates, best first."""
+    scored = []
+    for seed, _ in candidates.most_common(SHORTLIST):
+        if (sig := signature_of(seed)) is not None:
+            scored.append((-similarity(print_.signature, sig), seed))
+    return [seed for _, seed in sorted(scored)[:VERIFY]]
 
 
 def pack_signature(sig: Signature) -> bytes:
