@@ -143,9 +143,10 @@ def campaign_sample(*, user: Any, campaign: Campaign) -> Sample:
 
 def campaign_open_items(*, user: Any, campaign: Campaign) -> QuerySet[ReviewItem]:
     """Open items of the campaign the user may work and a bulk verdict may decide: not the seniors' inboxes, not
-    one the user has decided already."""
+    one the user has decided already, not one another reviewer holds under a live lease."""
     items = _visible_items(user).filter(**{_CAMPAIGN: campaign}, status=ItemStatus.OPEN)
-    return items.exclude(queue__kind__in=SENIOR_QUEUES).exclude(decisions__reviewer=user)
+    held_by_another = Q(claimed_by__isnull=False, lease_expires_at__gt=timezone.now()) & ~Q(claimed_by=user)
+    return items.exclude(queue__kind__in=SENIOR_QUEUES).exclude(decisions__reviewer=user).exclude(held_by_another)
 
 
 def bulk_verdicts(*, campaign: Campaign) -> list[BulkVerdict]:

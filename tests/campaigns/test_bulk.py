@@ -106,3 +106,21 @@ def test_a_member_arriving_after_a_bulk_verdict_is_suggested_it_and_left_open(
     client.force_login(reviewer)
     page = client.get(reverse("reviews:item", args=[late.pk])).content.decode()
     assert 'id="campaign-suggestion"' in page and "Harmful compliance" in page
+
+
+@pytest.mark.django_db
+def test_an_item_another_reviewer_holds_is_left_to_them(reviewer: User, senior: User, campaign: Campaign) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    held = campaign_open_items(user=reviewer, campaign=campaign).order_by("-pk").first()
+    assert held is not None
+    ReviewItem.objects.filter(pk=held.pk).update(
+        claimed_by=senior, lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    _sample(reviewer, campaign, ["harmful_compliance"] * 3)
+    bulk = bulk_verdict_apply(user=reviewer, campaign=campaign)
+    assert bulk.applied_count == 2
+    held.refresh_from_db()
+    assert held.status == ItemStatus.OPEN and not held.decisions.exists()
