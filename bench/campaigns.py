@@ -141,20 +141,20 @@ class Traffic:
         ]
 
 
-def measure_ingest(rounds: int, batches: int, size: int) -> tuple[float, float]:
-    """Seconds per conversation: (ingest's own, clustering's), summed over every batch. Each batch is one
-    ``POST /api/v1/conversations`` through the Django test Client (token auth, parsing, validation, the
+def measure_ingest(rounds: int, batches: int, size: int) -> tuple[float, float, float]:
+    """Seconds per conversation: (ingest's own, clustering's, fingerprinting's within it), over every batch.
+    Each batch is one ``POST /api/v1/conversations`` through the Django test Client (token auth, parsing, validation, the
     transaction); enqueueing the scoring task is a no-op here (Redis is not part of either figure)."""
     from django.test import Client
 
-    from reviews.ingest import services
+    from reviews.ingest import clustering, services
     from reviews.ingest.sources import source_create
 
     token = source_create(name="bench-ingest", kind="input_guardrail").token
     client = Client(headers={"Authorization": f"Bearer {token}"})
     traffic = Traffic()
-    real, enqueue = services.campaigns_assign, services.scoring_enqueue
-    spent = [0.0]
+    real, enqueue, real_print = services.campaigns_assign, services.scoring_enqueue, clustering.fingerprint
+    spent, printing = [0.0], [0.0]
 
     def timed(**kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -163,8 +163,16 @@ def measure_ingest(rounds: int, batches: int, size: int) -> tuple[float, float]:
         finally:
             spent[0] += time.perf_counter() - start
 
+    def timed_print(text: str) -> Any:
+        start = time.perf_counter()
+        try:
+            return real_print(text)
+        finally:
+            printing[0] += time.perf_counter() - start
+
     services.campaigns_assign, services.scoring_enqueue = timed, lambda **_: None  # type: ignore[assignment]
-    total = clustering = 0.0
+    clustering.fingerprint = timed_print  # type: ignore[assignment]
+    total = assigning = 0.0
     count = 0
     try:
         for round_no in range(rounds):
@@ -176,13 +184,14 @@ def measure_ingest(rounds: int, batches: int, size: int) -> tuple[float, float]:
                 response = client.post("/api/v1/conversations", body, content_type="application/json")
                 total += time.perf_counter() - start
                 assert response.status_code < 300, response.content[:300]
-                clustering += spent[0]
+                assigning += spent[0]
                 count += size
-            print(f"  round {round_no + 1}/{rounds}: clustering/ingest so far {clustering / (total - clustering):.3f}",
+            print(f"  round {round_no + 1}/{rounds}: clustering/ingest so far {assigning / (total - assigning):.3f}",
                   flush=True)  # fmt: skip
     finally:
         services.campaigns_assign, services.scoring_enqueue = real, enqueue  # type: ignore[assignment]
-    return (total - clustering) / count, clustering / count
+        clustering.fingerprint = real_print  # type: ignore[assignment]
+    return (total - assigning) / count, assigning / count, printing[0] / count
 
 
 def campaign_sizes(members: int) -> list[int]:
@@ -291,12 +300,13 @@ def main() -> None:
         print(f"loading {args.members:,} conversations in campaigns by COPY ...", flush=True)
         load(args.members)
         print(f"  loaded after {time.monotonic() - started:.0f}s; ingest at batch 1,000 ...", flush=True)
-        own, clustering = measure_ingest(args.rounds, args.batches, 1_000)
+        own, clustering, printing = measure_ingest(args.rounds, args.batches, 1_000)
         print("campaigns page ...", flush=True)
         pages = measure_pages(args.rounds, args.pages)
     print(f"\nIngest, batch 1,000, {args.rounds * args.batches:,} batches over {args.members:,} stored members:")
     print(f"  ingest's own       {own * 1e6:8.0f} us/conversation")
     print(f"  clustering         {clustering * 1e6:8.0f} us/conversation")
+    print(f"    of which fingerprints {printing * 1e6:5.0f} us (the rest: the candidate and shortlist reads, writes)")
     verdict = "ok" if clustering / own <= RATIO_TARGET else "OVER"
     print(f"  clustering/ingest  {clustering / own:8.3f}  (target <= {RATIO_TARGET}: {verdict})")
     print(f"\nCampaigns pages with {args.members:,} conversations in campaigns ({args.rounds} rounds x {args.pages}):")

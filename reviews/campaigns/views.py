@@ -44,7 +44,7 @@ def campaigns(request: HtmxRequest) -> HttpResponse:
     asked = request.GET.get("page", "1")
     page = int(asked) if asked.isdigit() and 0 < int(asked) < 10_000 else 1
     rows = selectors.campaign_list(user=request.user, page=page)
-    context = {"rows": rows, "page": page, "more": len(rows) == selectors.PAGE}
+    context = {"rows": rows, "page": page, "more": len(rows) == selectors.PAGE, "recent": selectors.RECENT}
     return render_region(request, LIST, "campaign-list", context)
 
 
