@@ -5,11 +5,13 @@ Truth: two artifacts belong together when they attack the same behaviour (``inde
 prompt is clustered in file order exactly as ingest clusters requests (``reviews.ingest.clustering_offline``,
 the same code as ``reviews.ingest.clustering`` without a database). Printed: pairs, precision and recall,
 overall and per method; then, for comparison, plain MinHash similarity thresholds with single-link joining
-(what a Jaccard threshold alone does on this set).
+(what a Jaccard threshold alone does on this set). ``--embeddings`` adds the other candidate route: the
+worker's MiniLM encoder (worker/encoder.py, 256 tokens) and cosine thresholds, single link (needs torch; about
+6 minutes on one busy CPU core).
 
 Run from the repository root (needs ../shared/data/jailbreakbench)::
 
-    .venv/bin/python bench/campaigns_quality.py
+    .venv/bin/python bench/campaigns_quality.py [--embeddings]
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ def threshold_labels(rows: Sequence[dict[str, Any]], threshold: float) -> list[i
     return labels
 
 
+def embedding_lines(rows: Sequence[dict[str, Any]]) -> None:
+    import numpy as np
+
+    from worker.encoder import load_encoder
+
+    vectors = load_encoder().encode([r["prompt"] for r in rows])  # unit length
+    cosine = vectors @ vectors.T
+    for threshold in (0.8, 0.9, 0.95, 0.99):
+        labels: list[int | None] = [None] * len(rows)
+        for i in range(1, len(rows)):
+            j = int(np.argmax(cosine[i, :i]))
+            if cosine[i, j] >= threshold:
+                labels[j] = labels[j] if labels[j] is not None else j
+                labels[i] = labels[j]
+        print(line(f"embedding cosine >= {threshold}", *pair_scores(rows, labels)))
+
+
 def main() -> None:
     if not ARTIFACTS.exists():
         sys.exit(f"no {ARTIFACTS}: the shared data is not here")
@@ -81,6 +100,9 @@ def main() -> None:
     print("For comparison, an estimated-Jaccard threshold alone (single link):")
     for threshold in (0.5, 0.8, 0.9, 0.95):
         print(line(f"similarity >= {threshold}", *pair_scores(rows, threshold_labels(rows, threshold))))
+    if "--embeddings" in sys.argv[1:]:
+        print("The cached-embedding route (MiniLM, truncated at 256 tokens), cosine threshold, single link:")
+        embedding_lines(rows)
 
 
 if __name__ == "__main__":

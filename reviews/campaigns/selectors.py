@@ -27,7 +27,7 @@ from reviews.models import (
 from reviews.workspace.visibility import conversation_turns, items_visible
 
 PAGE = 25
-RECENT = 500  # members per campaign the list's figures are taken over: the page costs the same at any size
+RECENT = 100  # members per campaign the list's figures are taken over: the page costs the same at any size
 SAMPLE = 12  # members shown when a campaign opens
 _CAMPAIGN = "conversation__campaign_member__campaign"
 SENIOR_QUEUES = (QueueKind.ESCALATION, QueueKind.ADJUDICATION)
