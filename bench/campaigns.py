@@ -143,8 +143,8 @@ class Traffic:
 
 def measure_ingest(rounds: int, batches: int, size: int) -> tuple[float, float, float]:
     """Seconds per conversation: (ingest's own, clustering's, fingerprinting's within it), over every batch.
-    Each batch is one ``POST /api/v1/conversations`` through the Django test Client (token auth, parsing, validation, the
-    transaction); enqueueing the scoring task is a no-op here (Redis is not part of either figure)."""
+    Each batch is one ``POST /api/v1/conversations`` through the Django test Client (token auth, parsing,
+    validation, the transaction); enqueueing the scoring task is a no-op here (Redis is not part of either figure)."""
     from django.test import Client
 
     from reviews.ingest import clustering, services
