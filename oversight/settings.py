@@ -165,6 +165,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "oversight-demo")
 # Requests per minute per API token (a batch is one request); over it: 429 with Retry-After. 0: no limit.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+# Settled decisions of a campaign's members (agreeing on the verdict) needed before it may be applied in bulk.
+CAMPAIGN_SAMPLE_MIN = env_int("CAMPAIGN_SAMPLE_MIN", 3, minimum=1)
 
 # --- Prometheus /metrics ----------------------------------------------------
 # Open to `Authorization: Bearer $METRICS_TOKEN`, or without a token to clients in METRICS_ALLOWED_NETWORKS.

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from reviews.analytics import views as analytics_views
+from reviews.campaigns import views as campaign_views
 from reviews.datasets import views as dataset_views
 from reviews.ingest import views as source_views
 from reviews.routing import views as policy_views
@@ -40,6 +41,11 @@ urlpatterns = [
     path("sources/", source_views.sources, name="sources"),
     path("sources/<int:pk>/revoke/", source_views.source_revoke, name="source-revoke"),
     path("sources/<int:pk>/rotate/", source_views.source_rotate, name="source-rotate"),
+    path("campaigns/", campaign_views.campaigns, name="campaigns"),
+    path("campaigns/<int:pk>/", campaign_views.campaign, name="campaign"),
+    path("campaigns/<int:pk>/items/<int:item_pk>/decide/", campaign_views.campaign_decide, name="campaign-decide"),
+    path("campaigns/<int:pk>/apply/", campaign_views.campaign_apply, name="campaign-apply"),
+    path("campaigns/<int:pk>/bulk/<int:bulk_pk>/revert/", campaign_views.bulk_revert, name="campaign-revert"),
     path("analytics/", analytics_views.analytics, name="analytics"),
     path("analytics/<slug:name>/", analytics_views.analytics_dashboard, name="analytics-dashboard"),
     path("analytics/<slug:name>/<slug:table>.csv", analytics_views.analytics_csv, name="analytics-csv"),

@@ -27,6 +27,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from reviews.api import api
 from reviews.ingest.sources import source_create, source_revoke
 from reviews.models import (
+    BulkVerdict,
+    Campaign,
+    CampaignMember,
     Dataset,
     DatasetStatus,
     Decision,
@@ -122,6 +125,13 @@ PAGES = [
     row("GET",  "sources/",                                     L,   403, 403, 200, L,   L,   L),
     row("POST", "sources/<int:pk>/revoke/",                     L,   403, 403, 200, L,   L,   L,   pk="victim"),
     row("POST", "sources/<int:pk>/rotate/",                     L,   403, 403, 200, L,   L,   L,   pk="victim"),
+    row("GET",  "campaigns/",                                   L,   200, 200, 200, L,   L,   L),
+    row("GET",  "campaigns/<int:pk>/",                          L,   200, 200, 200, L,   L,   L,   pk="campaign"),
+    row("POST", "campaigns/<int:pk>/items/<int:item_pk>/decide/", L, 422, 422, 422, L,   L,   L,   pk="campaign",
+        item_pk="item"),
+    row("POST", "campaigns/<int:pk>/apply/",                    L,   422, 422, 422, L,   L,   L,   pk="campaign"),
+    row("POST", "campaigns/<int:pk>/bulk/<int:bulk_pk>/revert/", L,  422, 200, 200, L,   L,   L,   pk="campaign",
+        bulk_pk="bulk", note="(applied by the senior)"),
     row("GET",  "analytics/",                                   L,   R,   R,   R,   L,   L,   L),
     row("GET",  "analytics/<slug:name>/",                       L,   200, 200, 200, L,   L,   L,   name="queue_health"),
     row("GET",  "analytics/<slug:name>/",                       L,   403, 200, 200, L,   L,   L,   name="safety",
@@ -235,6 +245,11 @@ def world(reviewer, senior, admin_user, source_token, settings, media_root: Path
     dataset.files = {"train": {"path": path, "rows": 1, "sha256": "0" * 64, "bytes": 15}}
     dataset.save(update_fields=["files"])
     model = ScoringModel.objects.create(version=1, encoder="test", labels=["harmful"], status=ModelStatus.READY)
+    campaign = Campaign.objects.create(seed=item.conversation, size=2)
+    CampaignMember.objects.bulk_create(
+        CampaignMember(conversation=c, campaign=campaign) for c in (item.conversation, done.conversation)
+    )
+    bulk = BulkVerdict.objects.create(campaign=campaign, applied_by=senior, verdict="appropriate_refusal")
 
     return World(
         users={"reviewer": reviewer, "senior": senior, "admin": admin_user},
@@ -257,6 +272,8 @@ def world(reviewer, senior, admin_user, source_token, settings, media_root: Path
             "safety": "safety",
             "queues_table": "queues",
             "grid_table": "grid",
+            "campaign": campaign.pk,
+            "bulk": bulk.pk,
         },
     )
 

@@ -52,6 +52,11 @@ URLS = [
     ("sources/", "reviews:sources", "sources"),
     ("sources/<int:pk>/revoke/", "reviews:source-revoke", "source_revoke"),
     ("sources/<int:pk>/rotate/", "reviews:source-rotate", "source_rotate"),
+    ("campaigns/", "reviews:campaigns", "campaigns"),
+    ("campaigns/<int:pk>/", "reviews:campaign", "campaign"),
+    ("campaigns/<int:pk>/items/<int:item_pk>/decide/", "reviews:campaign-decide", "campaign_decide"),
+    ("campaigns/<int:pk>/apply/", "reviews:campaign-apply", "campaign_apply"),
+    ("campaigns/<int:pk>/bulk/<int:bulk_pk>/revert/", "reviews:campaign-revert", "bulk_revert"),
     ("analytics/", "reviews:analytics", "analytics"),
     ("analytics/<slug:name>/", "reviews:analytics-dashboard", "analytics_dashboard"),
     ("analytics/<slug:name>/<slug:table>.csv", "reviews:analytics-csv", "analytics_csv"),
@@ -62,7 +67,17 @@ WEBSOCKETS = [
     ("ws/datasets/", "DatasetConsumer"),
     ("^.*$", "UnknownPathConsumer"),
 ]
-SAMPLE = {"pk": 7, "slug": "triage", "index": 2, "number": 3, "name": "safety", "table": "cells", "split": "train"}
+SAMPLE = {
+    "pk": 7,
+    "slug": "triage",
+    "index": 2,
+    "number": 3,
+    "name": "safety",
+    "table": "cells",
+    "split": "train",
+    "item_pk": 8,
+    "bulk_pk": 9,
+}
 
 
 def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str | None, str]]:

@@ -36,8 +36,9 @@ WHAT = {
 }
 LIMITS = [
     "Only settled work: a senior's ruling, reviewers who agree once every review asked for is in, or a single "
-    "review past its queue's edit window. `label_source` says which (`senior`, `consensus`, `reviewer`), or "
-    "`imported:<source>` for an imported set's own labels, left out unless the snapshot asks for them.",
+    "review past its queue's edit window. `label_source` says which (`senior`, `consensus`, `reviewer`; `bulk` for a "
+    "campaign's verdict applied from a reviewed sample), or `imported:<source>` for an imported set's own labels, "
+    "left out unless the snapshot asks for them.",
     "One row per conversation: its final (senior) decision where there is one, else its newest decision.",
     "`agreement` is the share of reviewers whose verdict matches the row's; 1.0 with a single review.",
     "Labels reflect the taxonomy and policy versions below; a later decision that a rebuild would turn into a "

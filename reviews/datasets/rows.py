@@ -52,6 +52,7 @@ COLUMNS = (
     "item__reviews_required",
     "item__queue__edit_window_minutes",
     "item__queue__slug",
+    "bulk_id",  # applied with a campaign's bulk verdict (reviews/campaigns/bulk.py)
 )
 AT = {name: index for index, name in enumerate(COLUMNS)}
 REFUSALS = frozenset({Verdict.APPROPRIATE_REFUSAL, Verdict.OVER_REFUSAL})

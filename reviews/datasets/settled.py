@@ -3,7 +3,9 @@
 A conversation is settled when its decision is final in the sense a training set needs:
 - a senior's ruling (an adjudication or an escalation's resolution): `label_source` "senior";
 - reviewers who agree, once every review the item asked for is in: "consensus";
-- a single-review queue's decision past its queue's edit window: "reviewer".
+- a single-review queue's decision past its queue's edit window: "reviewer";
+- a campaign's verdict applied in bulk from a reviewed sample (reviews/campaigns/bulk.py): "bulk" (settled at
+  once: reverting the bulk verdict removes the decision, which marks the snapshots that used it stale).
 Imported labels (from public sets) are left out unless the snapshot asks for them: "imported:<source>".
 
 Anything else is left out, counted on the snapshot (and its card) under one of SKIP_REASONS.
@@ -39,7 +41,7 @@ SKIP_REASONS = {
 _IMPORTED, _FINAL, _VERDICT = AT["is_imported"], AT["is_final"], AT["verdict"]
 _STATUS, _DECIDED = AT["item__status"], AT["created_at"]
 _REQUIRED, _WINDOW = AT["item__reviews_required"], AT["item__queue__edit_window_minutes"]
-_SOURCE = AT["item__conversation__source__name"]
+_SOURCE, _BULK = AT["item__conversation__source__name"], AT["bulk_id"]
 
 Group = Sequence[tuple[Any, ...]]
 
@@ -51,6 +53,8 @@ def label_source(group: Group) -> str:
         return f"imported:{last[_SOURCE]}"
     if last[_FINAL]:
         return "senior"
+    if last[_BULK] is not None:
+        return "bulk"
     return "consensus" if sum(not d[_IMPORTED] for d in group) > 1 else "reviewer"
 
 
@@ -60,7 +64,7 @@ def settle(group: Group, *, include_imported: bool, now: datetime) -> tuple[Grou
     if not rows:
         raise Skip(IMPORTED)
     last = rows[-1]
-    if last[_FINAL] or last[_IMPORTED]:
+    if last[_FINAL] or last[_IMPORTED] or last[_BULK] is not None:
         return rows, label_source(rows)
     reviews = [d for d in rows if not d[_IMPORTED]]
     if any(d[_STATUS] == ItemStatus.ESCALATED for d in reviews) or len({d[_VERDICT] for d in reviews}) > 1:

@@ -28,7 +28,7 @@ _IDS = [
     ("id", pa.string()),
     ("conversation_id", pa.int64()),
     ("decision_id", pa.int64()),
-    ("label_source", pa.string()),  # reviewer, consensus, senior or imported:<source>
+    ("label_source", pa.string()),  # reviewer, consensus, senior, bulk or imported:<source>
 ]
 _META = [
     ("verdict", pa.string()),

@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reviews.ingest.bulk_insert import insert_batch, stored_ids
+from reviews.ingest.clustering import campaigns_assign
+from reviews.ingest.minhash import request_text
 from reviews.ingest.schemas import ConversationIn
 from reviews.models import Source
 from reviews.scoring.services import scoring_enqueue
@@ -53,7 +55,15 @@ def _ingest_once(source: Source, conversations: Sequence[ConversationIn]) -> Ing
     for payload in conversations:
         if payload.external_id not in stored and payload.external_id not in fresh:
             fresh[payload.external_id] = payload
-    new_ids = insert_batch(source_id=source.pk, payloads=list(fresh.values()), received_at=timezone.now())
+    now = timezone.now()
+    new_ids = insert_batch(source_id=source.pk, payloads=list(fresh.values()), received_at=now)
+    campaigns_assign(
+        requests=[
+            (pk, request_text((m.role, m.content) for m in p.messages))
+            for pk, p in zip(new_ids, fresh.values(), strict=True)
+        ],
+        now=now,
+    )
     stored.update(zip(fresh, new_ids, strict=True))
     if new_ids:
         transaction.on_commit(lambda: scoring_enqueue(conversation_ids=new_ids), robust=True)

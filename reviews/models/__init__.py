@@ -29,6 +29,7 @@ from reviews.models.audit import (
     AuditAction,
     AuditEvent,
 )
+from reviews.models.campaigns import BAND_FIELDS, BulkVerdict, Campaign, CampaignMember
 from reviews.models.datasets import (
     Dataset,
     DatasetFormat,
@@ -76,6 +77,7 @@ from reviews.models.workspace import (
 
 __all__ = [
     "ALL_CATEGORIES",
+    "BAND_FIELDS",
     "FAILURE_VERDICTS",
     "FALLBACK_PRODUCER",
     "HARMFUL_REQUEST_VERDICTS",
@@ -84,7 +86,10 @@ __all__ = [
     "AnalyticsRollupState",
     "AuditAction",
     "AuditEvent",
+    "BulkVerdict",
     "CalibrationRollup",
+    "Campaign",
+    "CampaignMember",
     "Category",
     "Conversation",
     "Dataset",

@@ -22,6 +22,8 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", "Dataset download"
     MODEL_PROMOTED = "model_promoted", "Scoring model promoted"
     MODEL_TRAINING_REQUESTED = "model_training_requested", "Scoring model training requested"
+    BULK_VERDICT = "bulk_verdict", "Verdict applied to a campaign"
+    BULK_VERDICT_REVERTED = "bulk_verdict_reverted", "Campaign verdict reverted"
 
 
 class AuditEvent(models.Model):

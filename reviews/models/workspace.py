@@ -138,6 +138,14 @@ class Decision(models.Model):
         help_text="Imported labels of the verdict contract (request_harmful, complied, harmful_response, categories,"
         " pair); a key the set does not give is absent. Null for reviewers' decisions (derived from the verdict).",
     )
+    bulk = models.ForeignKey(
+        "BulkVerdict",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        help_text="Applied with a campaign's bulk verdict (its `applied_by` is `reviewer`).",
+    )
     created_at = models.DateTimeField(db_default=Now(), db_index=True)
     updated_at = models.DateTimeField(db_default=Now())
 

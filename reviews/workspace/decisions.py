@@ -13,6 +13,7 @@ from reviews.datasets.staleness import dataset_mark_stale
 from reviews.models import (
     HARMFUL_REQUEST_VERDICTS,
     AuditAction,
+    BulkVerdict,
     Category,
     Decision,
     ItemStatus,
@@ -49,10 +50,12 @@ def decision_record(
     preferred_response: str = "",
     time_spent_seconds: int = 0,
     is_final: bool = False,
+    bulk: BulkVerdict | None = None,
 ) -> Decision:
     """One reviewer's label; the item closes once it has the reviews it needs.
 
-    In the escalation and adjudication queues a (senior's) decision is final.
+    In the escalation and adjudication queues a (senior's) decision is final. A decision applied with a
+    campaign's bulk verdict (`bulk`, reviews/campaigns/bulk.py) closes its item whatever reviews it asked for.
     """
     decision_validate(verdict, categories, severity)
     with transaction.atomic():
@@ -73,13 +76,14 @@ def decision_record(
                     preferred_response=preferred_response,
                     time_spent_seconds=time_spent_seconds,
                     is_final=is_final,
+                    bulk=bulk,
                 )
         except IntegrityError:
             raise DecisionError("You have already decided this item.") from None
         item.reviews_done += 1
         item.claimed_by, item.lease_expires_at = None, None
         now = timezone.now()
-        closes = decision.is_final or item.reviews_done >= item.reviews_required
+        closes = decision.is_final or bulk is not None or item.reviews_done >= item.reviews_required
         if closes:
             item.status, item.closed_at = ItemStatus.DONE, now
         item.save(update_fields=["reviews_done", "claimed_by", "lease_expires_at", "status", "closed_at"])

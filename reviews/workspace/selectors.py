@@ -13,6 +13,7 @@ from django.utils import timezone
 from reviews.models import (
     AuditAction,
     AuditEvent,
+    BulkVerdict,
     Category,
     Decision,
     Escalation,
@@ -129,6 +130,15 @@ class Workspace:
     @cached_property
     def model_panel(self) -> ModelPanel:
         return model_panel(self.scores, self.categories)
+
+    @cached_property
+    def campaign_suggestion(self) -> BulkVerdict | None:
+        """The verdict last applied in bulk (and not reverted) to this conversation's campaign: shown to whoever
+        decides a member that arrived since, as a suggestion; it decides nothing (reviews/campaigns/bulk.py)."""
+        active = BulkVerdict.objects.filter(
+            campaign__members__conversation_id=self.item.conversation_id, reverted_at=None
+        )
+        return active.order_by("-created_at", "-pk").first()
 
 
 def lease_renew_interval(*, queue: Queue) -> int:

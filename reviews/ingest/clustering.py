@@ -1,0 +1,161 @@
+"""Assigning ingested conversations to campaigns, inside ingest's own transaction.
+
+One batch costs three reads and a few writes whatever its size: the seeds sharing a band bucket with any request
+of the batch (one query over the twelve partial indexes), the shingle hashes of the few most similar candidates,
+then the new member rows (one bulk insert), the campaigns started and the sizes grown. Requests are matched in
+arrival order, so a request can join a seed from earlier in the same batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Greatest
+
+from reviews.bulk import MAX_PARAMS
+from reviews.ingest.minhash import (
+    SHORTLIST,
+    Fingerprint,
+    Signature,
+    best_match,
+    fingerprint,
+    pack_grams,
+    pack_signature,
+    unpack_grams,
+    unpack_signature,
+)
+from reviews.models import BAND_FIELDS, Campaign, CampaignMember
+
+_CHUNK = 500  # requests per candidate query: BANDS x 500 parameters stays under every backend's limit
+
+
+@dataclass
+class _Seeds:
+    """Seeds known to this batch: the stored ones sharing a bucket with it, and the batch's own new ones."""
+
+    signature: dict[int, Signature] = field(default_factory=dict)
+    grams: dict[int, frozenset[int]] = field(default_factory=dict)
+    campaign: dict[int, int | None] = field(default_factory=dict)
+    stored: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
+    fresh: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, conversation_id: int, fp: Fingerprint) -> None:
+        """A seed of this batch."""
+        self.signature[conversation_id], self.grams[conversation_id] = fp.signature, fp.grams
+        self.campaign[conversation_id] = None
+        for band, key in enumerate(fp.bands):
+            self.fresh[(band, key)].append(conversation_id)
+
+    def candidates(self, fp: Fingerprint, index: dict[tuple[int, int], list[int]]) -> Counter[int]:
+        """Seeds of `index` sharing a bucket with `fp`, with how many bands they share."""
+        found: Counter[int] = Counter()
+        for band, key in enumerate(fp.bands):
+            found.update(index.get((band, key), ()))
+        return found
+
+
+def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> dict[int, int | None]:
+    """Fingerprint new conversations (id, request text) and file each under its near-duplicates' campaign.
+
+    Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed)."""
+    prints = [(pk, fp) for pk, text in requests if (fp := fingerprint(text)) is not None]
+    if not prints:
+        return {}
+    seeds = _Seeds()
+    _stored_buckets(seeds, [fp for _, fp in prints])
+    stored = {pk: seeds.candidates(fp, seeds.stored) for pk, fp in prints}
+    _load_seeds(seeds, stored)
+    joined: dict[int, int] = {}  # new conversation -> the seed it matched
+    for pk, fp in prints:
+        found = stored[pk] + seeds.candidates(fp, seeds.fresh) if seeds.fresh else stored[pk]
+        seed = best_match(fp, found, seeds.signature.get, seeds.grams.__getitem__)
+        if seed is not None:
+            joined[pk] = seed
+        else:
+            seeds.add(pk, fp)
+    campaign_of = _campaigns_for(seeds, set(joined.values()), {pk for pk, _ in prints}, now)
+    rows: list[tuple[Any, ...]] = []
+    for pk, fp in prints:
+        if pk in joined:
+            rows.append((pk, campaign_of[joined[pk]], now, None, None, *([None] * len(BAND_FIELDS))))
+        else:
+            sig, grams = pack_signature(fp.signature), pack_grams(fp.grams)
+            rows.append((pk, campaign_of.get(pk), now, sig, grams, *fp.bands))
+    _insert(rows)
+    _grow(Counter(campaign_of[seed] for seed in joined.values()), now)
+    return {pk: campaign_of[joined[pk]] if pk in joined else campaign_of.get(pk) for pk, _ in prints}
+
+
+_MEMBER_COLUMNS = ("conversation_id", "campaign_id", "joined_at", "signature", "grams", *BAND_FIELDS)
+
+
+def _insert(rows: list[tuple[Any, ...]]) -> None:
+    """The member rows: COPY on PostgreSQL (no SQL to build, no instances), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        members = [CampaignMember(**dict(zip(_MEMBER_COLUMNS, row, strict=True))) for row in rows]
+        CampaignMember.objects.bulk_create(members, batch_size=MAX_PARAMS // len(_MEMBER_COLUMNS))
+        return
+    table = CampaignMember._meta.db_table
+    sql = f"COPY {table} ({', '.join(_MEMBER_COLUMNS)}) FROM STDIN"
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _stored_buckets(seeds: _Seeds, fps: Sequence[Fingerprint]) -> None:
+    """The buckets of stored seeds that share one with any of `fps` (ids and bands only)."""
+    columns = ("conversation_id", *BAND_FIELDS)
+    for start in range(0, len(fps), _CHUNK):
+        chunk = fps[start : start + _CHUNK]
+        match = Q()
+        for band, name in enumerate(BAND_FIELDS):
+            match |= Q((f"{name}__in", sorted({fp.bands[band] for fp in chunk})))
+        for pk, *bands in CampaignMember.objects.filter(match).values_list(*columns):
+            for band, key in enumerate(bands):
+                seeds.stored[(band, key)].append(pk)
+
+
+def _load_seeds(seeds: _Seeds, stored: dict[int, Counter[int]]) -> None:
+    """Signature, shingles and campaign of the stored seeds some request shortlists (sharing most bands)."""
+    wanted = {seed for found in stored.values() for seed, _ in found.most_common(SHORTLIST)}
+    if not wanted:
+        return
+    columns = ("conversation_id", "campaign_id", "signature", "grams")
+    for pk, campaign, sig, grams in CampaignMember.objects.filter(conversation_id__in=wanted).values_list(*columns):
+        if sig is not None and grams is not None:
+            seeds.signature[pk], seeds.grams[pk] = unpack_signature(sig), unpack_grams(grams)
+            seeds.campaign[pk] = campaign
+
+
+def _campaigns_for(seeds: _Seeds, matched: set[int], batch: set[int], now: datetime) -> dict[int, int]:
+    """seed -> campaign for every matched seed, starting a campaign for a seed matched the first time (one insert,
+    and one update for the seeds stored earlier; seeds of this batch get theirs in the member insert)."""
+    out = {seed: c for seed in matched if (c := seeds.campaign.get(seed)) is not None}
+    fresh = sorted(matched - set(out))
+    if not fresh:
+        return out
+    created = Campaign.objects.bulk_create(
+        [Campaign(seed_id=seed, size=1, created_at=now, last_member_at=now) for seed in fresh]
+    )
+    out.update((c.seed_id, c.pk) for c in created)
+    stored = [seed for seed in fresh if seed not in batch]
+    if stored:
+        campaign = Case(*(When(conversation_id=seed, then=Value(out[seed])) for seed in stored))
+        CampaignMember.objects.filter(conversation_id__in=stored).update(campaign_id=campaign)
+    return out
+
+
+def _grow(added: Counter[int], now: datetime) -> None:
+    """One update for every campaign that gained members."""
+    if not added:
+        return
+    more = Case(*(When(pk=pk, then=Value(n)) for pk, n in added.items()), default=Value(0))
+    Campaign.objects.filter(pk__in=list(added)).update(
+        size=F("size") + more, last_member_at=Greatest(F("last_member_at"), Value(now))
+    )
