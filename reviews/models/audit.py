@@ -21,6 +21,12 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", "Dataset download"
     MODEL_PROMOTED = "model_promoted", "Scoring model promoted"
     MODEL_TRAINING_REQUESTED = "model_training_requested", "Scoring model training requested"
+    COMMENT = "comment", "Comment"
+    COMMENT_EDIT = "comment_edit", "Comment edited"
+    TAG_ADD = "tag_add", "Tag added"
+    TAG_REMOVE = "tag_remove", "Tag removed"
+    FILTER_SAVE = "filter_save", "Search filter saved"
+    FILTER_DELETE = "filter_delete", "Search filter deleted"
 
 
 class AuditEvent(models.Model):
