@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from reviews.permissions import ADMIN, user_roles
-from reviews.workspace.inbox import inbox_count
+from reviews.workspace.inbox import inbox_badge
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:
@@ -15,5 +15,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_admin": SimpleLazyObject(lambda: ADMIN in held),
         "has_role": SimpleLazyObject(lambda: bool(held)),  # reviewers, seniors, admins: the Analytics link
-        "inbox_count": SimpleLazyObject(lambda: inbox_count(user=request.user)),  # seniors' header; None others
+        "senior_inbox": SimpleLazyObject(lambda: inbox_badge(user=request.user)),  # seniors' header count
     }

@@ -4,6 +4,7 @@ reason is the rule."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
@@ -62,8 +63,14 @@ def may_use_inbox(user: Any) -> bool:
     return bool(user_roles(user) & {SENIOR, ADMIN})
 
 
-def inbox_count(*, user: Any) -> int | None:
-    """Open escalation items for the header; None for users without a senior or admin role."""
+@dataclass(frozen=True)
+class InboxBadge:
+    shown: bool  # seniors and admins only
+    count: int = 0
+
+
+def inbox_badge(*, user: Any) -> InboxBadge:
+    """The header's inbox link: open escalation items for seniors and admins; not shown to anyone else."""
     if not may_use_inbox(user):
-        return None
-    return _open_in_inbox(user).count()
+        return InboxBadge(shown=False)
+    return InboxBadge(shown=True, count=_open_in_inbox(user).count())
