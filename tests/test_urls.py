@@ -32,6 +32,17 @@ URLS = [
     ("items/<int:pk>/renew/", "reviews:item-renew", "item_renew"),
     ("items/<int:pk>/messages/<int:index>/", "reviews:message", "message_full"),
     ("items/<int:pk>/messages/<int:index>/reveal/", "reviews:message-reveal", "message_reveal"),
+    ("items/<int:pk>/discussion/", "reviews:item-discussion", "item_discussion"),
+    ("items/<int:pk>/comments/", "reviews:comment-post", "comment_post"),
+    ("items/<int:pk>/comments/<int:comment_pk>/", "reviews:comment-edit", "comment_edit"),
+    ("items/<int:pk>/tags/", "reviews:tag-add", "tag_add"),
+    ("items/<int:pk>/tags/remove/", "reviews:tag-remove", "tag_remove"),
+    ("items/<int:pk>/history/", "reviews:item-history", "item_history"),
+    ("search/", "reviews:search", "search_page"),
+    ("search/saved/", "reviews:saved-filter-save", "saved_filter_save"),
+    ("search/saved/<int:pk>/delete/", "reviews:saved-filter-delete", "saved_filter_delete"),
+    ("inbox/", "reviews:inbox", "senior_inbox"),
+    ("my/mentions/dismiss/", "reviews:mentions-dismiss", "mentions_dismiss"),
     ("my/work/", "reviews:my-work", "my_work"),
     ("my/work/<int:pk>/edit/", "reviews:decision-edit", "decision_edit"),
     ("my/escalations/", "reviews:my-escalations", "my_escalations"),
@@ -59,7 +70,16 @@ WEBSOCKETS = [
     ("ws/datasets/", "DatasetConsumer"),
     ("^.*$", "UnknownPathConsumer"),
 ]
-SAMPLE = {"pk": 7, "slug": "triage", "index": 2, "number": 3, "name": "safety", "table": "cells", "split": "train"}
+SAMPLE = {
+    "comment_pk": 3,
+    "pk": 7,
+    "slug": "triage",
+    "index": 2,
+    "number": 3,
+    "name": "safety",
+    "table": "cells",
+    "split": "train",
+}
 
 
 def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str | None, str]]:

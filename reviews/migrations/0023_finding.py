@@ -1,9 +1,10 @@
 """Comments, mentions, item tags, saved search filters and claim records; and on PostgreSQL the full-text search
-index over conversations (reviews/workspace/search.py says why an expression index).
+column and index over conversations (reviews/workspace/search.py says why).
 
 `reviews_search_vector(messages)`: the turns' `content` strings joined, the first 100,000 characters, as an
-English tsvector. Immutable (every function it calls is), so it can be indexed; capped, so no conversation can
-reach the 1 MB tsvector limit and fail at ingest.
+English tsvector: immutable (every function it calls is), so it can define a stored generated column; capped, so
+no conversation can reach the 1 MB tsvector limit and fail at ingest. The column is not on the Django model (the
+ORM never selects it; search.py names it); PostgreSQL fills it on insert and on any change of `messages`.
 """
 
 from typing import Any
@@ -19,10 +20,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
   SELECT to_tsvector('english'::regconfig, left(coalesce(string_agg(turn ->> 'content', ' '), ''), 100000))
   FROM jsonb_array_elements(CASE jsonb_typeof(messages) WHEN 'array' THEN messages ELSE '[]'::jsonb END) AS turn
 $$;
-CREATE INDEX conversation_search ON reviews_conversation USING gin (reviews_search_vector(messages));
+ALTER TABLE reviews_conversation
+  ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (reviews_search_vector(messages)) STORED;
+CREATE INDEX conversation_search ON reviews_conversation USING gin (search_vector);
 """
 DROP_SEARCH = """
 DROP INDEX IF EXISTS conversation_search;
+ALTER TABLE reviews_conversation DROP COLUMN IF EXISTS search_vector;
 DROP FUNCTION IF EXISTS reviews_search_vector(jsonb);
 """
 

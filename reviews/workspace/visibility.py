@@ -83,6 +83,14 @@ def items_visible(*, user: Any) -> QuerySet[ReviewItem]:
     return _with_access(qs, queue_access(user=user, queue="queue_id"))
 
 
+def items_visible_eager(*, user: Any) -> QuerySet[ReviewItem]:
+    """The same items as `items_visible`, with the queue rule decided first (one small query for the ids of
+    `queues_workable`): for searches over millions of items, where the planner would otherwise drive from the
+    queues the user may work and read every item in them before applying a text or tag match."""
+    ids = list(queues_workable(user=user).values_list("pk", flat=True))
+    return ReviewItem.objects.filter(queue_id__in=ids)
+
+
 def item_visible(*, user: Any, pk: int) -> ReviewItem | None:
     """One item, only if it sits in a queue the user may work: a guessed URL for another queue's item is 404."""
     related = ("queue", "conversation__source", "policy_version", "claimed_by")

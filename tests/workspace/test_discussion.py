@@ -14,7 +14,7 @@ from reviews.workspace.decisions import decision_record
 from tests.factories import DECISION, HX, claim, make_item, page
 
 pytestmark = pytest.mark.django_db
-PAYLOAD = '<img src=x onerror=alert(1)> hi @sam'
+PAYLOAD = "<img src=x onerror=alert(1)> hi @sam"
 
 
 def _client(user: User) -> Client:
@@ -152,9 +152,9 @@ def test_senior_inbox_lists_open_escalations_sorted_with_a_header_count(reviewer
     assert rows[0].raised_by_name == "rita" and rows[0].from_item == first.pk
     body = response.content.decode()
     assert "&lt;b&gt;one" in body and 'id="inbox-link"' in body and ">2</span>" in body
-    assert [row.reason for row in sam.get("/inbox/", {"sort": "newest"}).context["rows"]][0] == "newer one"
+    assert sam.get("/inbox/", {"sort": "newest"}).context["rows"][0].reason == "newer one"
     assert rita.get("/inbox/").status_code == 403 and 'id="inbox-link"' not in rita.get("/").content.decode()
     senior_item = rows[0]
     top = page(sam.get(f"/items/{senior_item.pk}/"))
     assert "older <b>one</b>" in top.split("Routed by")[0] or "older <b>one</b>" in top
-    assert top.index("class=\"escalation-top\"") < top.index('class="conversation"')
+    assert top.index('class="escalation-top"') < top.index('class="conversation"')

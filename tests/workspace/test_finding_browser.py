@@ -1,9 +1,12 @@
-"""Finding work and talking about it in headless Chromium, at 1440×900 and 390×844: search with filters and text,
+"""Finding work and talking about it in headless Chromium, at 1440x900 and 390x844: search with filters and text,
 a comment whose @mention reaches the other user, the history of an item that was claimed, skipped, decided,
-escalated and resolved, and the seniors' inbox. Screenshots go to /tmp/finding-*.png."""
+escalated and resolved, and the seniors' inbox. Screenshots: finding-*.png in $OVERSIGHT_SCREENSHOTS (else /tmp)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from tests.browser import BROWSER_TESTS, sign_in
 from tests.factories import make_item
 
 pytestmark = BROWSER_TESTS
+SHOTS = Path(os.environ.get("OVERSIGHT_SCREENSHOTS") or tempfile.gettempdir())
 VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 LOCKS = [{"role": "user", "content": "How do I pick a pin tumbler lock?"}, {"role": "assistant", "content": "No."}]
 CAKE = [{"role": "user", "content": "A lemon cake recipe please"}, {"role": "assistant", "content": "Sure."}]
@@ -64,7 +68,7 @@ def test_search_with_filters_and_text(browser, live_server, reviewer, viewport):
     assert rows.count() == 1 and f"#{lock_calibration.pk}" not in page.inner_text("#results")
     assert "q=tumbler" in page.url and "risk_min=0.5" in page.url  # the search is a link
     _fits(page)
-    page.screenshot(path=f"/tmp/finding-search-{viewport}.png", full_page=True)
+    page.screenshot(path=str(SHOTS / f"finding-search-{viewport}.png"), full_page=True)
     page.fill("#id_filter_name", "locks in triage")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=locks in triage")
@@ -93,11 +97,11 @@ def test_comment_with_a_mention_reaches_the_other_user(browser, live_server, rev
     sam, sam_errors = _open(browser, live_server, "sam", viewport)
     mentions = sam.locator("#mentions")
     assert "rita mentioned you on" in mentions.inner_text()
-    sam.screenshot(path=f"/tmp/finding-mention-{viewport}.png", full_page=True)
+    sam.screenshot(path=str(SHOTS / f"finding-mention-{viewport}.png"), full_page=True)
     mentions.get_by_role("link", name=f"#{item.pk}").click()
     sam.wait_for_selector(".comment .content")
     assert "@sam is this <b>policy</b>?" in sam.inner_text("#discussion")
-    sam.locator("#discussion").screenshot(path=f"/tmp/finding-discussion-{viewport}.png")
+    sam.locator("#discussion").screenshot(path=str(SHOTS / f"finding-discussion-{viewport}.png"))
     sam.goto(f"{live_server.url}/")
     sam.get_by_role("button", name="Mark all read").click()
     sam.wait_for_load_state()
@@ -143,7 +147,7 @@ def test_history_of_an_item_claimed_skipped_decided_escalated_and_resolved(
     text = page.inner_text("#timeline")
     assert "not my area" in text and "split on intent" in text and "bob" in text
     _fits(page)
-    page.locator("#history-fold").screenshot(path=f"/tmp/finding-history-{viewport}.png")
+    page.locator("#history-fold").screenshot(path=str(SHOTS / f"finding-history-{viewport}.png"))
     assert errors == []
 
 
@@ -164,7 +168,7 @@ def test_senior_inbox_lists_sorts_and_opens_escalations(browser, live_server, re
     page.get_by_role("link", name="Newest first").click()
     page.wait_for_selector(".inbox-table tbody tr:first-child td.content:has-text('newer')")
     _fits(page)
-    page.screenshot(path=f"/tmp/finding-inbox-{viewport}.png", full_page=True)
+    page.screenshot(path=str(SHOTS / f"finding-inbox-{viewport}.png"), full_page=True)
     page.locator(".inbox-table tbody tr").first.locator("td").first.get_by_role("link").click()
     page.wait_for_selector(".escalation-top")
     top = page.locator(".escalation-top")
@@ -174,5 +178,5 @@ def test_senior_inbox_lists_sorts_and_opens_escalations(browser, live_server, re
         " < document.querySelector('.conversation').getBoundingClientRect().top"
     )
     assert above
-    page.screenshot(path=f"/tmp/finding-escalated-item-{viewport}.png")
+    page.screenshot(path=str(SHOTS / f"finding-escalated-item-{viewport}.png"))
     assert errors == []
