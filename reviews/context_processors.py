@@ -15,5 +15,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_admin": SimpleLazyObject(lambda: ADMIN in held),
         "has_role": SimpleLazyObject(lambda: bool(held)),  # reviewers, seniors, admins: the Analytics link
-        "senior_inbox": SimpleLazyObject(lambda: inbox_badge(user=request.user)),  # seniors' header count
+        "senior_inbox": SimpleLazyObject(lambda: inbox_badge(user=request.user, roles=held)),  # seniors' header count
     }

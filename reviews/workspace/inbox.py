@@ -4,6 +4,7 @@ reason is the rule."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,9 @@ def inbox_items(*, user: Any, sort: str = "oldest") -> list[ReviewItem]:
     return list(rows[:INBOX_LIMIT])
 
 
-def may_use_inbox(user: Any) -> bool:
-    return bool(user_roles(user) & {SENIOR, ADMIN})
+def may_use_inbox(user: Any, roles: Collection[str] | None = None) -> bool:
+    """Seniors and admins; `roles`: the user's, when the caller already read them (`user_roles`)."""
+    return bool(set(user_roles(user) if roles is None else roles) & {SENIOR, ADMIN})
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,8 @@ class InboxBadge:
     count: int = 0
 
 
-def inbox_badge(*, user: Any) -> InboxBadge:
+def inbox_badge(*, user: Any, roles: Collection[str] | None = None) -> InboxBadge:
     """The header's inbox link: open escalation items for seniors and admins; not shown to anyone else."""
-    if not may_use_inbox(user):
+    if not may_use_inbox(user, roles):
         return InboxBadge(shown=False)
     return InboxBadge(shown=True, count=_open_in_inbox(user).count())

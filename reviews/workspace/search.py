@@ -26,10 +26,11 @@ from django.db.models import Exists, F, Func, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from reviews.models import Decision, Flag, ItemStatus, ItemTag, ReviewItem, Verdict
+from reviews.models import Conversation, Decision, Flag, ItemStatus, ItemTag, ReviewItem, Verdict
 from reviews.workspace.visibility import decisions_seen, items_visible_eager, queues_workable
 
 PAGE_SIZE = 25
+TEXT_IDS = 2_000  # matches up to which text search lists the conversations (see _text)
 SEARCH_CHARS = 100_000  # frozen in migration 0023's reviews_search_vector
 SORTS = {
     "newest": ("-created_at", "-pk"),
@@ -89,11 +90,20 @@ class SearchPage:
 
 
 def _text(qs: QuerySet[ReviewItem], text: str) -> QuerySet[ReviewItem]:
-    if connection.vendor == "postgresql":
-        query = SearchQuery(text, config="english", search_type="websearch")
-        return qs.alias(document=ConversationSearchVector(F("conversation__messages"))).filter(document=query)
-    as_text = Cast("conversation__messages", output_field=TextField())
-    return qs.alias(messages_text=as_text).filter(messages_text__icontains=text)
+    """Items whose conversation matches `text`. On PostgreSQL in two steps, so that neither kind of word takes
+    the other's plan: the matching conversations first from the GIN index, at most TEXT_IDS of them; if that is
+    all there are (a rare word, a phrase), the items of exactly those; else (a common word) the page walks the
+    items newest first and checks each conversation's stored tsvector, which finds 26 matches within a few
+    thousand rows. Left to itself the planner took that walk for rare words too and read every row."""
+    if connection.vendor != "postgresql":
+        as_text = Cast("conversation__messages", output_field=TextField())
+        return qs.alias(messages_text=as_text).filter(messages_text__icontains=text)
+    query = SearchQuery(text, config="english", search_type="websearch")
+    matching = Conversation.objects.alias(document=ConversationSearchVector(F("messages"))).filter(document=query)
+    ids = list(matching.values_list("pk", flat=True)[: TEXT_IDS + 1])
+    if len(ids) <= TEXT_IDS:
+        return qs.filter(conversation_id__in=ids)
+    return qs.alias(document=ConversationSearchVector(F("conversation__messages"))).filter(document=query)
 
 
 def _day_start(day: Any) -> datetime:

@@ -170,3 +170,16 @@ def test_search_query_count_does_not_grow_with_results(client, reviewer):
     with CaptureQueriesContext(connection) as many:
         client.get("/search/", {"status": "open"})
     assert len(many) == len(few)
+
+
+def test_text_search_gives_the_same_items_for_common_words(client, reviewer, monkeypatch):
+    """Past TEXT_IDS matches, PostgreSQL walks the items and checks each conversation: same results."""
+    from reviews.workspace import search
+
+    locks = [make_item(n=n, messages=LOCKS) for n in range(3)]
+    make_item(n=9, messages=CAKE)
+    client.force_login(reviewer)
+    monkeypatch.setattr(search, "TEXT_IDS", 1)
+
+    assert _ids(client.get("/search/", {"q": "tumbler"})) == {item.pk for item in locks}
+    assert _ids(client.get("/search/", {"q": "tumbler", "status": "done"})) == set()
