@@ -158,3 +158,30 @@ def test_senior_inbox_lists_open_escalations_sorted_with_a_header_count(reviewer
     top = page(sam.get(f"/items/{senior_item.pk}/"))
     assert "older <b>one</b>" in top.split("Routed by")[0] or "older <b>one</b>" in top
     assert top.index('class="escalation-top"') < top.index('class="conversation"')
+
+
+def test_history_shows_reveals_edits_comments_tags_and_snapshots(reviewer):
+    from reviews.datasets.lineage import lineage_record
+    from reviews.models import Dataset, DatasetStatus
+    from reviews.workspace import reviewing
+
+    rita = _client(reviewer)
+    item = make_item(n=1)
+    assert claim(rita) == item
+    reviewing.content_reveal(item=item, reviewer=reviewer, message_index=1)
+    rita.post(f"/items/{item.pk}/decide/", DECISION)
+    decision = item.decisions.get()
+    reviewing.decision_edit(decision=decision, reviewer=reviewer, verdict="over_refusal", severity=2)
+    rita.post(f"/items/{item.pk}/comments/", {"body": "see policy 4.2"})
+    rita.post(f"/items/{item.pk}/tags/", {"name": "policy-gap"})
+    dataset = Dataset.objects.create(kind="eval", status=DatasetStatus.READY, row_count=1)
+    lineage_record(dataset=dataset, first_conversation_id=item.conversation_id,
+                   last_conversation_id=item.conversation_id, decision_ids=[decision.pk])  # fmt: skip
+
+    events = rita.get(f"/items/{item.pk}/history/").context["events"]
+    texts = {event.kind: event.text for event in events}
+
+    assert texts["revealed"] == "Revealed turn 2"
+    assert texts["edited"].startswith("Edited a decision (") and "verdict" in texts["edited"]
+    assert texts["commented"] == "Commented" and texts["tagged"] == "Tagged policy-gap"
+    assert texts["exported"].startswith(f"Exported in snapshot {dataset.pk}")
