@@ -22,15 +22,15 @@ from typing import Any
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Exists, F, Func, OuterRef, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from reviews.models import Conversation, Decision, Flag, ItemStatus, ItemTag, ReviewItem, Verdict
 from reviews.workspace.visibility import decisions_seen, items_visible_eager, queues_workable
 
 PAGE_SIZE = 25
-TEXT_IDS = 2_000  # matches up to which text search lists the conversations (see _text)
+TEXT_IDS = 3_000  # matches up to which text search lists the conversations (see _text)
 SEARCH_CHARS = 100_000  # frozen in migration 0023's reviews_search_vector
 SORTS = {
     "newest": ("-created_at", "-pk"),
@@ -101,9 +101,17 @@ def _text(qs: QuerySet[ReviewItem], text: str) -> QuerySet[ReviewItem]:
     query = SearchQuery(text, config="english", search_type="websearch")
     matching = Conversation.objects.alias(document=ConversationSearchVector(F("messages"))).filter(document=query)
     ids = list(matching.values_list("pk", flat=True)[: TEXT_IDS + 1])
-    if len(ids) <= TEXT_IDS:
-        return qs.filter(conversation_id__in=ids)
+    if len(ids) <= TEXT_IDS:  # the page sorts these few: never walk an index to find them (see items_search)
+        return qs.filter(conversation_id__in=ids).alias(listed=Value(True))
     return qs.alias(document=ConversationSearchVector(F("conversation__messages"))).filter(document=query)
+
+
+def _unindexed(key: str) -> Any:
+    """`-created_at` as `Coalesce(created_at, created_at) DESC`: the same order, but the planner cannot read it
+    from an index, so it fetches the listed rows and sorts them instead of walking the whole table for them."""
+    name = key.lstrip("-")
+    expression = Coalesce(name, name)
+    return expression.desc() if key.startswith("-") else expression.asc()
 
 
 def _day_start(day: Any) -> datetime:
@@ -139,7 +147,10 @@ def items_search(*, user: Any, data: dict[str, Any], page: int = 1, per_page: in
     """One page of the items `user` may see that match the cleaned SearchForm `data`."""
     qs = _filters(items_visible_eager(user=user), data, user)
     qs = qs.select_related("queue", "conversation__source").defer("conversation__messages", "conversation__metadata")
-    qs = qs.order_by(*SORTS.get(data.get("sort") or "", SORTS["newest"]))
+    order = SORTS.get(data.get("sort") or "", SORTS["newest"])
+    if "listed" in qs.query.annotations:  # sort the listed matches, by an expression no index offers to walk
+        order = tuple(_unindexed(key) for key in order)
+    qs = qs.order_by(*order)
     page = max(1, page)
     start = (page - 1) * per_page
     rows = list(qs[start : start + per_page + 1])
