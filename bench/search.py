@@ -4,9 +4,10 @@
 What it measures, in one process, on a throw-away PostgreSQL database (``oversight_bench_search``, migrated,
 dropped at the end, also on error), as a reviewer (not a superuser, so the queue access EXISTS runs):
 
-- **text**: full-text queries over the conversations' turns through the GIN expression index
-  ``reviews_search_vector(messages)`` (migration 0023): a rare word, a mid-frequency word, a word in most
-  conversations, two words, a quoted phrase, and text with queue and risk filters;
+- **text**: full-text queries over the conversations' turns (the stored ``search_vector`` column under its GIN
+  index, migration 0023; ``search._text`` lists up to TEXT_IDS matches, else walks newest first): a rare word,
+  a mid-frequency word, a common word, a common and a mid word together, a quoted phrase seen in the data, and
+  text with queue and risk filters;
 - **filters**: queue, status and risk without text; a flag category; a tag;
 - **page**: the whole ``GET /search/?q=…`` through the Django test Client (session, form, selector, template);
 - **pk lookup**: ``ReviewItem.objects.get(pk=…)``, the floor for a round trip on this machine in this run.
@@ -25,6 +26,7 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, user postgres, trust
 
     .venv/bin/python bench/search.py                                   # 200,000 and 1,000,000
     .venv/bin/python bench/search.py --small 20000 --conversations 100000
+    .venv/bin/python bench/search.py --keep ...; .venv/bin/python bench/search.py --measure-only   # re-measure
 """
 
 from __future__ import annotations
