@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from reviews.permissions import ADMIN, user_roles
+from reviews.workspace.inbox import inbox_badge
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:
@@ -14,4 +15,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_admin": SimpleLazyObject(lambda: ADMIN in held),
         "has_role": SimpleLazyObject(lambda: bool(held)),  # reviewers, seniors, admins: the Analytics link
+        "senior_inbox": SimpleLazyObject(lambda: inbox_badge(user=request.user, roles=held)),  # seniors' header count
     }

@@ -7,7 +7,7 @@ from reviews.campaigns import views as campaign_views
 from reviews.datasets import views as dataset_views
 from reviews.ingest import views as source_views
 from reviews.routing import views as policy_views
-from reviews.workspace import home
+from reviews.workspace import finding, home
 from reviews.workspace import views as workspace_views
 
 app_name = "reviews"
@@ -23,7 +23,18 @@ urlpatterns = [
     path("items/<int:pk>/messages/<int:index>/", workspace_views.message_full, name="message"),
     path("items/<int:pk>/messages/<int:index>/reveal/", workspace_views.message_reveal, name="message-reveal"),
     path("items/<int:pk>/reveal-all/", workspace_views.messages_reveal_all, name="reveal-all"),
-    path("my/work/", workspace_views.my_work, name="my-work"),
+    path("items/<int:pk>/discussion/", finding.item_discussion, name="item-discussion"),
+    path("items/<int:pk>/comments/", finding.comment_post, name="comment-post"),
+    path("items/<int:pk>/comments/<int:comment_pk>/", finding.comment_edit, name="comment-edit"),
+    path("items/<int:pk>/tags/", finding.tag_add, name="tag-add"),
+    path("items/<int:pk>/tags/remove/", finding.tag_remove, name="tag-remove"),
+    path("items/<int:pk>/history/", finding.item_history, name="item-history"),
+    path("search/", finding.search_page, name="search"),
+    path("search/saved/", finding.saved_filter_save, name="saved-filter-save"),
+    path("search/saved/<int:pk>/delete/", finding.saved_filter_delete, name="saved-filter-delete"),
+    path("inbox/", finding.senior_inbox, name="inbox"),
+    path("my/mentions/dismiss/", finding.mentions_dismiss, name="mentions-dismiss"),
+    path("my/work/", finding.my_work, name="my-work"),
     path("my/work/<int:pk>/edit/", workspace_views.decision_edit, name="decision-edit"),
     path("my/work/<int:pk>/undo/", workspace_views.decision_undo, name="decision-undo"),
     path("my/escalations/", workspace_views.my_escalations, name="my-escalations"),

@@ -30,6 +30,7 @@ from reviews.models import (
     BulkVerdict,
     Campaign,
     CampaignMember,
+    Comment,
     Dataset,
     DatasetStatus,
     Decision,
@@ -38,6 +39,7 @@ from reviews.models import (
     PolicyVersion,
     Queue,
     ReviewItem,
+    SavedFilter,
     ScoringModel,
 )
 from tests import factories
@@ -105,6 +107,24 @@ PAGES = [
     row("POST", "items/<int:pk>/reveal-all/",                   L,   R,   R,   R,   L,   L,   L,   pk="item"),
     row("POST", "items/<int:pk>/reveal-all/",                   L,   404, R,   R,   L,   L,   L,   pk="senior_item",
         note="(seniors' queue)"),
+    row("GET",  "items/<int:pk>/discussion/",                   L,   200, 200, 200, L,   L,   L,   pk="item"),
+    row("GET",  "items/<int:pk>/discussion/",                   L,   404, 200, 200, L,   L,   L,   pk="senior_item",
+        note="(seniors' queue)"),
+    row("POST", "items/<int:pk>/comments/",                     L,   422, 422, 422, L,   L,   L,   pk="item"),
+    row("POST", "items/<int:pk>/comments/",                     L,   404, 422, 422, L,   L,   L,   pk="senior_item",
+        note="(seniors' queue)"),
+    row("POST", "items/<int:pk>/comments/<int:comment_pk>/",    L,   422, 422, 422, L,   L,   L,   pk="item",
+        comment_pk="comment"),
+    row("POST", "items/<int:pk>/tags/",                         L,   422, 422, 422, L,   L,   L,   pk="item"),
+    row("POST", "items/<int:pk>/tags/remove/",                  L,   R,   R,   R,   L,   L,   L,   pk="item"),
+    row("GET",  "items/<int:pk>/history/",                      L,   200, 200, 200, L,   L,   L,   pk="item"),
+    row("GET",  "items/<int:pk>/history/",                      L,   404, 200, 200, L,   L,   L,   pk="senior_item",
+        note="(seniors' queue)"),
+    row("GET",  "search/",                                      L,   200, 200, 200, L,   L,   L),
+    row("POST", "search/saved/",                                L,   R,   R,   R,   L,   L,   L),
+    row("POST", "search/saved/<int:pk>/delete/",                L,   R,   404, 404, L,   L,   L,   pk="saved_filter"),
+    row("GET",  "inbox/",                                       L,   403, 200, 200, L,   L,   L),
+    row("POST", "my/mentions/dismiss/",                         L,   R,   R,   R,   L,   L,   L),
     row("GET",  "my/work/",                                     L,   200, 200, 200, L,   L,   L),
     row("GET",  "my/work/<int:pk>/edit/",                       L,   200, 404, 404, L,   L,   L,   pk="decision"),
     row("POST", "my/work/<int:pk>/undo/",                       L,   R,   404, 404, L,   L,   L,   pk="decision"),
@@ -239,6 +259,8 @@ def world(reviewer, senior, admin_user, source_token, settings, media_root: Path
         reviews_done=1,
     )
     decision = Decision.objects.create(item=done, reviewer=reviewer, verdict="appropriate_refusal")
+    comment = Comment.objects.create(item=item, author=reviewer, body="a note")
+    saved_filter = SavedFilter.objects.create(user=reviewer, name="mine", query="status=open")
 
     dataset = Dataset.objects.create(kind="eval", status=DatasetStatus.READY, row_count=1)
     path = default_storage.save(f"datasets/{dataset.pk}/train.jsonl", ContentFile(b'{"id": "ovs-1"}\n'))
@@ -261,6 +283,8 @@ def world(reviewer, senior, admin_user, source_token, settings, media_root: Path
             "senior_item": senior_item.pk,
             "first_message": 0,
             "decision": decision.pk,
+            "comment": comment.pk,
+            "saved_filter": saved_filter.pk,
             "policy": PolicyVersion.objects.get(is_active=True).number,  # rolling back to it: 422, nothing changes
             "dataset": dataset.pk,
             "split": "train",

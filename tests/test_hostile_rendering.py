@@ -54,7 +54,8 @@ DOM_PROBE = """() => {
 
 # Requests a page makes by itself, besides the pages the test opens.
 EXPECTED_REQUESTS = re.compile(
-    r"^/(static/.*|favicon\.ico|login/|items/\d+/renew/|items/\d+/messages/\d+/reveal/|admin/jsi18n/)?$"
+    r"^/(static/.*|favicon\.ico|login/|items/\d+/renew/|items/\d+/discussion/|items/\d+/messages/\d+/reveal/"
+    r"|admin/jsi18n/)?$"
 )
 # Whether the score "0.85" in an element reads left to right on screen (a bidi override could turn it around).
 SCORE_READS_FORWARD = """(element) => {

@@ -6,6 +6,7 @@
 - workspace: ReviewItem, Decision, Escalation
 - datasets: Dataset, DatasetLineage
 - audit: AuditEvent
+- discussion: Comment, Mention, ItemTag, SavedFilter, ClaimRecord
 - analytics: the rollup tables the dashboards read
 
 App label, table names and migrations are unchanged: every model still belongs to the `reviews` app.
@@ -36,6 +37,14 @@ from reviews.models.datasets import (
     DatasetKind,
     DatasetLineage,
     DatasetStatus,
+)
+from reviews.models.discussion import (
+    COMMENT_EDIT_MINUTES,
+    ClaimRecord,
+    Comment,
+    ItemTag,
+    Mention,
+    SavedFilter,
 )
 from reviews.models.ingest import (
     Conversation,
@@ -78,6 +87,7 @@ from reviews.models.workspace import (
 __all__ = [
     "ALL_CATEGORIES",
     "BAND_FIELDS",
+    "COMMENT_EDIT_MINUTES",
     "FAILURE_VERDICTS",
     "FALLBACK_PRODUCER",
     "HARMFUL_REQUEST_VERDICTS",
@@ -91,6 +101,8 @@ __all__ = [
     "Campaign",
     "CampaignMember",
     "Category",
+    "ClaimRecord",
+    "Comment",
     "Conversation",
     "Dataset",
     "DatasetFormat",
@@ -106,9 +118,11 @@ __all__ = [
     "FlagRollup",
     "ItemRollup",
     "ItemStatus",
+    "ItemTag",
     "Judged",
     "LatencyRollup",
     "LimitKind",
+    "Mention",
     "ModelStatus",
     "PolicyDraft",
     "PolicyVersion",
@@ -120,6 +134,7 @@ __all__ = [
     "RollupGrain",
     "RoutingOutcome",
     "RoutingRecord",
+    "SavedFilter",
     "Score",
     "ScoreRollup",
     "ScoringModel",

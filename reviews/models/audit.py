@@ -24,6 +24,12 @@ class AuditAction(models.TextChoices):
     MODEL_TRAINING_REQUESTED = "model_training_requested", "Scoring model training requested"
     BULK_VERDICT = "bulk_verdict", "Verdict applied to a campaign"
     BULK_VERDICT_REVERTED = "bulk_verdict_reverted", "Campaign verdict reverted"
+    COMMENT = "comment", "Comment"
+    COMMENT_EDIT = "comment_edit", "Comment edited"
+    TAG_ADD = "tag_add", "Tag added"
+    TAG_REMOVE = "tag_remove", "Tag removed"
+    FILTER_SAVE = "filter_save", "Search filter saved"
+    FILTER_DELETE = "filter_delete", "Search filter deleted"
 
 
 class AuditEvent(models.Model):

@@ -21,6 +21,7 @@ from reviews.models import (
     HARMFUL_REQUEST_VERDICTS,
     AuditAction,
     Category,
+    ClaimRecord,
     Decision,
     ItemStatus,
     LimitKind,
@@ -52,6 +53,7 @@ def item_claim_next(*, reviewer: User, queue: Queue) -> ReviewItem | None:
         reviewer=reviewer, queue=queue, exclude=selectors.items_skipped_recently(user=reviewer), avoid=avoid
     )
     if item is not None:
+        ClaimRecord.objects.create(item=item, reviewer=reviewer)  # the history's "claimed" line
         item_claim_changed(item=item)
     return item
 

@@ -26,7 +26,6 @@ from reviews.workspace.errors import ClaimConflict, DecisionError, RevealError, 
 from reviews.workspace.forms import SEVERITY_SCALE, DecisionForm, ReasonForm
 
 ITEM = "reviews/workspace/item.html"
-MY_WORK = "reviews/workspace/my_work.html"
 MY_ESCALATIONS = "reviews/workspace/my_escalations.html"
 PLAIN_TEXT = "text/plain; charset=utf-8"
 CAPPED = "reviews/workspace/capped.html"
@@ -252,14 +251,6 @@ def message_full(request: HtmxRequest, pk: int, index: int) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     patch_vary_headers(response, ["HX-Request"])
     return response
-
-
-@reviewer_required
-@require_GET
-def my_work(request: HtmxRequest) -> HttpResponse:
-    decisions = selectors.decisions_recent(user=request.user)
-    rows = [(decision, decision.is_editable()) for decision in decisions]
-    return TemplateResponse(request, MY_WORK, {"rows": rows})
 
 
 def _edit_page(request: HtmxRequest, decision: Any, form: DecisionForm, *, status: int = 200) -> HttpResponse:

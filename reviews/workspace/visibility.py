@@ -86,6 +86,14 @@ def items_visible(*, user: Any) -> QuerySet[ReviewItem]:
     return _with_access(qs, queue_access(user=user, queue="queue_id"))
 
 
+def items_visible_eager(*, user: Any) -> QuerySet[ReviewItem]:
+    """The same items as `items_visible`, with the queue rule decided first (one small query for the ids of
+    `queues_workable`): for searches over millions of items, where the planner would otherwise drive from the
+    queues the user may work and read every item in them before applying a text or tag match."""
+    ids = list(queues_workable(user=user).values_list("pk", flat=True))
+    return ReviewItem.objects.filter(queue_id__in=ids)
+
+
 def item_visible(*, user: Any, pk: int) -> ReviewItem | None:
     """One item, only if it sits in a queue the user may work: a guessed URL for another queue's item is 404."""
     related = ("queue", "conversation__source", "policy_version", "claimed_by")
@@ -344,3 +352,17 @@ def conversation_view(*, user: Any, conversation: Conversation) -> ConversationV
 def conversation_view_by_id(*, user: Any, conversation_id: int) -> ConversationView | None:
     conversation = Conversation.objects.select_related("source").filter(pk=conversation_id).first()
     return None if conversation is None else conversation_view(user=user, conversation=conversation)
+
+
+def decisions_seen(*, user: Any) -> Q:
+    """`_others_visible` as a condition on Decision rows (for filters such as search's verdict): the user's own
+    decisions, and others' once nothing of the conversation is open or while the user may work an open item of it
+    in a queue that is not blind. Apply it to decisions on items already scoped by `items_visible`."""
+    open_items = ReviewItem.objects.filter(conversation=OuterRef("item__conversation"), status=ItemStatus.OPEN)
+    access = queue_access(user=user, queue="queue_id")
+    if access is False:
+        return Q(pk__in=[])
+    unblind = open_items.filter(queue__blind=False, queue__is_active=True)
+    if access is not True:
+        unblind = unblind.filter(access)
+    return Q(reviewer=user) | ~Exists(open_items) | Exists(unblind)
