@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from reviews.models import ItemStatus, Queue, ReviewItem
+from reviews.models import GoldPresentation, ItemStatus, Queue, ReviewItem
 
 DUE_SOON = timedelta(hours=1)
 
@@ -39,7 +39,9 @@ def with_stats(qs: QuerySet[Queue]) -> QuerySet[Queue]:
     `due_at` never moves, so testing `sla_breached_at` too would count no other item (and miss the index).
     """
     now = timezone.now()
-    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
+    # Gold presentations are one reviewer's test, not the queue's work (reviews/quality/gold.py).
+    gold = GoldPresentation.objects.filter(item_id=OuterRef("pk"))
+    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN).exclude(Exists(gold))
     return qs.annotate(
         open_count=CappedCount(open_items.values("created_at")),
         oldest_open_at=Subquery(open_items.order_by("created_at").values("created_at")[:1]),

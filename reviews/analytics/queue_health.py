@@ -32,6 +32,7 @@ from reviews.models import (
     Queue,
     ReviewerRollup,
     ReviewItem,
+    gold_copy,
 )
 
 FLOW: tuple[Dimension, ...] = ("queue", "source", "model")
@@ -104,7 +105,9 @@ class _CountUpTo(Subquery):
 
 def _open_now(scope: Scope, now: datetime) -> dict[int, dict[str, Any]]:
     """Per queue: open items, the oldest, and how many are past due, from the open-item partial indexes."""
-    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
+    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN).exclude(
+        gold_copy("conversation_id")
+    )
     if scope.source_id is not None:
         open_items = open_items.filter(conversation__source_id=scope.source_id)
     if scope.model_name is not None:

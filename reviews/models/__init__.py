@@ -43,6 +43,7 @@ from reviews.models.ingest import (
     Source,
     SourceKind,
 )
+from reviews.models.quality import GoldItem, GoldPresentation, QaSample, gold_copy
 from reviews.models.routing import (
     IMPORT_QUEUE,
     Category,
@@ -99,6 +100,8 @@ __all__ = [
     "EscalationStatus",
     "Flag",
     "FlagRollup",
+    "GoldItem",
+    "GoldPresentation",
     "ItemRollup",
     "ItemStatus",
     "Judged",
@@ -107,6 +110,7 @@ __all__ = [
     "ModelStatus",
     "PolicyDraft",
     "PolicyVersion",
+    "QaSample",
     "Queue",
     "QueueKind",
     "ReviewItem",
@@ -122,5 +126,6 @@ __all__ = [
     "Source",
     "SourceKind",
     "Verdict",
+    "gold_copy",
     "model_producer",
 ]

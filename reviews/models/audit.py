@@ -21,6 +21,9 @@ class AuditAction(models.TextChoices):
     DOWNLOAD = "download", "Dataset download"
     MODEL_PROMOTED = "model_promoted", "Scoring model promoted"
     MODEL_TRAINING_REQUESTED = "model_training_requested", "Scoring model training requested"
+    GOLD_MARKED = "gold_marked", "Item marked as gold"
+    GOLD_RETIRED = "gold_retired", "Gold item retired"
+    QA_SAMPLED = "qa_sampled", "Decision sampled for QA"
 
 
 class AuditEvent(models.Model):

@@ -44,6 +44,7 @@ class QueueKind(models.TextChoices):
     CALIBRATION = "calibration", "Calibration sample"
     ESCALATION = "escalation", "Escalation (seniors)"
     ADJUDICATION = "adjudication", "Adjudication (seniors)"
+    QA = "qa", "QA second review (seniors)"
 
 
 class Queue(models.Model):
@@ -65,6 +66,14 @@ class Queue(models.Model):
         help_text="Hard-limit items a reviewer may decide per day before this queue gives them only other items.",
     )
     is_active = models.BooleanField(default=True)
+    # Reviewer quality (reviews/quality/): gold items mixed into claims, QA second reviews of settled decisions.
+    gold_percent = models.FloatField(default=0, help_text="Share of claims (0-100) that present a gold item.")
+    gold_feedback = models.BooleanField(
+        default=False, help_text="After a gold item, show the reviewer the expected answer and the note."
+    )
+    qa_percent = models.FloatField(
+        default=0, help_text="Share (0-100) of each reviewer's settled decisions a senior reviews again, blind."
+    )
 
     def __str__(self) -> str:
         return self.name

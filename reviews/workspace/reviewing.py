@@ -28,6 +28,7 @@ from reviews.models import (
     QueueKind,
     ReviewItem,
 )
+from reviews.quality import gold, qa
 from reviews.workspace import selectors
 from reviews.workspace.claims import item_claim, item_lock_held
 from reviews.workspace.decisions import adjudicate_if_split, decision_record, decision_validate
@@ -48,9 +49,14 @@ def item_claim_next(*, reviewer: User, queue: Queue) -> ReviewItem | None:
     cap = queue.hard_limit_daily_cap
     if cap is not None and selectors.hard_limit_exposure_today(user=reviewer) >= cap:
         avoid = Q(conversation__flags__category__in=Category.objects.filter(limit=LimitKind.HARD).values("slug"))
-    item = item_claim(
-        reviewer=reviewer, queue=queue, exclude=selectors.items_skipped_recently(user=reviewer), avoid=avoid
-    )
+    item = None
+    if avoid is None and gold.gold_draw(queue=queue):  # a hidden test item, as any other (reviews/quality/)
+        item = gold.gold_claim(reviewer=reviewer, queue=queue)
+    if item is None:
+        exclude = selectors.items_skipped_recently(user=reviewer)
+        if queue.kind == QueueKind.QA:  # a senior never second-reviews their own decision
+            exclude = [*exclude, *qa.qa_items_of(reviewer=reviewer)]
+        item = item_claim(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
     if item is not None:
         item_claim_changed(item=item)
     return item
@@ -93,6 +99,8 @@ def decision_submit(
         )
         if locked.queue.kind == QueueKind.ESCALATION:
             escalations_resolve(item=locked, decision=decision, senior=reviewer)
+        if gold.gold_answered(item=locked) is None:  # a gold answer settles nothing real
+            qa.qa_after_decision(item=locked, decision=decision)
         queues_changed(queue_ids=[locked.queue_id, *_adjudication_queues(locked)])
     return decision
 
@@ -114,6 +122,7 @@ def item_skip(*, item: ReviewItem, reviewer: User, reason: str) -> ReviewItem:
         locked.claimed_by, locked.lease_expires_at = None, None
         locked.save(update_fields=["claimed_by", "lease_expires_at"])
         audit_record(actor=reviewer, action=AuditAction.SKIP, target=locked, reason=reason)
+        gold.gold_skipped(item=locked)
         item_claim_changed(item=locked)
     return locked
 
