@@ -10,13 +10,14 @@ on the copy, never on the real conversation.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from reviews.audit import audit_record
@@ -34,9 +35,11 @@ from reviews.models import (
     ReviewItem,
     Score,
 )
-from reviews.routing.priority import active_age_weight, item_reprioritize
+from reviews.routing.policy import Weights
+from reviews.routing.priority import item_reprioritize
 
 REVIEWER_QUEUES = (QueueKind.TRIAGE, QueueKind.CALIBRATION)
+PICK = 8  # golds drawn per presentation, before dropping those whose original the reviewer decided
 _HEX = set(string.hexdigits.lower() + "-")
 
 
@@ -116,21 +119,41 @@ def gold_claim(*, reviewer: Any, queue: Queue) -> ReviewItem | None:
     an item of the queue, none when the queue has no free real work (an item out of an empty queue would
     stand out), never a gold they saw, made, or decided the original of."""
     now = timezone.now()
-    mine = Q(claimed_by=reviewer, lease_expires_at__gt=now)
-    open_items = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN)
-    if open_items.filter(mine).exists() or not open_items.filter(claimed_by__isnull=True).exists():
+    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
+    held, free = (
+        Queue.objects.filter(pk=queue.pk)
+        .annotate(
+            held=Exists(open_items.filter(claimed_by=reviewer, lease_expires_at__gt=now)),
+            free=Exists(open_items.filter(claimed_by__isnull=True)),
+        )
+        .values_list("held", "free")
+        .get()
+    )
+    if held or not free:
         return None
-    decided = Decision.objects.filter(item__conversation_id=OuterRef("item__conversation_id"), reviewer=reviewer)
-    gold = (
+    gold = _gold_pick(reviewer=reviewer, queue=queue)
+    return None if gold is None else gold_present(gold=gold, reviewer=reviewer, queue=queue)
+
+
+def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
+    """A random gold of the queue this reviewer may see: a few drawn at random (a sort of the small gold table),
+    then those whose original they decided dropped (one read)."""
+    seen = GoldPresentation.objects.filter(reviewer=reviewer).values("gold_id")
+    drawn = list(
         GoldItem.objects.filter(queue=queue, is_active=True)
         .exclude(created_by=reviewer)
-        .exclude(presentations__reviewer=reviewer)
-        .exclude(Exists(decided))
+        .exclude(pk__in=seen)
         .select_related("item__conversation")
-        .order_by("?")
-        .first()
+        .order_by("?")[:PICK]
     )
-    return None if gold is None else gold_present(gold=gold, reviewer=reviewer, queue=queue)
+    if not drawn:
+        return None
+    decided = set(
+        Decision.objects.filter(
+            reviewer=reviewer, item__conversation_id__in=[g.item.conversation_id for g in drawn]
+        ).values_list("item__conversation_id", flat=True)
+    )
+    return next((g for g in drawn if g.item.conversation_id not in decided), None)
 
 
 def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
@@ -139,7 +162,14 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
     original, source_item = gold.item.conversation, gold.item
     received = now - timedelta(seconds=120 + secrets.randbelow(18 * 60))
     arrived = received + timedelta(seconds=1 + secrets.randbelow(8))
+    outer = connection.in_atomic_block  # a caller's transaction keeps its own durability
+    policy = PolicyVersion.objects.filter(is_active=True).only("pk", "document").first()
     with transaction.atomic():
+        if connection.vendor == "postgresql" and not outer:
+            # As a claim's own commit (reviews/workspace/claims.py): lost in a server crash, the presentation
+            # leaves nothing behind but a copy nobody holds, and the reviewer's page claims again.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
         copy = Conversation.objects.create(
             source_id=original.source_id,
             external_id=_lookalike_id(original.source_id, original.external_id),
@@ -150,68 +180,74 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
             received_at=received,
             scoring_status=original.scoring_status,
         )
-        _copy_signals(original, copy, shift=received - original.received_at)
+        _copy_signals(original.pk, copy.pk, scored_at=received + timedelta(seconds=1 + secrets.randbelow(4)))
         item = ReviewItem(
             conversation=copy,
             queue=queue,
             risk=source_item.risk,
             priority_base=source_item.priority_base if source_item.priority_base is not None else source_item.priority,
             routed_by=source_item.routed_by,
-            policy_version=PolicyVersion.objects.filter(is_active=True).first() or source_item.policy_version,
+            policy_version=policy or source_item.policy_version,
             reviews_required=queue.reviews_required,
             created_at=arrived,
             due_at=arrived + (source_item.due_at - source_item.created_at) if source_item.due_at else None,
             claimed_by=reviewer,
             lease_expires_at=now + timedelta(seconds=queue.lease_seconds),
         )
-        item_reprioritize(item, age_weight=active_age_weight(), now=now)
+        weights = policy.document.get("weights") if policy and isinstance(policy.document, dict) else None
+        item_reprioritize(item, age_weight=Weights.model_validate(weights or {}).age, now=now)
         item.save()
         GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation=copy)
     return item
 
 
-def _copy_signals(original: Conversation, copy: Conversation, *, shift: timedelta) -> None:
-    Flag.objects.bulk_create(
-        Flag(
-            conversation=copy,
-            detector=f.detector,
-            category=f.category,
-            score=f.score,
-            explanation=f.explanation,
-            message_index=f.message_index,
+# Copies of the original's flags and scores, each one statement; column names from the models, values as parameters.
+_FLAG_COLUMNS = ("detector", "category", "score", "explanation", "message_index")
+_SCORE_COLUMNS = ("scoring_model_id", "producer", "categories", "risk", "verdicts", "judged")
+
+
+def _copy_signals(original: int, copy: int, *, scored_at: datetime) -> None:
+    """The original's flags and scores on the copy, scored a moment after it arrived (portable SQL)."""
+    flags, scores = Flag._meta.db_table, Score._meta.db_table
+    flag_columns, score_columns = ", ".join(_FLAG_COLUMNS), ", ".join(_SCORE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {flags} (conversation_id, {flag_columns})"  # noqa: S608
+            f" SELECT %s, {flag_columns} FROM {flags} WHERE conversation_id = %s ORDER BY id",
+            [copy, original],
         )
-        for f in original.flags.order_by("pk")
-    )
-    Score.objects.bulk_create(
-        Score(
-            conversation=copy,
-            scoring_model_id=s.scoring_model_id,
-            producer=s.producer,
-            categories=s.categories,
-            risk=s.risk,
-            verdicts=s.verdicts,
-            judged=s.judged,
-            created_at=s.created_at + shift,
+        cursor.execute(
+            f"INSERT INTO {scores} (conversation_id, created_at, {score_columns})"  # noqa: S608
+            f" SELECT %s, %s, {score_columns} FROM {scores} WHERE conversation_id = %s ORDER BY id",
+            [copy, scored_at, original],
         )
-        for s in original.scores.order_by("pk")
-    )
 
 
 def _lookalike_id(source_id: int, external_id: str) -> str:
-    """An unused external id of the same shape: every digit (and, in a hex id, every hex letter) redrawn."""
-    hexlike = bool(external_id) and set(external_id.lower()) <= _HEX
-    for _ in range(20):
-        candidate = "".join(_redraw(ch, hexlike) for ch in external_id)
+    """An unused external id of the same shape: each run of digits (and, in a hex id, every hex letter) redrawn,
+    a leading zero only where the original had one."""
+    hexlike = bool(external_id) and set(external_id.lower()) <= _HEX and "-" in external_id
+    for _ in range(3):
+        if hexlike:
+            candidate = "".join(_redraw_hex(ch) for ch in external_id)
+        else:
+            candidate = re.sub(r"\d+", _redraw_digits, external_id)
         taken = Conversation.objects.filter(source_id=source_id, external_id=candidate).exists()
         if candidate != external_id and not taken:
             return candidate
-    return f"{external_id}{secrets.randbelow(10**9)}"
+    return f"{external_id}{secrets.randbelow(10**6)}"
 
 
-def _redraw(ch: str, hexlike: bool) -> str:
-    if ch.isdigit() or (hexlike and ch in "abcdef"):
-        return secrets.choice(string.hexdigits[:16] if hexlike else string.digits)
-    if hexlike and ch in "ABCDEF":
+def _redraw_digits(run: re.Match[str]) -> str:
+    digits = run.group(0)
+    first = secrets.choice(string.digits if digits[0] == "0" else string.digits[1:])
+    return first + "".join(secrets.choice(string.digits) for _ in digits[1:])
+
+
+def _redraw_hex(ch: str) -> str:
+    if ch.isdigit() or ch in "abcdef":
+        return secrets.choice(string.hexdigits[:16])
+    if ch in "ABCDEF":
         return secrets.choice(string.hexdigits[:10] + "ABCDEF")
     return ch
 

@@ -49,17 +49,25 @@ def item_claim_next(*, reviewer: User, queue: Queue) -> ReviewItem | None:
     cap = queue.hard_limit_daily_cap
     if cap is not None and selectors.hard_limit_exposure_today(user=reviewer) >= cap:
         avoid = Q(conversation__flags__category__in=Category.objects.filter(limit=LimitKind.HARD).values("slug"))
-    item = None
-    if avoid is None and gold.gold_draw(queue=queue):  # a hidden test item, as any other (reviews/quality/)
-        item = gold.gold_claim(reviewer=reviewer, queue=queue)
-    if item is None:
-        exclude = selectors.items_skipped_recently(user=reviewer)
-        if queue.kind == QueueKind.QA:  # a senior never second-reviews their own decision
-            exclude = [*exclude, *qa.qa_items_of(reviewer=reviewer)]
-        item = item_claim(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
+    exclude = selectors.items_skipped_recently(user=reviewer)
+    if queue.kind == QueueKind.QA:  # a senior never second-reviews their own decision
+        exclude = [*exclude, *qa.qa_items_of(reviewer=reviewer)]
+    item = item_claim_mixed(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
     if item is not None:
         item_claim_changed(item=item)
     return item
+
+
+def item_claim_mixed(
+    *, reviewer: User, queue: Queue, exclude: Sequence[int] = (), avoid: Q | None = None
+) -> ReviewItem | None:
+    """`item_claim` with gold items mixed in at the queue's gold rate (reviews/quality/gold.py): a hidden test
+    item, claimed as any other. Not past the daily cap (`avoid`), where gold could be a hard-limit item."""
+    if avoid is None and gold.gold_draw(queue=queue):
+        presented = gold.gold_claim(reviewer=reviewer, queue=queue)
+        if presented is not None:
+            return presented
+    return item_claim(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
 
 
 def _require_preferred(*, item: ReviewItem, verdict: str, preferred_response: str) -> None:
