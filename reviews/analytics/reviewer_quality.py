@@ -19,10 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from reviews.analytics.cells import RATE_NOTE, number, rate_cells, rate_columns
-from reviews.analytics.query import Scope, Window, queue_names, taxonomy, usernames
+from reviews.analytics.query import Scope, Taxonomy, Window, taxonomy
 from reviews.analytics.types import Cell, Chart, Series, Table
 from reviews.models import Decision
 
@@ -39,72 +39,74 @@ def _in_range(window: Window, scope: Scope, reviewer_path: str, queue_path: str)
     return q
 
 
-def _outcomes(rows: Iterable[tuple[int, int, list[str], bool]], scope: Scope) -> dict[str, Tally]:
+def _outcomes(rows: Iterable[tuple[str, str, list[str], bool]], scope: Scope, names: Taxonomy) -> dict[str, Tally]:
     """(reviewer, queue, categories, right) rows tallied per reviewer, queue and category."""
-    tallies: dict[str, Tally] = {"reviewer": defaultdict(lambda: [0, 0]), "queue": defaultdict(lambda: [0, 0])}
-    tallies["category"] = defaultdict(lambda: [0, 0])
+    tallies: dict[str, Tally] = {key: defaultdict(lambda: [0, 0]) for key in ("reviewer", "queue", "category")}
     wanted = set(scope.category_slugs)
-    names = taxonomy()
     for reviewer, queue, categories, right in rows:
         if wanted and not wanted & set(categories or []):
             continue
         for key, value in (("reviewer", reviewer), ("queue", queue)):
             tallies[key][value][0] += right
             tallies[key][value][1] += 1
-        for slug in {names.target(c) for c in categories or []} or {NO_CATEGORY}:
+        for slug in {names.name(names.target(c)) for c in categories or []} or {NO_CATEGORY}:
             tallies["category"][slug][0] += right
             tallies["category"][slug][1] += 1
     return tallies
 
 
-def gold_outcomes(window: Window, scope: Scope) -> tuple[dict[str, Tally], Tally]:
-    """Tallies of verdicts right on gold, and (per reviewer) of categories exactly right."""
+def gold_outcomes(window: Window, scope: Scope, names: Taxonomy) -> tuple[dict[str, Tally], Tally]:
+    """Tallies of verdicts right on gold, and (per reviewer) of categories exactly right. One read; reviewers and
+    queues by name."""
     q = _in_range(window, scope, "reviewer_id", "item__queue_id") & Q(item__gold_presentation__isnull=False)
     gold = "item__gold_presentation__gold__"
     rows = Decision.objects.filter(q).values_list(
-        "reviewer_id", "item__queue_id", "verdict", "categories", f"{gold}verdict", f"{gold}categories"
+        "reviewer__username", "item__queue__name", "verdict", "categories", f"{gold}verdict", f"{gold}categories"
     )
-    verdicts: list[tuple[int, int, list[str], bool]] = []
+    verdicts: list[tuple[str, str, list[str], bool]] = []
     categories_right: Tally = defaultdict(lambda: [0, 0])
     for reviewer, queue, verdict, categories, expected, expected_categories in rows:
         verdicts.append((reviewer, queue, list(expected_categories or []), verdict == expected))
         categories_right[reviewer][0] += sorted(categories or []) == sorted(expected_categories or [])
         categories_right[reviewer][1] += 1
-    return _outcomes(verdicts, scope), categories_right
+    return _outcomes(verdicts, scope, names), categories_right
 
 
-def qa_outcomes(window: Window, scope: Scope) -> dict[str, Tally]:
-    """Tallies of seniors' QA decisions (decided in the range) that agree with the sampled decision."""
+def qa_outcomes(window: Window, scope: Scope, names: Taxonomy) -> dict[str, Tally]:
+    """Tallies of seniors' QA decisions (decided in the range) that agree with the sampled decision. One read."""
     sampled = "item__qa_sample__decision__"
     q = _in_range(window, scope, f"{sampled}reviewer_id", f"{sampled}item__queue_id")
     rows = Decision.objects.filter(q & Q(item__qa_sample__isnull=False)).values_list(
-        f"{sampled}reviewer_id", f"{sampled}item__queue_id", f"{sampled}categories", f"{sampled}verdict", "verdict"
-    )
-    return _outcomes(((r, qu, c, first == second) for r, qu, c, first, second in rows), scope)
+        f"{sampled}reviewer__username", f"{sampled}item__queue__name", f"{sampled}categories", f"{sampled}verdict",
+        "verdict",
+    )  # fmt: skip
+    return _outcomes(((r, qu, c, first == second) for r, qu, c, first, second in rows), scope, names)
 
 
-def median_seconds(window: Window, reviewer_ids: Iterable[int]) -> dict[int, float | None]:
-    """Median recorded seconds per decision of each reviewer in the range: a count and one or two ordered
-    reads per reviewer (no values pulled into memory, on SQLite as on PostgreSQL)."""
-    medians: dict[int, float | None] = {}
-    for reviewer in set(reviewer_ids):
-        qs = Decision.objects.filter(
-            reviewer_id=reviewer, created_at__gte=window.start, created_at__lt=window.end, is_imported=False
-        ).order_by("time_spent_seconds")
-        n = qs.count()
-        if not n:
-            medians[reviewer] = None
-            continue
-        seconds = qs.values_list("time_spent_seconds", flat=True)
-        low, high = seconds[(n - 1) // 2], seconds[n // 2]
-        medians[reviewer] = (low + high) / 2
-    return medians
+def median_seconds(window: Window, scope: Scope, usernames: Iterable[str]) -> dict[str, float]:
+    """Median recorded seconds per decision of each reviewer in the range, from one read of how many decisions
+    took each whole number of seconds (bounded by the distinct values, not the decisions)."""
+    q = Q(created_at__gte=window.start, created_at__lt=window.end, is_imported=False)
+    q &= Q(reviewer_id=scope.reviewer_id) if scope.reviewer_id is not None else Q(reviewer__username__in=usernames)
+    counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    rows = Decision.objects.filter(q).values_list("reviewer__username", "time_spent_seconds").annotate(n=Count("pk"))
+    for reviewer, seconds, n in rows.order_by("reviewer__username", "time_spent_seconds"):
+        counts[reviewer].append((seconds, n))
+    return {reviewer: _median(histogram) for reviewer, histogram in counts.items()}
 
 
-def rate_table(slug: str, title: str, key: str, tally: Tally, names: Mapping[Any, str], note: str) -> Table:
-    rows: list[list[Cell]] = []
-    for value, (right, n) in sorted(tally.items(), key=lambda kv: names.get(kv[0], str(kv[0]))):
-        rows.append([names.get(value, str(value)), n, right, *rate_cells(right, n)])
+def _median(histogram: list[tuple[int, int]]) -> float:
+    """The median of values given as sorted (value, count) pairs."""
+    total = sum(n for _, n in histogram)
+    wanted, found, seen = {(total - 1) // 2, total // 2}, [], 0
+    for value, n in histogram:
+        found += [value for position in wanted if seen <= position < seen + n]
+        seen += n
+    return sum(found) / len(found)
+
+
+def rate_table(slug: str, title: str, key: str, tally: Tally, note: str) -> Table:
+    rows: list[list[Cell]] = [[value, n, right, *rate_cells(right, n)] for value, (right, n) in sorted(tally.items())]
     what = title.split(" per ")[0].split(" by ")[0]
     return Table(
         slug=slug,
@@ -126,62 +128,36 @@ QA_NOTE = (
 
 
 def quality_tables(window: Window, scope: Scope) -> tuple[list[Table], list[Chart]]:
-    gold, categories_right = gold_outcomes(window, scope)
-    qa = qa_outcomes(window, scope)
-    people: set[int] = set(gold["reviewer"]) | set(qa["reviewer"])
-    if scope.reviewer_id is not None:
-        people.add(scope.reviewer_id)
-    names: dict[Any, str] = dict(usernames(people))
-    queues: dict[Any, str] = dict(queue_names())
-    categories = taxonomy()
-    category_names: dict[Any, str] = {slug: categories.name(str(slug)) for slug in gold["category"]}
-    category_names |= {slug: categories.name(str(slug)) for slug in qa["category"]}
-    category_names[NO_CATEGORY] = NO_CATEGORY
-    medians = median_seconds(window, people)
-    per_reviewer = _gold_reviewer_table(gold["reviewer"], categories_right, medians, names)
+    """The quality tables and the accuracy-against-speed chart, in four reads whatever the data."""
+    names = taxonomy()
+    gold, categories_right = gold_outcomes(window, scope, names)
+    qa = qa_outcomes(window, scope, names)
+    medians = median_seconds(window, scope, set(gold["reviewer"]) | set(qa["reviewer"]))
+    per_reviewer = _gold_reviewer_table(gold["reviewer"], categories_right, medians)
+    by_category = " An answer counts under each expected category."
     tables = [
         per_reviewer,
-        rate_table("gold-by-queue", "Accuracy on gold by queue", "Queue", gold["queue"], queues, GOLD_NOTE),
-        rate_table(
-            "gold-by-category",
-            "Accuracy on gold by category",
-            "Category",
-            gold["category"],
-            category_names,
-            GOLD_NOTE + " An answer counts under each expected category.",
-        ),
-        rate_table("qa-agreement", "QA agreement per reviewer", "Reviewer", qa["reviewer"], names, QA_NOTE),
-        rate_table("qa-by-queue", "QA agreement by queue", "Queue", qa["queue"], queues, QA_NOTE),
-        rate_table(
-            "qa-by-category",
-            "QA agreement by category",
-            "Category",
-            qa["category"],
-            category_names,
-            QA_NOTE + " A decision counts under each of its categories.",
-        ),
-    ]
+        rate_table("gold-by-queue", "Accuracy on gold by queue", "Queue", gold["queue"], GOLD_NOTE),
+        rate_table("gold-by-category", "Accuracy on gold by category", "Category", gold["category"],
+                   GOLD_NOTE + by_category),
+        rate_table("qa-agreement", "QA agreement per reviewer", "Reviewer", qa["reviewer"], QA_NOTE),
+        rate_table("qa-by-queue", "QA agreement by queue", "Queue", qa["queue"], QA_NOTE),
+        rate_table("qa-by-category", "QA agreement by category", "Category", qa["category"],
+                   QA_NOTE + " A decision counts under each of its categories."),
+    ]  # fmt: skip
     return tables, [_speed_chart(per_reviewer)]
 
 
-def _gold_reviewer_table(
-    tally: Tally, categories_right: Tally, medians: Mapping[int, float | None], names: Mapping[Any, str]
-) -> Table:
+def _gold_reviewer_table(tally: Tally, categories_right: Tally, medians: Mapping[str, float]) -> Table:
     rows: list[list[Cell]] = []
-    for reviewer in sorted(set(tally) | set(medians), key=lambda pk: names.get(pk, str(pk))):
+    for reviewer in sorted(set(tally) | set(medians)):
         right, n = tally.get(reviewer, [0, 0])
         cats_right, cats_n = categories_right.get(reviewer, [0, 0])
         median = medians.get(reviewer)
         rows.append(
-            [
-                names.get(reviewer, f"user {reviewer}"),
-                n,
-                right,
-                *rate_cells(right, n),
-                *rate_cells(cats_right, cats_n),
-                None if median is None else round(median, 1),
-            ]
-        )
+            [reviewer, n, right, *rate_cells(right, n), *rate_cells(cats_right, cats_n),
+             None if median is None else round(median, 1)]
+        )  # fmt: skip
     return Table(
         slug="gold-accuracy",
         title="Accuracy on gold per reviewer",

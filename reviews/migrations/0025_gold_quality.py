@@ -1,6 +1,7 @@
 """Reviewer quality (issue #18): queue settings for gold items and QA sampling, the gold and QA tables, and the
 seniors' blind QA queue."""
 
+import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.datetime
 from django.conf import settings
@@ -40,13 +41,19 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="queue",
             name="gold_percent",
-            field=models.FloatField(default=0, help_text="Share of claims (0-100) that present a gold item."),
+            field=models.FloatField(
+                validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)],
+                default=0,
+                help_text="Share of claims (0-100) that present a gold item.",
+            ),
         ),
         migrations.AddField(
             model_name="queue",
             name="qa_percent",
             field=models.FloatField(
-                default=0, help_text="Share (0-100) of each reviewer's settled decisions a senior reviews again, blind."
+                validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)],
+                default=0,
+                help_text="Share (0-100) of each reviewer's settled decisions a senior reviews again, blind.",
             ),
         ),
         migrations.AlterField(

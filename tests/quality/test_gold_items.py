@@ -25,8 +25,8 @@ from reviews.models import (
     ItemStatus,
     PolicyVersion,
     Queue,
-    ReviewItem,
     ReviewerRollup,
+    ReviewItem,
 )
 from reviews.quality.gold import GoldError, gold_mark
 from reviews.queue_stats import queue_stats
@@ -206,9 +206,7 @@ def test_only_settled_items_become_gold_and_marking_is_audited(senior, reviewer)
 # --- Where the answer never goes ----------------------------------------------------------------------------------
 
 
-def test_a_gold_answer_reaches_no_real_decision_no_export_no_training_and_no_throughput(
-    media_root, reviewer, gold
-):
+def test_a_gold_answer_reaches_no_real_decision_no_export_no_training_and_no_throughput(media_root, reviewer, gold):
     Queue.objects.filter(slug="triage").update(edit_window_minutes=0)
     original = gold.item.conversation
     _real(1)

@@ -16,9 +16,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from reviews.analytics.dashboards import dashboard_build
+from reviews.analytics.query import scope_for, window_for
+from reviews.analytics.reviewer_quality import quality_tables
 from reviews.analytics.types import AnalyticsFilters, Table
 from reviews.models import Queue
 from reviews.quality.gold import gold_mark, gold_present
@@ -116,3 +120,12 @@ def test_a_reviewer_sees_only_their_own_quality_and_seniors_see_everyones(client
     client.force_login(senior)
     page = client.get("/analytics/reviewers/").content.decode()
     assert "Accuracy on gold against speed" in page and "bob" in page
+
+
+def test_the_quality_tables_cost_four_reads_however_many_reviewers(fixture):
+    now = timezone.now()
+    filters = AnalyticsFilters(start=now - timedelta(days=1), end=now + timedelta(hours=1))
+    window, scope = window_for(filters), scope_for(filters)
+    with CaptureQueriesContext(connection) as queries:
+        quality_tables(window, scope)
+    assert len(queries) == 4  # taxonomy, gold answers, QA decisions, seconds per reviewer
