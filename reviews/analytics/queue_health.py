@@ -26,13 +26,13 @@ from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Se
 from reviews.models import (
     IMPORT_QUEUE,
     DecisionRollup,
+    GoldPresentation,
     ItemRollup,
     ItemStatus,
     LatencyRollup,
     Queue,
     ReviewerRollup,
     ReviewItem,
-    gold_copy,
 )
 
 FLOW: tuple[Dimension, ...] = ("queue", "source", "model")
@@ -106,7 +106,7 @@ class _CountUpTo(Subquery):
 def _open_now(scope: Scope, now: datetime) -> dict[int, dict[str, Any]]:
     """Per queue: open items, the oldest, and how many are past due, from the open-item partial indexes."""
     open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN).exclude(
-        gold_copy("conversation_id")
+        pk__in=GoldPresentation.objects.values("item_id")  # as reviews/queue_stats.py: NOT IN, not an anti join
     )
     if scope.source_id is not None:
         open_items = open_items.filter(conversation__source_id=scope.source_id)
