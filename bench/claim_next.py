@@ -53,6 +53,7 @@ if __package__ in (None, ""):
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import time
@@ -68,7 +69,7 @@ from bench._harness import admin, db_url, drop_database, percentile
 from bench._server import django_env
 from bench.ingest import CONVERSATION_COPY
 
-DB = "oversight_bench_queue"
+DB = os.environ.get("BENCH_DB", "oversight_bench_queue")  # BENCH_DB: another name, for two runs at once
 SEED = 1729
 CLAIM_TARGET_MS = 20.0
 PAGE_TARGET_MS = 100.0
