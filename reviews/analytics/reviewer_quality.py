@@ -145,7 +145,8 @@ def quality_tables(window: Window, scope: Scope) -> tuple[list[Table], list[Char
         rate_table("qa-by-category", "QA agreement by category", "Category", qa["category"],
                    QA_NOTE + " A decision counts under each of its categories."),
     ]  # fmt: skip
-    return tables, [_speed_chart(per_reviewer)]
+    speed = _speed_chart(per_reviewer)
+    return tables, [] if speed.is_empty else [speed]  # drawn once someone has answered gold in the range
 
 
 def _gold_reviewer_table(tally: Tally, categories_right: Tally, medians: Mapping[str, float]) -> Table:
