@@ -14,6 +14,11 @@ What it measures, in one process, on a throw-away PostgreSQL database
    for a round trip through the ORM on this machine in this run.
 4. **what-if**: the same claim with ``synchronous_commit`` off for the session,
    to show how much of the claim is the WAL flush of its commit.
+5. **gold mixing**: ``reviews.workspace.reviewing.item_claim_mixed``, the claim that
+   claim-next makes (``item_claim`` with gold items mixed in), with the triage queue's
+   gold rate at 0 and at ``--gold-percent`` (default 2%) over ``GOLD_ITEMS`` gold items,
+   measured in the same rounds; a gold draw copies the gold conversation (two flags,
+   two scores) and opens its item. Printed: both p99s and their ratio.
 
 All are server time: wall clock around the call in this process (no network,
 no browser). Rounds repeat every measurement, interleaved and in alternating
@@ -48,6 +53,7 @@ if __package__ in (None, ""):
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import time
@@ -63,15 +69,20 @@ from bench._harness import admin, db_url, drop_database, percentile
 from bench._server import django_env
 from bench.ingest import CONVERSATION_COPY
 
-DB = "oversight_bench_queue"
+DB = os.environ.get("BENCH_DB", "oversight_bench_queue")  # BENCH_DB: another name, for two runs at once
 SEED = 1729
 CLAIM_TARGET_MS = 20.0
 PAGE_TARGET_MS = 100.0
+GOLD_OFF = "claim-next, gold mixing, rate 0"
+GOLD_ON = "claim-next, gold mixing on"
 SHARES = {"triage": 0.70, "calibration": 0.15, "escalation": 0.10, "adjudication": 0.05}
 ITEM_COPY = (
     "COPY reviews_reviewitem (id, conversation_id, queue_id, status, priority, risk, due_at, reviews_required,"
     " reviews_done, routed_by, created_at) FROM STDIN"
 )
+
+
+GOLD_ITEMS = 400  # settled triage items marked gold (more than one reviewer's gold draws over a whole run)
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Params:
     rounds: int
     claims: int  # timed claims (and pk lookups) per round
     pages: int  # timed selector calls and page loads per round
+    gold_percent: float = 2.0
 
 
 # --- Database and Django ---------------------------------------------------------
@@ -113,8 +125,36 @@ def load(n: int) -> None:
         for table in ("reviews_conversation", "reviews_reviewitem"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (n,))
         conn.commit()
+    golds(rng)
     with psycopg.connect(db_url(DB), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+
+
+def golds(rng: random.Random) -> None:
+    """GOLD_ITEMS triage items settled and marked gold by a senior, each with two flags and two scores."""
+    from django.contrib.auth.models import User
+
+    from reviews.models import Flag, GoldItem, ItemStatus, Queue, ReviewItem, Score
+
+    maker = User.objects.create_user(username="bench-senior")
+    triage = Queue.objects.get(slug="triage")
+    items = list(ReviewItem.objects.filter(queue=triage).order_by("pk")[:GOLD_ITEMS])
+    ReviewItem.objects.filter(pk__in=[i.pk for i in items]).update(status=ItemStatus.DONE)
+    ids = [i.conversation_id for i in items]
+    Flag.objects.bulk_create(
+        Flag(conversation_id=c, detector=f"d{k}", category="cyber", score=rng.random(), message_index=0)
+        for c in ids
+        for k in range(2)
+    )
+    Score.objects.bulk_create(
+        Score(conversation_id=c, producer=p, categories={"cyber": 0.5}, risk=rng.random())
+        for c in ids
+        for p in ("fallback", "model-v1")
+    )
+    GoldItem.objects.bulk_create(
+        GoldItem(item=i, queue=triage, verdict="appropriate_refusal", categories=["cyber"], created_by=maker)
+        for i in items
+    )
 
 
 # --- The benchmark ------------------------------------------------------------------
@@ -134,6 +174,7 @@ class Bench:
         self.queue = Queue.objects.get(slug="triage")
         self.client = Client()
         self.client.force_login(self.reviewer)
+        self.gold_shown = 0
 
     def claim(self) -> float:
         from reviews.models import ItemStatus, ReviewItem
@@ -143,6 +184,23 @@ class Bench:
         item = item_claim(reviewer=self.reviewer, queue=self.queue)
         elapsed = time.perf_counter() - start
         assert item is not None, "the queue ran dry"
+        ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.DONE)  # the decision, untimed
+        return elapsed
+
+    def claim_next(self, percent: float) -> float:
+        """`item_claim` with gold mixed in at the given rate (the queue row is updated untimed)."""
+        from reviews.models import ItemStatus, ReviewItem
+        from reviews.workspace.reviewing import item_claim_mixed
+
+        if self.queue.gold_percent != percent:
+            self.queue.gold_percent = percent
+            self.queue.save(update_fields=["gold_percent"])
+        start = time.perf_counter()
+        item = item_claim_mixed(reviewer=self.reviewer, queue=self.queue)
+        elapsed = time.perf_counter() - start
+        assert item is not None, "the queue ran dry"
+        if hasattr(item, "gold_presentation"):
+            self.gold_shown += 1
         ReviewItem.objects.filter(pk=item.pk).update(status=ItemStatus.DONE)  # the decision, untimed
         return elapsed
 
@@ -187,6 +245,8 @@ class Bench:
             "pk lookup": (self.pk_lookup, p.claims),
             "claim-next (item_claim)": (self.claim, p.claims),
             "  what-if: synchronous_commit off": (self.claim_async_commit, p.claims),
+            GOLD_OFF: (lambda: self.claim_next(0), p.claims),
+            GOLD_ON: (lambda: self.claim_next(p.gold_percent), p.claims),
             "queue_overview selector": (self.selector, p.pages),
             "queues page (GET /)": (self.page, p.pages),
         }
@@ -236,7 +296,7 @@ class Bench:
 # --- Report ----------------------------------------------------------------------------
 
 
-def report(p: Params, results: dict[str, list[list[float]]]) -> None:
+def report(p: Params, results: dict[str, list[list[float]]], gold_shown: int = 0) -> None:
     def median_of(name: str, q: float) -> float:
         return statistics.median(percentile(samples, q) for samples in results[name])
 
@@ -249,6 +309,7 @@ def report(p: Params, results: dict[str, list[list[float]]]) -> None:
     page95, pk95 = median_of("queues page (GET /)", 95), median_of("pk lookup", 95)
     selector95 = median_of("queue_overview selector", 95)
     verdict = {True: "on target", False: "MISSED"}
+    off99, on99 = median_of(GOLD_OFF, 99), median_of(GOLD_ON, 99)
     print(
         f"\nclaim-next p99 {claim99:.2f} ms = {claim99 / pk99:.1f}x pk lookup p99 ({pk99:.2f} ms);"
         f" target < {CLAIM_TARGET_MS:.0f} ms: {verdict[claim99 < CLAIM_TARGET_MS]}"
@@ -257,6 +318,9 @@ def report(p: Params, results: dict[str, list[list[float]]]) -> None:
         f"\nqueues page p95 {page95:.2f} ms = {page95 / pk95:.1f}x pk lookup p95 ({pk95:.2f} ms),"
         f" of which the selector p95 {selector95:.2f} ms; target < {PAGE_TARGET_MS:.0f} ms:"
         f" {verdict[page95 < PAGE_TARGET_MS]}"
+        f"\nclaim-next with gold mixing at {p.gold_percent:g}% (item_claim_mixed): p99 {on99:.2f} ms ="
+        f" {on99 / off99:.2f}x the same claim with gold off (p99 {off99:.2f} ms); target < {CLAIM_TARGET_MS:.0f} ms:"
+        f" {verdict[on99 < CLAIM_TARGET_MS]} ({gold_shown} gold items presented)"
         f"\n\nparameters: {p.items:,} open items ({', '.join(f'{s} {v:.0%}' for s, v in SHARES.items())}),"
         f" {p.rounds} rounds of {p.claims} claims and pk lookups and {p.pages} selector calls and page loads."
     )
@@ -268,11 +332,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of every measurement (default 5)")
     parser.add_argument("--claims", type=int, default=500, help="claims and pk lookups per round (default 500)")
     parser.add_argument("--pages", type=int, default=30, help="selector calls and page loads per round (default 30)")
+    parser.add_argument("--gold-percent", type=float, default=2.0, help="triage gold rate, gold on (default 2)")
     parser.add_argument("--explain", action="store_true", help="print the claim and overview query plans")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DB} (to study plans in psql)")
     args = parser.parse_args()
-    p = Params(items=args.items, rounds=args.rounds, claims=args.claims, pages=args.pages)
-    needed = 2 * (p.rounds * p.claims + 5)  # two claim measurements, each warmed up 5 times
+    p = Params(args.items, args.rounds, args.claims, args.pages, gold_percent=args.gold_percent)
+    needed = 4 * (p.rounds * p.claims + 5)  # four claim measurements, each warmed up 5 times
     if p.items * SHARES["triage"] < 2 * needed:
         parser.error(f"--items {p.items:,} leaves too few triage items for {needed:,} claims")
     started = time.monotonic()
@@ -293,7 +358,7 @@ def main() -> None:
         bench.warm_up()
         print("measuring ...", flush=True)
         results = bench.run()
-        report(p, results)
+        report(p, results, bench.gold_shown)
         if args.explain:
             for plan in bench.explain():
                 print("\n" + plan)

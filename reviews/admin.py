@@ -158,6 +158,14 @@ class QueueAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
 
+@admin.register(models.GoldItem)
+class GoldItemAdmin(ReadOnlyAdmin):
+    """Gold items are marked and retired from a settled item's page (audited); here they are only listed."""
+
+    list_display = ["id", "item", "queue", "verdict", "severity", "created_by", "is_active", "created_at"]
+    list_filter = ["queue", "is_active"]
+
+
 @admin.register(models.ReviewItem)
 class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ["id", "queue", "status", "priority", "claimed_by", "due_at", "reviews_done", "reviews_required"]

@@ -7,7 +7,7 @@ from reviews.campaigns import views as campaign_views
 from reviews.datasets import views as dataset_views
 from reviews.ingest import views as source_views
 from reviews.routing import views as policy_views
-from reviews.workspace import finding, home
+from reviews.workspace import finding, gold_views, home
 from reviews.workspace import views as workspace_views
 
 app_name = "reviews"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("items/<int:pk>/skip/", workspace_views.item_skip, name="item-skip"),
     path("items/<int:pk>/escalate/", workspace_views.item_escalate, name="item-escalate"),
     path("items/<int:pk>/renew/", workspace_views.item_renew, name="item-renew"),
+    path("items/<int:pk>/gold/", gold_views.item_mark_gold, name="item-gold"),
     path("items/<int:pk>/messages/<int:index>/", workspace_views.message_full, name="message"),
     path("items/<int:pk>/messages/<int:index>/reveal/", workspace_views.message_reveal, name="message-reveal"),
     path("items/<int:pk>/reveal-all/", workspace_views.messages_reveal_all, name="reveal-all"),

@@ -31,6 +31,7 @@ URLS = [
     ("items/<int:pk>/skip/", "reviews:item-skip", "item_skip"),
     ("items/<int:pk>/escalate/", "reviews:item-escalate", "item_escalate"),
     ("items/<int:pk>/renew/", "reviews:item-renew", "item_renew"),
+    ("items/<int:pk>/gold/", "reviews:item-gold", "item_mark_gold"),
     ("items/<int:pk>/messages/<int:index>/", "reviews:message", "message_full"),
     ("items/<int:pk>/messages/<int:index>/reveal/", "reviews:message-reveal", "message_reveal"),
     ("items/<int:pk>/reveal-all/", "reviews:reveal-all", "messages_reveal_all"),

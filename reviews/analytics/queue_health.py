@@ -26,6 +26,7 @@ from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Se
 from reviews.models import (
     IMPORT_QUEUE,
     DecisionRollup,
+    GoldPresentation,
     ItemRollup,
     ItemStatus,
     LatencyRollup,
@@ -119,7 +120,9 @@ class _CountUpTo(Subquery):
 
 def _open_now(scope: Scope, now: datetime) -> dict[int, dict[str, Any]]:
     """Per queue: open items, the oldest, and how many are past due, from the open-item partial indexes."""
-    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
+    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN).exclude(
+        pk__in=GoldPresentation.objects.values("item_id")  # as reviews/queue_stats.py: NOT IN, not an anti join
+    )
     if scope.source_id is not None:
         open_items = open_items.filter(conversation__source_id=scope.source_id)
     if scope.model_name is not None:

@@ -43,6 +43,7 @@ from reviews.analytics.query import (
     usernames,
     window_for,
 )
+from reviews.analytics.reviewer_quality import quality_tables
 from reviews.analytics.stats import alpha_from_coincidences, cohen_kappa_from_table
 from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Series, Table
 from reviews.models import AgreementRollup, Decision, DecisionRollup, Escalation, EscalationStatus, ReviewerRollup
@@ -63,9 +64,12 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
         "Kappa and alpha are empty where undefined: no such items, or everyone gave the same one verdict.",
         window.note,
     ]
+    quality, quality_charts = quality_tables(window, scope)  # gold accuracy, QA agreement, speed
     if own:
         notes.append("Only your own numbers are shown; team figures are for seniors and admins.")
-        return Dashboard(slug="reviewers", title="Reviewers", tables=[people, pairs], notes=notes)
+        return Dashboard(
+            slug="reviewers", title="Reviewers", tables=[people, pairs, *quality], charts=quality_charts, notes=notes
+        )
     by_queue = _alpha_table(window, scope, by="queue_id", totals=agreement)
     by_category = _alpha_table(window, scope, by="category")
     adjudication = _adjudication_table(window, scope)
@@ -92,8 +96,8 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
     return Dashboard(
         slug="reviewers",
         title="Reviewers",
-        tables=[people, pairs, by_queue, by_category, adjudication],
-        charts=charts,
+        tables=[people, pairs, by_queue, by_category, adjudication, *quality],
+        charts=[*charts, *quality_charts],
         notes=notes,
     )
 

@@ -70,6 +70,7 @@ from reviews.models import (
     RoutingRecord,
     Score,
     ScoreRollup,
+    gold_copy,
 )
 from reviews.routing.policy import PolicyDocument, Sampling
 
@@ -172,7 +173,7 @@ def _spans(starts: Iterable[datetime], step: timedelta) -> Iterator[Span]:
 def _history_hours(now: datetime) -> set[datetime]:
     """Every hour (up to the current one) of every UTC day holding a decision, an arrival or a breach."""
     days = set(_decisions().datetimes("created_at", "day", tzinfo=UTC))
-    items = ReviewItem.objects.exclude(queue__slug=IMPORT_QUEUE)
+    items = ReviewItem.objects.exclude(queue__slug=IMPORT_QUEUE).exclude(gold_copy("conversation_id"))
     days |= set(items.datetimes("created_at", "day", tzinfo=UTC))
     days |= set(items.filter(sla_breached_at__isnull=False).datetimes("sla_breached_at", "day", tzinfo=UTC))
     end = hour_of(now) + HOUR
@@ -193,7 +194,7 @@ def _dirty_hours(*, since: datetime, now: datetime) -> set[datetime]:
 
 def _decisions() -> QuerySet[Decision]:
     """Reviewers' decisions: imported labels (and their blank verdicts) are not anyone's work."""
-    return Decision.objects.filter(is_imported=False).exclude(verdict="")
+    return Decision.objects.filter(is_imported=False).exclude(verdict="").exclude(gold_copy(_CONV))
 
 
 def _recompute(span: Span, grain: str, bucket: Bucketing, *, empty: bool = False) -> int:
@@ -208,6 +209,7 @@ def _recompute(span: Span, grain: str, bucket: Bucketing, *, empty: bool = False
             | Q(sla_breached_at__gte=span.start, sla_breached_at__lt=span.end)
         )
         .exclude(queue__slug=IMPORT_QUEUE)
+        .exclude(gold_copy("conversation_id"))
         .values_list("queue_id", "conversation__source_id", "conversation__model_name", "created_at", "sla_breached_at")
     )
     for queue_id, source_id, model_name, created_at, breached_at in items:

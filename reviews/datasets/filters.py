@@ -11,7 +11,7 @@ from django.db.models import CharField, Func, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.dateparse import parse_date, parse_datetime
 
-from reviews.models import Category, Decision, PolicyVersion, Queue, Source, Verdict
+from reviews.models import Category, Decision, PolicyVersion, Queue, Source, Verdict, gold_copy
 from reviews.splits import SPLITS as SPLITS
 from reviews.splits import split_key as split_key
 from reviews.splits import split_of as split_of
@@ -155,6 +155,7 @@ class DatasetFilters:
         """The filters the database applies; the rest need the conversation's whole group of decisions."""
         # Imported decisions with neither a verdict nor harmful_request hold only relative targets (hh-rlhf pairs).
         qs = Decision.objects.exclude(verdict="", harmful_request=None)
+        qs = qs.exclude(gold_copy("item__conversation_id"))  # gold answers never reach an export
         if self.since:
             qs = qs.filter(created_at__gte=self.since)
         if self.until:

@@ -19,7 +19,7 @@ from reviews.datasets.filters import DatasetFilters
 from reviews.datasets.lineage import lineage_of_conversation
 from reviews.datasets.rows import AS_TEXT, AT, COLUMNS, ORDER, Row, Skip, judge, row_builder
 from reviews.datasets.settled import label_source, settled_row
-from reviews.models import Dataset, DatasetKind, DatasetStatus, Decision
+from reviews.models import Dataset, DatasetKind, DatasetStatus, Decision, gold_copy
 from reviews.routing.taxonomy import category_merge_map
 from reviews.scoring.training_data import label_names
 
@@ -33,6 +33,7 @@ Group = Sequence[tuple[Any, ...]]
 def _group(conversation_id: int) -> list[tuple[Any, ...]]:
     """The conversation's decisions as the builder reads them (the split key is unused here)."""
     query = Decision.objects.filter(item__conversation_id=conversation_id).exclude(verdict="", harmful_request=None)
+    query = query.exclude(gold_copy("item__conversation_id"))
     query = query.annotate(**AS_TEXT, split_key=Value(""))
     return list(query.order_by(*ORDER).values_list(*COLUMNS))
 

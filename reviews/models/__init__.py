@@ -53,6 +53,7 @@ from reviews.models.ingest import (
     Source,
     SourceKind,
 )
+from reviews.models.quality import GoldItem, GoldPresentation, QaSample, gold_copy
 from reviews.models.routing import (
     IMPORT_QUEUE,
     Category,
@@ -116,6 +117,8 @@ __all__ = [
     "EscalationStatus",
     "Flag",
     "FlagRollup",
+    "GoldItem",
+    "GoldPresentation",
     "ItemRollup",
     "ItemStatus",
     "ItemTag",
@@ -126,6 +129,7 @@ __all__ = [
     "ModelStatus",
     "PolicyDraft",
     "PolicyVersion",
+    "QaSample",
     "Queue",
     "QueueKind",
     "ReviewItem",
@@ -142,5 +146,6 @@ __all__ = [
     "Source",
     "SourceKind",
     "Verdict",
+    "gold_copy",
     "model_producer",
 ]

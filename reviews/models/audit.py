@@ -30,6 +30,9 @@ class AuditAction(models.TextChoices):
     TAG_REMOVE = "tag_remove", "Tag removed"
     FILTER_SAVE = "filter_save", "Search filter saved"
     FILTER_DELETE = "filter_delete", "Search filter deleted"
+    GOLD_MARKED = "gold_marked", "Item marked as gold"
+    GOLD_RETIRED = "gold_retired", "Gold item retired"
+    QA_SAMPLED = "qa_sampled", "Decision sampled for QA"
 
 
 class AuditEvent(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -36,6 +37,7 @@ class Category(models.Model):
         return self.name
 
 
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 IMPORT_QUEUE = "imported"  # slug of the hidden queue that holds imported labels (reviews/imports/services.py)
 
 
@@ -44,6 +46,7 @@ class QueueKind(models.TextChoices):
     CALIBRATION = "calibration", "Calibration sample"
     ESCALATION = "escalation", "Escalation (seniors)"
     ADJUDICATION = "adjudication", "Adjudication (seniors)"
+    QA = "qa", "QA second review (seniors)"
 
 
 class Queue(models.Model):
@@ -68,6 +71,18 @@ class Queue(models.Model):
         help_text="Hard-limit items a reviewer may decide per day before this queue gives them only other items.",
     )
     is_active = models.BooleanField(default=True)
+    # Reviewer quality (reviews/quality/): gold items mixed into claims, QA second reviews of settled decisions.
+    gold_percent = models.FloatField(
+        default=0, validators=PERCENT, help_text="Share of claims (0-100) that present a gold item."
+    )
+    gold_feedback = models.BooleanField(
+        default=False, help_text="After a gold item, show the reviewer the expected answer and the note."
+    )
+    qa_percent = models.FloatField(
+        default=0,
+        validators=PERCENT,
+        help_text="Share (0-100) of each reviewer's settled decisions a senior reviews again, blind.",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -57,6 +57,7 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
         ReviewItem.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=ItemStatus.OPEN, due_at__lt=now, sla_breached_at__isnull=True)
         .exclude(queue__kind=QueueKind.ESCALATION)
+        .exclude(gold_presentation__isnull=False)
     )
     for item in overdue:
         item.sla_breached_at = now

@@ -40,6 +40,7 @@ from reviews.models import (
     DatasetStatus,
     Decision,
     Verdict,
+    gold_copy,
 )
 from reviews.routing.taxonomy import category_merge_map
 from reviews.scoring.text import text_views
@@ -125,6 +126,7 @@ def training_examples(
 ) -> list[Example]:
     """One example per conversation; `decision_ids` limits them to a snapshot's decisions."""
     decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
+    decisions = decisions.exclude(gold_copy("item__conversation_id"))  # gold answers never train
     if not include_imported:
         decisions = decisions.filter(is_imported=False)
     if decision_ids is not None:

@@ -87,6 +87,10 @@ _CLAIMABLE = """
           SELECT 1 FROM reviews_decision decision
           WHERE decision.item_id = item.id AND decision.reviewer_id = %(reviewer)s
       )
+      AND NOT EXISTS (
+          SELECT 1 FROM reviews_goldpresentation gold
+          WHERE gold.item_id = item.id AND gold.reviewer_id <> %(reviewer)s
+      )
       AND (%(superuser)s OR (EXISTS (
           SELECT 1 FROM auth_user_groups membership
           JOIN reviews_queue_allowed_groups allowed ON allowed.group_id = membership.group_id

@@ -29,6 +29,7 @@ from reviews.models import (
     QueueKind,
     ReviewItem,
 )
+from reviews.quality import gold, qa
 from reviews.workspace import selectors
 from reviews.workspace.claims import item_claim, item_lock_held
 from reviews.workspace.decisions import adjudicate_if_split, decision_record, decision_validate
@@ -49,13 +50,26 @@ def item_claim_next(*, reviewer: User, queue: Queue) -> ReviewItem | None:
     cap = queue.hard_limit_daily_cap
     if cap is not None and selectors.hard_limit_exposure_today(user=reviewer) >= cap:
         avoid = Q(conversation__flags__category__in=Category.objects.filter(limit=LimitKind.HARD).values("slug"))
-    item = item_claim(
-        reviewer=reviewer, queue=queue, exclude=selectors.items_skipped_recently(user=reviewer), avoid=avoid
-    )
+    exclude = selectors.items_skipped_recently(user=reviewer)
+    if queue.kind == QueueKind.QA:  # a senior never second-reviews their own decision
+        exclude = [*exclude, *qa.qa_items_of(reviewer=reviewer)]
+    item = item_claim_mixed(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
     if item is not None:
         ClaimRecord.objects.create(item=item, reviewer=reviewer)  # the history's "claimed" line
         item_claim_changed(item=item)
     return item
+
+
+def item_claim_mixed(
+    *, reviewer: User, queue: Queue, exclude: Sequence[int] = (), avoid: Q | None = None
+) -> ReviewItem | None:
+    """`item_claim` with gold items mixed in at the queue's gold rate (reviews/quality/gold.py): a hidden test
+    item, claimed as any other. Not past the daily cap (`avoid`), where gold could be a hard-limit item."""
+    if avoid is None and gold.gold_draw(queue=queue):
+        presented = gold.gold_claim(reviewer=reviewer, queue=queue)
+        if presented is not None:
+            return presented
+    return item_claim(reviewer=reviewer, queue=queue, exclude=exclude, avoid=avoid)
 
 
 def _require_preferred(*, item: ReviewItem, verdict: str, preferred_response: str) -> None:
@@ -95,6 +109,8 @@ def decision_submit(
         )
         if locked.queue.kind == QueueKind.ESCALATION:
             escalations_resolve(item=locked, decision=decision, senior=reviewer)
+        if gold.gold_answered(item=locked) is None:  # a gold answer settles nothing real
+            qa.qa_after_decision(item=locked, decision=decision)
         queues_changed(queue_ids=[locked.queue_id, *_adjudication_queues(locked)])
     return decision
 
@@ -116,6 +132,7 @@ def item_skip(*, item: ReviewItem, reviewer: User, reason: str) -> ReviewItem:
         locked.claimed_by, locked.lease_expires_at = None, None
         locked.save(update_fields=["claimed_by", "lease_expires_at"])
         audit_record(actor=reviewer, action=AuditAction.SKIP, target=locked, reason=reason)
+        gold.gold_skipped(item=locked)
         item_claim_changed(item=locked)
     return locked
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from reviews.models import (
@@ -18,6 +18,7 @@ from reviews.models import (
     Decision,
     Escalation,
     Flag,
+    GoldPresentation,
     ItemStatus,
     LimitKind,
     ModelStatus,
@@ -59,7 +60,9 @@ def items_claimable(*, user: Any, queue: Queue) -> QuerySet[ReviewItem]:
     qs = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN)
     if access is not True:
         qs = qs.filter(access)
-    return qs.exclude(decisions__reviewer=user).order_by("-priority", "created_at")
+    # Someone else's gold presentation is theirs alone (reviews/quality/gold.py).
+    others_gold = GoldPresentation.objects.filter(item=OuterRef("pk")).exclude(reviewer=user)
+    return qs.exclude(decisions__reviewer=user).exclude(Exists(others_gold)).order_by("-priority", "created_at")
 
 
 def decisions_visible(*, item: ReviewItem, user: Any) -> list[Decision]:

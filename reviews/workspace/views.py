@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reviews.htmx import HtmxRequest, render_region
 from reviews.models import Queue, ReviewItem
 from reviews.permissions import reviewer_required
+from reviews.quality.selectors import gold_control, gold_feedback
 from reviews.workspace import escalations, reviewing, selectors, undo
 from reviews.workspace.claims import item_renew_lease
 from reviews.workspace.errors import ClaimConflict, DecisionError, RevealError, UndoError, WorkspaceError
@@ -104,7 +105,7 @@ def item_page(request: HtmxRequest, pk: int) -> HttpResponse:
     item = _item_or_404(request, pk)
     if selectors.item_past_daily_cap(item=item, user=request.user):  # the cap holds for a typed URL too
         return TemplateResponse(request, CAPPED, {"item": item, "cap": item.queue.hard_limit_daily_cap}, status=403)
-    return _workspace(request, item, queue=item.queue)
+    return _workspace(request, item, queue=item.queue, gold=gold_control(item=item, user=request.user))
 
 
 @reviewer_required
@@ -132,7 +133,10 @@ def item_decide(request: HtmxRequest, pk: int) -> HttpResponse:
     except DecisionError as exc:
         form.add_error(None, str(exc))
         return _workspace(request, item, queue=item.queue, form=form, status=422)
-    return _next(request, item.queue, notice=f"Saved your decision on item {item.pk}.", undo=decision)
+    feedback = gold_feedback(item=item, user=request.user)  # only where the queue shows it
+    return _next(
+        request, item.queue, notice=f"Saved your decision on item {item.pk}.", undo=decision, gold_feedback=feedback
+    )
 
 
 def _with_reason(

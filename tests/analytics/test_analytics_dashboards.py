@@ -434,4 +434,5 @@ def test_each_dashboard_runs_a_fixed_handful_of_queries(fixture: dict[str, Any])
     for name in DASHBOARDS:
         with CaptureQueriesContext(connection) as queries:
             dashboard_build(name=name, filters=_filters(fixture))
-        assert len(queries) <= 12, f"{name}: {len(queries)} queries"
+        # The reviewers dashboard also reads the gold and QA tables live: four more reads at most (issue #18).
+        assert len(queries) <= (16 if name == "reviewers" else 12), f"{name}: {len(queries)} queries"
