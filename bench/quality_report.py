@@ -147,8 +147,10 @@ def _xstest_completions(bench: Bench, rows: list[Any], everything: np.ndarray, h
         mine = np.array([i for i in xstest_completions if rows[i].file == model_file], dtype=np.int64)
         train = np.setdiff1d(everything, bench.where(lambda r, f=model_file: r.file == f))
         model = model_file.removeprefix("xstest_v2_completions_").removesuffix(".csv")
-        risk = bench.held_out(f"  XSTest completions, {model} left out", train, mine, hard[mine], None)
+        result = bench.train(train)
+        risk = predict(result.head, bench.features[mine], result.calibration).risk
         harmful = bench.targets.h[mine] == 1
+        print_target(f"  XSTest harmful prompts, {model} left out", hard[mine][harmful], risk[harmful], None)
         pooled_truth.append(hard[mine][harmful])
         pooled_risk.append(risk[harmful])
         safe_risk.append(risk[~harmful])

@@ -238,12 +238,26 @@ def train_verdict_head(
     head.eval()
     if not len(val_rows):
         return TrainResult(head, Calibration(), epoch, train_rows, val_rows, None, {})
-    val_logits = raw_logits(head, features[val_rows])
-    calibration = fit_calibration(
-        val_logits, reply[val_rows], val_t, weights[val_rows] if config.weighted_calibration else None
-    )
-    prediction = calibrated(val_logits, reply[val_rows], calibration)
+    calibration, prediction = _calibrate(head, features, reply, val_t, weights, val_rows, config)
     return TrainResult(head, calibration, epoch, train_rows, val_rows, prediction, evaluate(prediction, val_t))
+
+
+def _calibrate(
+    head: VerdictHead,
+    features: np.ndarray,
+    reply: np.ndarray,
+    val_t: TargetArrays,
+    weights: np.ndarray,
+    val_rows: np.ndarray,
+    config: TrainConfig,
+) -> tuple[Calibration, Prediction]:
+    """Platt scaling fitted on the validation rows (weighted as in training unless the config says not), and
+    their calibrated prediction."""
+    logits = raw_logits(head, features[val_rows])
+    calibration = fit_calibration(
+        logits, reply[val_rows], val_t, weights[val_rows] if config.weighted_calibration else None
+    )
+    return calibration, calibrated(logits, reply[val_rows], calibration)
 
 
 def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -> np.ndarray:
