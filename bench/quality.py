@@ -29,6 +29,7 @@ Run from the repository root:
     .venv/bin/python bench/quality.py                 # everything
     .venv/bin/python bench/quality.py --encode-only   # fill the vector cache and stop
     .venv/bin/python bench/quality.py --no-loso       # skip the leave-one-source-out table
+    .venv/bin/python bench/quality.py --cached-only   # only the rows whose texts are cached (says which it left out)
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "quality-cache"
-DEFAULT_THRESHOLD = 0.5  # the default policy's risk threshold for review
 
 # (format, path under DATA, source: the set it belongs to, for leave-one-source-out)
 SETS = [
@@ -180,8 +180,9 @@ def encode_rows(rows: list[Row], *, cached_only: bool = False) -> tuple[list[Row
     if todo and cached_only:
         missing = set(todo)
         keep = [i for i, v in enumerate(views) if not ({v.request, *v.reply_chunks} & missing)]
-        dropped = Counter(rows[i].source for i in set(range(len(rows))) - set(keep))
-        print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded: {dict(dropped)}")
+        dropped = Counter(rows[i].path for i in set(range(len(rows))) - set(keep))
+        print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded (by file): {dict(dropped)}")
+        print("  every figure below is on the encoded rows only: the longest replies are the last encoded")
         rows, views = [rows[i] for i in keep], [views[i] for i in keep]
     elif todo:
         started = time.perf_counter()
@@ -194,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encode-only", action="store_true")
     parser.add_argument("--no-loso", action="store_true")
+    parser.add_argument("--no-targets", action="store_true", help="skip the issue's targets (e.g. the table alone)")
     parser.add_argument("--only", help="comma-separated sources (the third column of SETS) to read, e.g. to try")
     parser.add_argument("--full", action="store_true", help="read every row (no SAMPLE): encodes ~75k texts")
     parser.add_argument("--cached-only", action="store_true", help="leave out rows whose texts are not cached yet")
@@ -223,7 +225,14 @@ def main() -> None:
     from reviews.vocabulary import TAXONOMY
 
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
-    report(rows, features, categories=list(TAXONOMY), loso=not args.no_loso, overrides=overrides)
+    report(
+        rows,
+        features,
+        categories=list(TAXONOMY),
+        loso=not args.no_loso,
+        targets=not args.no_targets,
+        overrides=overrides,
+    )
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
 
 

@@ -23,11 +23,24 @@ from worker.training import (
     leave_one_source_out,
     loso_config,
     predict,
-    source_weights,
     train_verdict_head,
+    training_weights,
 )
 
-DEFAULT_THRESHOLD = 0.5  # the default policy's review threshold on risk
+ISSUE_THRESHOLD = 0.5  # the issue's (and the independent evaluation's) "flagged": risk >= 0.5
+
+
+def default_threshold() -> float:
+    """The lowest risk the default policy sends to review (its "risky" rule's minimum)."""
+    from reviews.routing.policy import DEFAULT_POLICY
+
+    lows = [
+        bound["min"]
+        for rule in DEFAULT_POLICY["rules"]
+        for bound in (rule["when"].get("risk") or {}).values()
+        if isinstance(bound, dict) and "min" in bound
+    ]
+    return float(min(lows)) if lows else ISSUE_THRESHOLD
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:
@@ -41,7 +54,7 @@ class Bench:
         self.sources = [r.source for r in rows]
         self.groups = group_keys([text_views(r.messages).request for r in rows])
         self.config = TrainConfig(**overrides)
-        self.weights = source_weights(self.sources, self.config.source_cap)
+        self.weights = training_weights(self.sources, self.targets, self.config)
 
     def where(self, test: Callable[[Any], bool]) -> np.ndarray:
         return np.array([i for i, r in enumerate(self.rows) if test(r)], dtype=np.int64)
@@ -129,22 +142,30 @@ def _loso_table(bench: Bench, features: np.ndarray) -> None:
 def _xstest_completions(bench: Bench, rows: list[Any], everything: np.ndarray, hard: np.ndarray) -> None:
     """Harmful compliance vs refusal on XSTest completions, each model left out of training in turn."""
     xstest_completions = bench.where(lambda r: r.source == "xstest-completions")
-    pooled_truth, pooled_risk = [], []
+    pooled_truth, pooled_risk, safe_risk = [], [], []
     for model_file in sorted({rows[i].file for i in xstest_completions}):
-        test = np.array(
-            [i for i in xstest_completions if rows[i].file == model_file and bench.targets.h[i] == 1], dtype=np.int64
-        )
+        mine = np.array([i for i in xstest_completions if rows[i].file == model_file], dtype=np.int64)
         train = np.setdiff1d(everything, bench.where(lambda r, f=model_file: r.file == f))
         model = model_file.removeprefix("xstest_v2_completions_").removesuffix(".csv")
-        risk = bench.held_out(f"  XSTest harmful prompts, {model} left out", train, test, hard[test], None)
-        pooled_truth.append(hard[test])
-        pooled_risk.append(risk)
+        result = bench.train(train)
+        risk = predict(result.head, bench.features[mine], result.calibration).risk
+        harmful = bench.targets.h[mine] == 1
+        print_target(f"  XSTest harmful prompts, {model} left out", hard[mine][harmful], risk[harmful], None)
+        pooled_truth.append(hard[mine][harmful])
+        pooled_risk.append(risk[harmful])
+        safe_risk.append(risk[~harmful])
     if pooled_truth:
         print_target(
             "XSTest completions, each model left out in turn (HC vs refusal)",
             np.concatenate(pooled_truth),
             np.concatenate(pooled_risk),
             0.90,
+        )
+        safe = np.concatenate(safe_risk)
+        print(
+            f"{'  their safe prompts (answered or refused) flagged':<62} "
+            + ", ".join(f"{(safe >= t).mean():.1%} at risk >= {t}" for t in (ISSUE_THRESHOLD, default_threshold()))
+            + f" (n={len(safe)})"
         )
 
 
@@ -156,14 +177,15 @@ def _xstest_prompts(bench: Bench, features: np.ndarray, everything: np.ndarray) 
         result = bench.train(np.setdiff1d(everything, xstest))
         prediction = predict(result.head, features[prompts], result.calibration)
         safe = bench.targets.h[prompts] == 0
-        flagged = float((prediction.risk[safe] >= DEFAULT_THRESHOLD).mean())
-        caught = float((prediction.risk[~safe] >= DEFAULT_THRESHOLD).mean())
         auroc = label_metrics(bench.targets.h[prompts], prediction.risk)["auroc"]
-        print(
-            f"{'Safe XSTest prompts flagged at risk >= 0.5 (no XSTest in training)':<62} {flagged:.1%} "
-            f"(target <= 10%: {'met' if flagged <= 0.10 else 'NOT met'}); unsafe prompts flagged {caught:.1%}, "
-            f"safe vs unsafe AUROC {_fmt(auroc)}"
-        )
+        for threshold in (ISSUE_THRESHOLD, default_threshold()):
+            flagged = float((prediction.risk[safe] >= threshold).mean())
+            caught = float((prediction.risk[~safe] >= threshold).mean())
+            print(
+                f"{f'Safe XSTest prompts flagged at risk >= {threshold} (no XSTest)':<62} {flagged:.1%} "
+                f"(target <= 10%: {'met' if flagged <= 0.10 else 'NOT met'}); unsafe prompts flagged {caught:.1%}, "
+                f"safe vs unsafe AUROC {_fmt(auroc)}"
+            )
 
 
 def report(
@@ -172,6 +194,7 @@ def report(
     *,
     categories: list[str],
     loso: bool = True,
+    targets: bool = True,
     overrides: dict[str, Any] | None = None,
 ) -> None:
     bench = Bench(rows, features, categories, overrides or {})
@@ -182,6 +205,8 @@ def report(
     risk_ece = _all_sets(bench, features)
     if loso:
         _loso_table(bench, features)
+    if not targets:
+        return
 
     # 3. the issue's targets
     print("\nTargets")

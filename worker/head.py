@@ -3,11 +3,19 @@
 Input per conversation: `[u, r]` (`worker.encoder.views_matrix`, 2 x 384), u the judged
 request's vector, r the reply's (zeros when there is no reply). The head reads
 `[u, r, u·r, |u-r|, no_reply]` (4 x 384 + 1) and gives logits
-`[h, c, category_1 … category_K]`:
+`[h, c, t, category_1 … category_K]` (columns `H`, `C`, `T`, then from `CATEGORIES`):
 
 * h = P(request harmful), c = P(reply complied), per-category harm;
-* verdicts (`verdict_probabilities`): harmful_compliance h·c, appropriate_refusal h·(1-c),
-  over_refusal (1-h)·(1-c), appropriate_help (1-h)·c, summing to 1;
+* t = P(the reply is harmful in itself, whatever the request: an insult, agreeing with
+  a toxic remark, ignoring a disclosed risk), a head with `reply_harm` only; a head
+  without it (trained before) gives t = 0 (a constant logit of -30);
+* harmful compliance = 1 - (1 - h·c)(1 - t): a harmful request complied with, or a
+  harmful reply to any request. Without t, a response-level label (DiaSafety's
+  "Unsafe", ToxiChat's offensive reply) could only be learnt by calling the request
+  harmful, which teaches h the wrong thing;
+* verdicts (`verdict_probabilities`): harmful_compliance as above, and the other three
+  cells in the proportions h·(1-c) (appropriate_refusal), (1-h)·(1-c) (over_refusal),
+  (1-h)·c (appropriate_help) of what is left, summing to 1;
 * `risk` = the calibrated harmful-compliance probability; for a conversation judged on
   its request alone (no reply) risk = h and there are no verdicts.
 
@@ -30,7 +38,9 @@ import torch
 from torch import nn
 
 VERDICTS = ("harmful_compliance", "appropriate_refusal", "over_refusal", "appropriate_help")
-H, C = 0, 1  # logit columns of the request-harmful and complied outputs; categories follow
+H, C, T = 0, 1, 2  # logit columns: request harmful, complied, reply harmful in itself
+CATEGORIES = 3  # the first category logit column
+NO_T = -30.0  # the t logit of a head without `reply_harm`: t = 0
 
 
 @dataclass
@@ -40,6 +50,7 @@ class HeadConfig:
     n_categories: int = 14  # one logit per taxonomy category, after h and c
     dropout: float = 0.1
     h_reads_reply: bool = True  # False: h sees only the request vector (u); c and categories always see both
+    reply_harm: bool = False  # True: a t output (the reply harmful in itself); False for heads trained before it
 
 
 class VerdictHead(nn.Module):
@@ -48,7 +59,7 @@ class VerdictHead(nn.Module):
         self.config = config
         d = config.embed_dim
         self.trunk = nn.Sequential(nn.Linear(4 * d + 1, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout))
-        self.out = nn.Linear(config.hidden_dim, 2 + config.n_categories)
+        self.out = nn.Linear(config.hidden_dim, 2 + int(config.reply_harm) + config.n_categories)
         if not config.h_reads_reply:
             self.request_trunk = nn.Sequential(nn.Linear(d, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout))
             self.request_out = nn.Linear(config.hidden_dim, 1)
@@ -60,11 +71,13 @@ class VerdictHead(nn.Module):
         return torch.cat([u, r, u * r, (u - r).abs(), no_reply], dim=1)  # [b, 4d + 1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.out(self.trunk(self.features(x)))  # [b, 2 + K]
+        logits = self.out(self.trunk(self.features(x)))  # [b, 3 + K] ([b, 2 + K] without reply_harm)
+        if not self.config.reply_harm:  # the one layout: [h, c, t, categories]
+            logits = torch.cat([logits[:, :T], torch.full_like(logits[:, :1], NO_T), logits[:, T:]], dim=1)
         if not self.config.h_reads_reply:
             h = self.request_out(self.request_trunk(x[:, : self.config.embed_dim]))  # [b, 1]
             logits = torch.cat([h, logits[:, 1:]], dim=1)
-        return logits
+        return logits  # [b, 3 + K]
 
 
 @dataclass
@@ -73,7 +86,7 @@ class Calibration:
 
     h: tuple[float, float] = (1.0, 0.0)
     c: tuple[float, float] = (1.0, 0.0)
-    hc: tuple[float, float] = (1.0, 0.0)  # on logit(h · c) of the raw h and c
+    hc: tuple[float, float] = (1.0, 0.0)  # on the raw harmful-compliance logit (`raw_hc_logit`)
     categories: tuple[float, float] = (1.0, 0.0)  # one shared scaling for the category logits
 
     @classmethod
@@ -123,18 +136,27 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
+def _log1mexp(x: np.ndarray) -> np.ndarray:
+    """log(1 - exp(x)) for x < 0."""
+    x = np.minimum(x, -1e-7)
+    return np.where(x > -0.6931, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
 def raw_hc_logit(logits: np.ndarray) -> np.ndarray:
-    """logit of sigmoid(h) · sigmoid(c), computed stably from the two logits."""
+    """logit of 1 - (1 - h·c)(1 - t) from the raw logits, computed stably in log space."""
     log_hc = -np.logaddexp(0, -logits[:, H]) - np.logaddexp(0, -logits[:, C])  # log h + log c
-    return log_hc - np.log(-np.expm1(np.minimum(log_hc, -1e-7)))
+    log_not_hc = _log1mexp(log_hc)
+    log_t, log_not_t = -np.logaddexp(0, -logits[:, T]), -np.logaddexp(0, logits[:, T])
+    log_p = np.logaddexp(log_hc, log_t + log_not_hc)  # h·c + t·(1 - h·c)
+    return log_p - (log_not_hc + log_not_t)
 
 
 def calibrated(logits: np.ndarray, has_reply: np.ndarray, calibration: Calibration) -> Prediction:
-    """Apply the calibration to raw logits [n, 2 + K]."""
+    """Apply the calibration to raw logits [n, 3 + K]."""
     h = _platt(logits[:, H], calibration.h)
     c = np.where(has_reply, _platt(logits[:, C], calibration.c), np.nan)
     hc = np.where(has_reply, _platt(raw_hc_logit(logits), calibration.hc), np.nan)
-    categories = _platt(logits[:, 2:], calibration.categories)
+    categories = _platt(logits[:, CATEGORIES:], calibration.categories)
     return Prediction(h=h, c=c, categories=categories, has_reply=has_reply.astype(bool), harmful_compliance=hc)
 
 

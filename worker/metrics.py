@@ -13,27 +13,32 @@ import torch.nn.functional as F
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from reviews.analytics import stats
-from worker.head import C, Calibration, H, Prediction, raw_hc_logit
+from worker.head import CATEGORIES, C, Calibration, H, Prediction, raw_hc_logit
 
 if TYPE_CHECKING:
-    from worker.training import TargetArrays
+    from worker.targets import TargetArrays
 
 # --- calibration -------------------------------------------------------------------------------------------------
 
 
-def fit_platt(logits: np.ndarray, truth: np.ndarray, *, min_rows: int = 20) -> tuple[float, float]:
-    """(a, b) minimising the log loss of sigmoid(a · logit + b) against (soft) truth; identity when the
-    rows are too few or one-sided to say anything."""
+def fit_platt(
+    logits: np.ndarray, truth: np.ndarray, *, weights: np.ndarray | None = None, min_rows: int = 20
+) -> tuple[float, float]:
+    """(a, b) minimising the (weighted) log loss of sigmoid(a · logit + b) against (soft) truth; identity when
+    the rows are too few or one-sided to say anything."""
     if len(truth) < min_rows or truth.min() == truth.max():
         return (1.0, 0.0)
     x = torch.from_numpy(logits.astype(np.float64))
     y = torch.from_numpy(truth.astype(np.float64))
+    w = torch.from_numpy((np.ones(len(truth)) if weights is None else weights).astype(np.float64))
+    w = w / w.mean().clamp(min=1e-12)
     params = torch.tensor([1.0, 0.0], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([params], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(params[0] * x + params[1], y) + 1e-4 * (params[0] - 1) ** 2
+        loss = F.binary_cross_entropy_with_logits(params[0] * x + params[1], y, weight=w)
+        loss = loss + 1e-4 * (params[0] - 1) ** 2
         loss.backward()
         return loss
 
@@ -42,21 +47,26 @@ def fit_platt(logits: np.ndarray, truth: np.ndarray, *, min_rows: int = 20) -> t
     return (a, b) if math.isfinite(a) and math.isfinite(b) and a > 0 else (1.0, 0.0)
 
 
-def fit_calibration(logits: np.ndarray, reply: np.ndarray, targets: TargetArrays) -> Calibration:
+def fit_calibration(
+    logits: np.ndarray, reply: np.ndarray, targets: TargetArrays, weights: np.ndarray | None = None
+) -> Calibration:
     """Platt scaling per output on validation rows: h on rows labelled request_harmful, c on replies
-    labelled complied, h·c on replies whose harmful-compliance cell is known, the categories together."""
+    labelled complied, harmful compliance on replies whose cell is known, the categories together. `weights`:
+    the rows' training weights (`worker.training.training_weights`), so the calibration holds for the mix the
+    head was trained on rather than for however many rows each set happens to have."""
+    w = np.ones(len(logits), dtype=np.float32) if weights is None else weights
     m_h = targets.m_h > 0
     m_c = (targets.m_c > 0) & reply
     hc_truth, hc_mask = targets.hc_truth()
     m_hc = (hc_mask > 0) & reply
     m_cat = targets.m_cats > 0
     cat_ab = (1.0, 0.0)
-    if m_cat.any() and logits.shape[1] > 2:
-        cat_ab = fit_platt(logits[m_cat, 2:].ravel(), targets.cats[m_cat].ravel())
+    if m_cat.any() and logits.shape[1] > CATEGORIES:
+        cat_ab = fit_platt(logits[m_cat, CATEGORIES:].ravel(), targets.cats[m_cat].ravel())
     return Calibration(
-        h=fit_platt(logits[m_h, H], targets.h[m_h]),
-        c=fit_platt(logits[m_c, C], targets.c[m_c]),
-        hc=fit_platt(raw_hc_logit(logits[m_hc]), hc_truth[m_hc]),
+        h=fit_platt(logits[m_h, H], targets.h[m_h], weights=w[m_h]),
+        c=fit_platt(logits[m_c, C], targets.c[m_c], weights=w[m_c]),
+        hc=fit_platt(raw_hc_logit(logits[m_hc]), hc_truth[m_hc], weights=w[m_hc]),
         categories=cat_ab,
     )
 

@@ -3,9 +3,16 @@ early stopping, Platt calibration on validation, metrics per output, leave-one-s
 bootstrap intervals.
 
 Targets (`TargetArrays.build`, from the contract's dicts; an absent key masks its loss):
-BCE(h, request_harmful), BCE(c, complied) on rows with a reply, BCE(h·c, harmful_response),
-BCE per category on rows that label categories, and a pairwise logistic loss
+BCE(h, request_harmful), BCE(c, complied) on rows with a reply, BCE(harmful compliance,
+harmful_response) where harmful compliance = h·c + t·(1 - h·c) (`worker/head.py`: t the reply
+harmful in itself), BCE per category on rows that label categories, and a pairwise logistic loss
 softplus(s_preferred - s_other) on the harmful-compliance logit s for relative labels.
+
+Weights and inputs (`TrainConfig`): a source's rows weigh at most `source_cap` rows, a set of
+one-sided request labels (harmful requests only) at most `one_sided_cap` (`training_weights`);
+every labelled request that comes with replies also trains h on its own (`with_request_copies`),
+so the request-only h (input guardrails, user reports, risk without a reply) learns from
+CoCoNot's and XSTest's look-alikes too; Platt scaling weighs validation rows as training does.
 
 The split (`group_keys`, `group_split`): rows whose judged requests are near-duplicates share a
 group and a group is wholly in train or in validation. A group is the union of (1) exact
@@ -22,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,11 +38,13 @@ import torch.nn.functional as F
 
 from worker.grouping import group_keys, group_split, normalise, source_weights
 from worker.head import (
+    CATEGORIES,
     C,
     Calibration,
     H,
     HeadConfig,
     Prediction,
+    T,
     VerdictHead,
     calibrated,
     logit,
@@ -49,6 +58,7 @@ from worker.metrics import (
     label_metrics,
     output_truth,
 )
+from worker.targets import TargetArrays, request_weights, with_request_copies
 
 OUTPUTS = ("request_harmful", "complied", "harmful_compliance", "risk")
 
@@ -65,81 +75,22 @@ class TrainConfig:
     hidden_dim: int = 128  # one hidden layer over [u, r, u·r, |u-r|]; keeps training and LOSO cheap on 2 cores
     dropout: float = 0.1
     h_reads_reply: bool = True
+    reply_harm: bool = True  # a t output: the reply harmful in itself, composed into harmful compliance
+    request_copies: bool = True  # each labelled request that has a reply trains h once more on its own
+    weighted_calibration: bool = True  # Platt scaling weighs validation rows as training does
+    one_sided_cap: int = 300  # a source labelling only harmful (or only benign) requests weighs at most this many rows
     max_pos_weight: float = 20.0  # rare categories weigh more, but not without bound
     source_cap: int = 4000  # a source's rows together weigh at most this many (big user-side sets would swamp the rest)
     category_weight: float = 0.5
     pair_weight: float = 0.5
 
 
-@dataclass
-class TargetArrays:
-    """Numeric targets for n rows; `m_*` are masks (1 = labelled)."""
-
-    h: np.ndarray
-    m_h: np.ndarray
-    c: np.ndarray
-    m_c: np.ndarray
-    hr: np.ndarray
-    m_hr: np.ndarray
-    cats: np.ndarray  # [n, K]
-    m_cats: np.ndarray  # [n]
-    pairs: np.ndarray  # [p, 2] row indices (preferred, other): the other is the more harmful
-    categories: list[str] = field(default_factory=list)
-
-    @classmethod
-    def build(cls, targets: Sequence[dict[str, Any]], categories: list[str]) -> TargetArrays:
-        n, k = len(targets), len(categories)
-        arrays = {name: np.zeros(n, dtype=np.float32) for name in ("h", "m_h", "c", "m_c", "hr", "m_hr", "m_cats")}
-        cats = np.zeros((n, k), dtype=np.float32)
-        index = {slug: i for i, slug in enumerate(categories)}
-        pair_rows: dict[str, dict[bool, int]] = {}
-        for row, t in enumerate(targets):
-            for key, (value, mask) in {"request_harmful": ("h", "m_h"), "complied": ("c", "m_c")}.items():
-                if t.get(key) is not None:
-                    arrays[value][row], arrays[mask][row] = float(t[key]), 1.0
-            if t.get("harmful_response") is not None:
-                arrays["hr"][row], arrays["m_hr"][row] = float(t["harmful_response"]), 1.0
-            if t.get("categories") is not None:
-                arrays["m_cats"][row] = 1.0
-                for slug in t["categories"]:
-                    if slug in index:
-                        cats[row, index[slug]] = 1.0
-            if t.get("pair"):
-                pair_rows.setdefault(str(t["pair"]["id"]), {})[bool(t["pair"]["preferred"])] = row
-        pairs = [(p[True], p[False]) for p in pair_rows.values() if True in p and False in p]
-        return cls(
-            **arrays,
-            cats=cats,
-            pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
-            categories=list(categories),
-        )
-
-    def subset(self, rows: np.ndarray) -> TargetArrays:
-        position = {int(r): i for i, r in enumerate(rows)}
-        pairs = [(position[a], position[b]) for a, b in self.pairs if a in position and b in position]
-        return TargetArrays(
-            h=self.h[rows],
-            m_h=self.m_h[rows],
-            c=self.c[rows],
-            m_c=self.m_c[rows],
-            hr=self.hr[rows],
-            m_hr=self.m_hr[rows],
-            cats=self.cats[rows],
-            m_cats=self.m_cats[rows],
-            pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2),
-            categories=self.categories,
-        )
-
-    def hc_truth(self) -> tuple[np.ndarray, np.ndarray]:
-        """The harmful-compliance cell for evaluation: explicit where given, else derived from the grid
-        (a benign request is never harmful compliance; a harmful one is when the reply complied).
-        Returns (truth, mask); a partial refusal (complied 0.5) counts as 0.5."""
-        truth = np.where(self.m_hr > 0, self.hr, np.where(self.h > 0, self.c, 0.0)).astype(np.float32)
-        derived = (self.m_h > 0) & ((self.h == 0) | (self.m_c > 0))
-        return truth, ((self.m_hr > 0) | derived).astype(np.float32)
-
-
 # --- training ----------------------------------------------------------------------------------------------------
+
+
+def training_weights(sources: Sequence[str], targets: TargetArrays, config: TrainConfig) -> np.ndarray:
+    """Row weights under `config`'s caps (`worker.targets.request_weights`)."""
+    return request_weights(sources, targets, source_cap=config.source_cap, one_sided_cap=config.one_sided_cap)
 
 
 def _masked_mean(loss: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -152,9 +103,17 @@ def _log1mexp(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x > -0.6931, torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
 
 
-def hc_logit(logits: torch.Tensor) -> torch.Tensor:
+def hc_log_probs(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log p, log (1 - p)) of harmful compliance p = h·c + t·(1 - h·c) (see worker/head.py)."""
     log_hc = F.logsigmoid(logits[:, H]) + F.logsigmoid(logits[:, C])
-    return log_hc - _log1mexp(log_hc)
+    log_not_hc = _log1mexp(log_hc)
+    log_p = torch.logaddexp(log_hc, F.logsigmoid(logits[:, T]) + log_not_hc)
+    return log_p, log_not_hc + F.logsigmoid(-logits[:, T])
+
+
+def hc_logit(logits: torch.Tensor) -> torch.Tensor:
+    log_p, log_not_p = hc_log_probs(logits)
+    return log_p - log_not_p
 
 
 class Batch:
@@ -172,12 +131,12 @@ class Batch:
 def verdict_loss(logits: torch.Tensor, batch: Batch, pos_weight: torch.Tensor, config: TrainConfig) -> torch.Tensor:
     loss = _masked_mean(F.binary_cross_entropy_with_logits(logits[:, H], batch.h, reduction="none"), batch.w_h)
     loss = loss + _masked_mean(F.binary_cross_entropy_with_logits(logits[:, C], batch.c, reduction="none"), batch.w_c)
-    log_hc = F.logsigmoid(logits[:, H]) + F.logsigmoid(logits[:, C])
-    bce_hc = -(batch.hr * log_hc + (1 - batch.hr) * _log1mexp(log_hc))
+    log_p, log_not_p = hc_log_probs(logits)
+    bce_hc = -(batch.hr * log_p + (1 - batch.hr) * log_not_p)
     loss = loss + _masked_mean(bce_hc, batch.w_hr)
-    if logits.shape[1] > 2:
+    if logits.shape[1] > CATEGORIES:
         per_cat = F.binary_cross_entropy_with_logits(
-            logits[:, 2:], batch.cats, pos_weight=pos_weight, reduction="none"
+            logits[:, CATEGORIES:], batch.cats, pos_weight=pos_weight, reduction="none"
         ).mean(dim=1)
         loss = loss + config.category_weight * _masked_mean(per_cat, batch.w_cats)
     return loss
@@ -209,6 +168,7 @@ def _new_head(embed_dim: int, n_categories: int, config: TrainConfig) -> Verdict
             n_categories=n_categories,
             dropout=config.dropout,
             h_reads_reply=config.h_reads_reply,
+            reply_harm=config.reply_harm,
         )
     )
 
@@ -234,6 +194,8 @@ def train_verdict_head(
     torch.manual_seed(config.seed)
     embed_dim = features.shape[1] // 2
     weights = np.ones(len(features), dtype=np.float32) if weights is None else weights.astype(np.float32)
+    if config.request_copies:
+        features, targets, weights, train_rows = with_request_copies(features, targets, weights, train_rows)
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
     head = _new_head(embed_dim, len(targets.categories), config)
     x = torch.from_numpy(np.ascontiguousarray(features))
@@ -276,10 +238,26 @@ def train_verdict_head(
     head.eval()
     if not len(val_rows):
         return TrainResult(head, Calibration(), epoch, train_rows, val_rows, None, {})
-    val_logits = raw_logits(head, features[val_rows])
-    calibration = fit_calibration(val_logits, reply[val_rows], val_t)
-    prediction = calibrated(val_logits, reply[val_rows], calibration)
+    calibration, prediction = _calibrate(head, features, reply, val_t, weights, val_rows, config)
     return TrainResult(head, calibration, epoch, train_rows, val_rows, prediction, evaluate(prediction, val_t))
+
+
+def _calibrate(
+    head: VerdictHead,
+    features: np.ndarray,
+    reply: np.ndarray,
+    val_t: TargetArrays,
+    weights: np.ndarray,
+    val_rows: np.ndarray,
+    config: TrainConfig,
+) -> tuple[Calibration, Prediction]:
+    """Platt scaling fitted on the validation rows (weighted as in training unless the config says not), and
+    their calibrated prediction."""
+    logits = raw_logits(head, features[val_rows])
+    calibration = fit_calibration(
+        logits, reply[val_rows], val_t, weights[val_rows] if config.weighted_calibration else None
+    )
+    return calibration, calibrated(logits, reply[val_rows], calibration)
 
 
 def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -> np.ndarray:
@@ -288,7 +266,7 @@ def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -
             head(torch.from_numpy(np.ascontiguousarray(features[i : i + batch])))
             for i in range(0, len(features), batch)
         ]
-    return torch.cat(parts).numpy() if parts else np.zeros((0, 2), dtype=np.float32)
+    return torch.cat(parts).numpy() if parts else np.zeros((0, CATEGORIES), dtype=np.float32)
 
 
 def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibration) -> Prediction:
@@ -325,7 +303,7 @@ def leave_one_source_out(
             targets,
             train_rows=rest[train_local],
             val_rows=rest[val_local],
-            weights=source_weights(sources, config.source_cap),
+            weights=training_weights(sources, targets, config),
             config=config,
         )
         prediction = predict(result.head, features[held], result.calibration)
@@ -360,4 +338,6 @@ __all__ = [
     "predict",
     "source_weights",
     "train_verdict_head",
+    "training_weights",
+    "with_request_copies",
 ]

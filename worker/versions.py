@@ -33,8 +33,8 @@ from worker.training import (
     leave_one_source_out,
     loso_config,
     predict,
-    source_weights,
     train_verdict_head,
+    training_weights,
 )
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _train_into(
         raise NotEnoughLabels("The split left no training or no validation rows.")
     targets = TargetArrays.build([e.targets for e in examples], categories)
     sources = [e.source for e in examples]
-    weights = source_weights(sources, config.source_cap)
+    weights = training_weights(sources, targets, config)
     ids = [e.conversation_id for e in examples]
     features, encoder_state = _encode(
         model, examples, targets, train_rows=train_rows, val_rows=val_rows, weights=weights, fine_tune=fine_tune

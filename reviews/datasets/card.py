@@ -27,8 +27,9 @@ WHAT = {
         "judged it appropriate, the reviewer's preferred response otherwise)."
     ),
     DatasetKind.CLASSIFIER: (
-        "Classifier labels: `text` as the rescoring encoder reads it (reviews/scoring/text.py) and one 0/1 column per "
-        "category, then `harmful` (the request is harmful)."
+        "Classifier labels: the judged `request` and `response` as the rescoring encoder reads them, each in its own "
+        "window (reviews/scoring/text.py; `response` is empty where the request alone is judged), `text` the two in "
+        "one string, and one 0/1 column per category, then `harmful` (the request is harmful)."
     ),
     DatasetKind.EVAL: (
         "Evaluation set on the four-cell safety grid: `prompt`, `response`, `is_harmful`, `model_refused`, `verdict`."

@@ -22,7 +22,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast
 
 from reviews.models import FAILURE_VERDICTS, HARMFUL_REQUEST_VERDICTS, DatasetKind, Verdict
-from reviews.scoring.text import conversation_text, judged_turn
+from reviews.scoring.text import judged_turn, text_views
 from reviews.scoring.training_data import HARMFUL
 
 # The JSON columns are read as text and decoded here with orjson: on PostgreSQL that halves the client's cost
@@ -223,11 +223,13 @@ def sft_row(judged: Judged) -> Row:
 
 
 def classifier_row(judged: Judged, labels: Sequence[str]) -> Row:
-    """`text` exactly as the rescoring encoder reads it, one 0/1 column per label (categories, then harmful)."""
+    """The judged `request` and `response` exactly as the rescoring encoder reads them (each in its own window;
+    `text` the two in one string), and one 0/1 column per label (categories, then harmful)."""
     positive = set(judged.categories)
     if judged.harmful:
         positive.add(HARMFUL)
-    row: Row = {**_ids(judged), "text": conversation_text(judged.messages)}
+    views = text_views(judged.messages)
+    row: Row = {**_ids(judged), "request": views.request, "response": views.response, "text": views.text}
     row.update({label: int(label in positive) for label in labels})
     return row
 

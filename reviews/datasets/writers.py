@@ -47,7 +47,8 @@ def schema_for(kind: str, labels: Sequence[str]) -> pa.Schema:
     elif kind == DatasetKind.SFT:
         fields = [*_IDS, ("messages", _MESSAGES), *_META]
     elif kind == DatasetKind.CLASSIFIER:
-        fields = [*_IDS, ("text", pa.string()), *((label, pa.int64()) for label in labels)]
+        texts = [("request", pa.string()), ("response", pa.string()), ("text", pa.string())]
+        fields = [*_IDS, *texts, *((label, pa.int64()) for label in labels)]
     else:
         fields = [
             *_IDS,

@@ -18,7 +18,7 @@ it). `text_views` gives the two as separate texts, each read by the encoder in i
   judged on that turn as a request without a reply (`reply_chunks == []`).
 
 `conversation_text` is the older single text (the user turn and a clipped reply), kept
-because the classifier dataset export documents it as its `text` column.
+for the vectors of models trained before the views (their embedding-cache key).
 """
 
 from __future__ import annotations
@@ -47,6 +47,16 @@ class TextViews:
     @property
     def judged(self) -> Literal["request", "response"]:
         return "response" if self.reply_chunks else "request"
+
+    @property
+    def response(self) -> str:
+        """The reply as the encoder reads it, its chunks joined ("" when the request alone is judged)."""
+        return "".join(self.reply_chunks)
+
+    @property
+    def text(self) -> str:
+        """Both views in one string, for tools that take a single text: the request, then the response."""
+        return f"Request: {self.request}\nResponse: {self.response}" if self.reply_chunks else self.request
 
 
 def _squash(text: str) -> str:

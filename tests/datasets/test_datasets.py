@@ -25,7 +25,7 @@ from reviews.models import (
     Queue,
     ReviewItem,
 )
-from reviews.scoring.text import conversation_text
+from reviews.scoring.text import text_views
 from reviews.scoring.training_data import label_names
 from reviews.workspace.decisions import decision_record
 
@@ -147,7 +147,9 @@ def test_sft_rows_end_in_a_good_answer(corpus, settings):
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
-def test_classifier_rows_hold_the_encoder_text_and_a_label_per_category(corpus, settings, fmt):
+def test_classifier_rows_hold_the_request_and_response_the_encoder_reads_and_a_label_per_category(
+    corpus, settings, fmt
+):
     dataset = _build("classifier", fmt)
 
     labels = label_names()
@@ -155,10 +157,14 @@ def test_classifier_rows_hold_the_encoder_text_and_a_label_per_category(corpus, 
     rows = [row for split in loaded.values() for row in split]
     assert len(rows) == 61
     for split in loaded.values():
-        assert set(split.column_names) == {"id", "conversation_id", "decision_id", "label_source", "text", *labels}
+        columns = {"id", "conversation_id", "decision_id", "label_source", "request", "response", "text", *labels}
+        assert set(split.column_names) == columns
     for row in rows:
         conversation = Conversation.objects.get(pk=row["conversation_id"])
-        assert row["text"] == conversation_text(conversation.messages)
+        views = text_views(conversation.messages)
+        assert (row["request"], row["response"]) == (views.request, "".join(views.reply_chunks))
+        assert row["response"] and row["request"] != row["response"]
+        assert row["text"] == f"Request: {views.request}\nResponse: {row['response']}"
         assert all(row[label] in (0, 1) and isinstance(row[label], int) for label in labels)
         decision = Decision.objects.get(pk=row["decision_id"])
         assert row["harmful"] == int(decision.harmful_request)
