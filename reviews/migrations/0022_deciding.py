@@ -33,27 +33,4 @@ class Migration(migrations.Migration):
                 help_text="Guidelines for this queue's reviewers, shown as plain text beside the decision form.",
             ),
         ),
-        migrations.AlterField(
-            model_name="auditevent",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("decision", "Decision"),
-                    ("decision_edit", "Decision edited"),
-                    ("decision_undo", "Decision undone"),
-                    ("escalation", "Escalation"),
-                    ("escalation_resolved", "Escalation resolved"),
-                    ("reveal", "Blurred content revealed"),
-                    ("skip", "Item skipped"),
-                    ("policy_change", "Policy change"),
-                    ("token_issued", "Token issued"),
-                    ("token_revoked", "Token revoked"),
-                    ("export", "Dataset export"),
-                    ("download", "Dataset download"),
-                    ("model_promoted", "Scoring model promoted"),
-                    ("model_training_requested", "Scoring model training requested"),
-                ],
-                max_length=32,
-            ),
-        ),
     ]

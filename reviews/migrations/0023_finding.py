@@ -48,34 +48,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="auditevent",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("decision", "Decision"),
-                    ("decision_edit", "Decision edited"),
-                    ("escalation", "Escalation"),
-                    ("escalation_resolved", "Escalation resolved"),
-                    ("reveal", "Blurred content revealed"),
-                    ("skip", "Item skipped"),
-                    ("policy_change", "Policy change"),
-                    ("token_issued", "Token issued"),
-                    ("token_revoked", "Token revoked"),
-                    ("export", "Dataset export"),
-                    ("download", "Dataset download"),
-                    ("model_promoted", "Scoring model promoted"),
-                    ("model_training_requested", "Scoring model training requested"),
-                    ("comment", "Comment"),
-                    ("comment_edit", "Comment edited"),
-                    ("tag_add", "Tag added"),
-                    ("tag_remove", "Tag removed"),
-                    ("filter_save", "Search filter saved"),
-                    ("filter_delete", "Search filter deleted"),
-                ],
-                max_length=32,
-            ),
-        ),
         migrations.CreateModel(
             name="Comment",
             fields=[

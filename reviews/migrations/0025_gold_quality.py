@@ -57,31 +57,6 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AlterField(
-            model_name="auditevent",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("decision", "Decision"),
-                    ("decision_edit", "Decision edited"),
-                    ("escalation", "Escalation"),
-                    ("escalation_resolved", "Escalation resolved"),
-                    ("reveal", "Blurred content revealed"),
-                    ("skip", "Item skipped"),
-                    ("policy_change", "Policy change"),
-                    ("token_issued", "Token issued"),
-                    ("token_revoked", "Token revoked"),
-                    ("export", "Dataset export"),
-                    ("download", "Dataset download"),
-                    ("model_promoted", "Scoring model promoted"),
-                    ("model_training_requested", "Scoring model training requested"),
-                    ("gold_marked", "Item marked as gold"),
-                    ("gold_retired", "Gold item retired"),
-                    ("qa_sampled", "Decision sampled for QA"),
-                ],
-                max_length=32,
-            ),
-        ),
-        migrations.AlterField(
             model_name="queue",
             name="kind",
             field=models.CharField(

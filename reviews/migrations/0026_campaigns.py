@@ -13,30 +13,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name="auditevent",
-            name="action",
-            field=models.CharField(
-                choices=[
-                    ("decision", "Decision"),
-                    ("decision_edit", "Decision edited"),
-                    ("escalation", "Escalation"),
-                    ("escalation_resolved", "Escalation resolved"),
-                    ("reveal", "Blurred content revealed"),
-                    ("skip", "Item skipped"),
-                    ("policy_change", "Policy change"),
-                    ("token_issued", "Token issued"),
-                    ("token_revoked", "Token revoked"),
-                    ("export", "Dataset export"),
-                    ("download", "Dataset download"),
-                    ("model_promoted", "Scoring model promoted"),
-                    ("model_training_requested", "Scoring model training requested"),
-                    ("bulk_verdict", "Verdict applied to a campaign"),
-                    ("bulk_verdict_reverted", "Campaign verdict reverted"),
-                ],
-                max_length=32,
-            ),
-        ),
         migrations.CreateModel(
             name="BulkVerdict",
             fields=[
