@@ -25,6 +25,11 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 QUEUES = "/ws/queues/"
 
 
+def _notice(item) -> str:
+    """The live notice names the new item with a link to it."""
+    return f'A new hard-limit item (<a href="/items/{item.pk}/">#{item.pk}</a>) arrived in Triage.'
+
+
 def _connects(cookie: bytes | None, origin: bytes = ORIGIN) -> bool:
     return connects(QUEUES, cookie, origin)
 
@@ -103,7 +108,7 @@ def test_hard_limit_arrival_notice_is_pushed_after_commit(client, reviewer):
     received = _listen_while(session_cookie(client), arrive)
 
     assert received[0].lstrip().startswith('<p id="live-notice"')
-    assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
+    assert _notice(item) in received[0]
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="only the Redis channel layer waits on a socket read")
@@ -117,7 +122,7 @@ def test_a_socket_idle_past_the_layers_blocking_pop_still_gets_the_next_push(cli
 
     received = _listen_while(session_cookie(client), idle_then_arrive)
 
-    assert f"A new hard-limit item (#{item.pk}) arrived in Triage." in received[0]
+    assert _notice(item) in received[0]
 
 
 def test_viewers_of_an_item_see_who_claims_it(client, reviewer, senior):
@@ -153,4 +158,4 @@ def test_routing_a_new_hard_limit_item_pushes_its_count_and_a_notice(client, rev
     triage = Queue.objects.get(slug="triage")
     item = ReviewItem.objects.get(conversation__external_id="hard-1", queue=triage)
     assert any(f'id="queue-{triage.pk}-open" hx-swap-oob="true">1</td>' in html for html in received)
-    assert any(f"A new hard-limit item (#{item.pk}) arrived in Triage." in html for html in received)
+    assert any(_notice(item) in html for html in received)
