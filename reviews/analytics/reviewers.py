@@ -44,7 +44,7 @@ from reviews.analytics.query import (
     window_for,
 )
 from reviews.analytics.reviewer_quality import quality_tables
-from reviews.analytics.stats import alpha_from_coincidences, cohen_kappa_from_table
+from reviews.analytics.stats import alpha_from_coincidences, alpha_interval, cohen_kappa_from_table
 from reviews.analytics.types import AnalyticsFilters, Cell, Chart, Dashboard, Series, Table
 from reviews.models import AgreementRollup, Decision, DecisionRollup, Escalation, EscalationStatus, ReviewerRollup
 
@@ -79,6 +79,7 @@ def reviewers(filters: AnalyticsFilters) -> Dashboard:
             slug="alpha-by-queue",
             title="Krippendorff's alpha by queue",
             column="Krippendorff's alpha",
+            interval=True,
             empty="No double-reviewed items in this range.",
         ),
         _bar(
@@ -242,6 +243,7 @@ def _alpha_table(window: Window, scope: Scope, *, by: str, totals: list[dict[str
         matrix = matrices[key]
         n = sum(matrix.values())
         agreeing = sum(v for (a, b), v in matrix.items() if a == b)
+        low, high = alpha_interval(matrix) or (None, None)
         rows.append(
             [
                 names.get(key, str(key)),
@@ -249,17 +251,28 @@ def _alpha_table(window: Window, scope: Scope, *, by: str, totals: list[dict[str
                 pairs[key],
                 pct(agreeing / n) if n else None,
                 rounded(alpha_from_coincidences(matrix)),
+                rounded(low),
+                rounded(high),
             ]
         )
     what = "Queue" if by == "queue_id" else "Category"
     return Table(
         slug=f"agreement-by-{what.lower()}",
         title=f"Agreement among all reviewers by {what.lower()}",
-        columns=[what, "Items", "Reviewer pairs", "Observed agreement %", "Krippendorff's alpha"],
+        columns=[
+            what,
+            "Items",
+            "Reviewer pairs",
+            "Observed agreement %",
+            "Krippendorff's alpha",
+            "Krippendorff's alpha low",
+            "Krippendorff's alpha high",
+        ],
         rows=rows,
         note="Alpha (nominal) over every item decided by two or more reviewers: 1 is perfect agreement, 0 is "
-        "chance. Observed agreement is the share of agreeing pairs of verdicts, an item of m decisions weighing "
-        "1/(m-1) per pair." + (" An item counts under each of its categories." if by == "category" else ""),
+        "chance; its 95 % interval is a bootstrap over the pairs of verdicts. Observed agreement is the share of "
+        "agreeing pairs of verdicts, an item of m decisions weighing 1/(m-1) per pair."
+        + (" An item counts under each of its categories." if by == "category" else ""),
     )
 
 
@@ -313,10 +326,10 @@ def _bar(
     if interval:
         low = [number(row[value + 1]) for row in table.rows]
         high = [number(row[value + 2]) for row in table.rows]
-        # Conversations decided or escalated undecided: the rate's denominator.
-        n = [sum(cell for cell in row[1:3] if isinstance(cell, int)) for row in table.rows]
-    elif "Items" in table.columns:  # agreement: the double-reviewed items it is measured on
+    if "Items" in table.columns:  # agreement: the double-reviewed items it is measured on
         n = [row[table.columns.index("Items")] for row in table.rows]
+    elif interval:  # conversations decided or escalated undecided: the rate's denominator
+        n = [sum(cell for cell in row[1:3] if isinstance(cell, int)) for row in table.rows]
     return Chart(
         slug=slug,
         title=title,

@@ -192,8 +192,6 @@ COUNTS = """
   });
 })
 """
-# Agreement (Krippendorff's alpha) has no interval yet: a bootstrap over items is not in the rollups.
-WITHOUT_INTERVAL = {"alpha-by-queue"}
 
 
 def test_every_point_of_every_chart_shows_its_n_and_estimates_below_ten_fade_with_their_interval(
@@ -218,7 +216,7 @@ def test_every_point_of_every_chart_shows_its_n_and_estimates_below_ten_fade_wit
                 assert series["faded"][j] == few, f"{where} at {j}: n={n}"
                 if few:
                     faded += 1
-                if series["estimate"] and series["slug"] not in WITHOUT_INTERVAL:
+                if series["estimate"]:
                     assert series["low"][j] is not None and series["high"][j] is not None, f"{where} at {j}"
     assert seen and faded, (seen, faded)  # the seeded data has points, some from fewer than ten items
     assert watch.errors == []

@@ -11,6 +11,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from reviews.analytics.stats import (
     alpha_from_coincidences,
+    alpha_interval,
     band,
     cohen_kappa,
     cohen_kappa_from_table,
@@ -139,3 +140,26 @@ def test_training_and_the_dashboard_share_one_calibration_error() -> None:
     truth = (rng.random(500) < probs).astype(float)
     shared = expected_calibration_error(reliability_bins(probs.tolist(), truth.tolist()))
     assert training_ece(truth, probs) == pytest.approx(shared)
+
+
+def _agreeing(items: int, disagreeing: int) -> dict[tuple[str, str], float]:
+    """Double-reviewed items as a coincidence matrix: half of the agreeing ones 'a', half 'b'."""
+    agree = (items - disagreeing) / 2
+    return {("a", "a"): 2 * agree, ("b", "b"): 2 * agree, ("a", "b"): disagreeing, ("b", "a"): disagreeing}
+
+
+def test_alpha_interval_brackets_alpha_narrows_with_more_items_and_is_the_same_on_every_call() -> None:
+    few, many = _agreeing(20, 4), _agreeing(400, 80)  # the same alpha from 20 and from 400 items
+
+    low, high = alpha_interval(few)
+    alpha = alpha_from_coincidences(few)
+    assert alpha is not None and low < alpha < high <= 1
+    many_low, many_high = alpha_interval(many)
+    assert many_low < alpha_from_coincidences(many) < many_high
+    assert many_high - many_low < (high - low) / 2
+    assert alpha_interval(few) == (low, high)  # seeded: a dashboard shows the same interval on every load
+
+
+def test_alpha_interval_is_none_where_alpha_is() -> None:
+    assert alpha_interval({("a", "a"): 10.0}) is None  # one verdict only: no variation, no alpha
+    assert alpha_interval({}) is None
