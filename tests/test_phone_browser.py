@@ -143,6 +143,7 @@ def _start_reviewing(page: Any, origin: str, problems: list[str]) -> str:
         problems.append(f"Start reviewing is off screen at {width} px: {box}")
     button.click()
     page.wait_for_url(re.compile(r"/items/\d+/$|/queues/.+/empty/$"))
+    page.wait_for_load_state("networkidle")  # the regions an item page loads after it (discussion), not cut off
     return re.sub(r"^https?://[^/]+", "", page.url)
 
 
