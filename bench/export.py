@@ -101,13 +101,15 @@ def fill(n: int) -> None:
         cursor.execute(
             """
             INSERT INTO reviews_decision (item_id, reviewer_id, verdict, harmful_request, categories, severity,
-                                          rationale, preferred_response, time_spent_seconds, is_final, is_imported)
+                                          rationale, preferred_response, time_spent_seconds, is_final, is_imported,
+                                          created_at)
             SELECT id, %s,
                    (ARRAY['harmful_compliance', 'appropriate_refusal',
                           'over_refusal', 'appropriate_help'])[id %% 4 + 1],
                    id %% 4 < 2,
                    CASE WHEN id %% 4 < 2 THEN '["violent-crime"]'::jsonb ELSE '[]'::jsonb END,
-                   id %% 4, '', CASE WHEN id %% 2 = 0 THEN 'A better answer.' ELSE '' END, 30, false, false
+                   id %% 4, '', CASE WHEN id %% 2 = 0 THEN 'A better answer.' ELSE '' END, 30, false, false,
+                   now() - interval '1 day'  -- single reviews past their edit window: settled, so exported
             FROM reviews_reviewitem
             """,
             [reviewer.pk],
@@ -132,6 +134,8 @@ def child_export() -> dict[str, float]:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     if dataset.status != "ready":
         raise RuntimeError(f"export ended {dataset.status}: {dataset.error}")
+    if not dataset.row_count:  # a rate over no rows measures nothing
+        raise RuntimeError("export wrote no rows: are the filled decisions settled?")
     with connection.cursor() as cursor:  # the next round starts from the same state
         cursor.execute("TRUNCATE reviews_datasetlineage")
     return {"seconds": seconds, "rows": dataset.row_count}
