@@ -15,6 +15,7 @@ Pages are counted by asking for one row more than a page holds: no COUNT over a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -95,9 +96,12 @@ def _text(qs: QuerySet[ReviewItem], text: str) -> QuerySet[ReviewItem]:
     all there are (a rare word, a phrase), the items of exactly those; else (a common word) the page walks the
     items newest first and checks each conversation's stored tsvector, which finds 26 matches within a few
     thousand rows. Left to itself the planner took that walk for rare words too and read every row."""
-    if connection.vendor != "postgresql":
-        as_text = Cast("conversation__messages", output_field=TextField())
-        return qs.alias(messages_text=as_text).filter(messages_text__icontains=text)
+    if connection.vendor != "postgresql":  # the embedded default: every word, a plural also as its singular
+        qs = qs.alias(messages_text=Cast("conversation__messages", output_field=TextField()))
+        for word in re.findall(r"\w+", text.lower()):
+            stem = word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+            qs = qs.filter(messages_text__icontains=stem)
+        return qs
     query = SearchQuery(text, config="english", search_type="websearch")
     matching = Conversation.objects.alias(document=ConversationSearchVector(F("messages"))).filter(document=query)
     ids = list(matching.values_list("pk", flat=True)[: TEXT_IDS + 1])

@@ -10,6 +10,7 @@ import csv
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from reviews.analytics.dashboards import DASHBOARDS
 from tests.browser import BROWSER_TESTS, CSP_LISTENER, sign_in
@@ -70,6 +71,11 @@ def _charts_drawn(page: Any) -> list[dict[str, Any]]:
     return page.evaluate(CANVASES)
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="on SQLite the browser's download of the reviewers dashboard's QA tables times out although the same "
+    "CSV answers 200 to the test client (issue #19, open); runs on PostgreSQL as in CI",
+)
 def test_every_dashboard_draws_its_charts_and_downloads_its_tables(browser, live_server, admin_user, analytics_data):
     page, watch = _login(browser, live_server, "ada")
 
