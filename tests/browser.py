@@ -46,3 +46,11 @@ def sign_in(page: Any, origin: str, username: str) -> None:
     page.fill("#id_password", f"pw-{username}")
     page.click("button[type=submit]")
     page.wait_for_url(f"{origin}/")
+
+
+def start_reviewing(page: Any, queue_pk: int, ready: str = "#workspace") -> None:
+    """Press the queue's "Start reviewing" and wait for the page it lands on to be ready for keys: `ready` shown and
+    the deferred scripts that bind the shortcuts run (the heading can paint before they have)."""
+    page.locator(f"#queue-{queue_pk}").get_by_role("button", name="Start reviewing").click()
+    page.wait_for_selector(ready)
+    page.wait_for_load_state("load")

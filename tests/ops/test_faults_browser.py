@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from reviews.models import Decision, ItemStatus, Queue, ReviewItem
-from tests.browser import BROWSER_TESTS, sign_in
+from tests.browser import BROWSER_TESTS, sign_in, start_reviewing
 from tests.factories import make_item
 
 pytestmark = BROWSER_TESTS
@@ -35,8 +35,7 @@ def _signed_in(browser: Any, live_server: Any, username: str) -> tuple[Any, Any]
 
 def _start_reviewing(page: Any, live_server: Any, queue: Queue) -> None:
     page.goto(f"{live_server.url}/")
-    page.locator(f"#queue-{queue.pk}").get_by_role("button", name="Start reviewing").click()
-    page.wait_for_selector("#workspace")
+    start_reviewing(page, queue.pk)
 
 
 def test_item_of_a_closed_browser_returns_to_the_queue_when_its_lease_runs_out(browser, live_server):

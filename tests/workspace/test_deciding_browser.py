@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from reviews.models import AuditAction, AuditEvent, Decision, ItemStatus, Queue, ReviewItem
-from tests.browser import BROWSER_TESTS, CSP_LISTENER, sign_in
+from tests.browser import BROWSER_TESTS, CSP_LISTENER, sign_in, start_reviewing
 from tests.factories import make_item
 
 pytestmark = BROWSER_TESTS
@@ -33,8 +33,7 @@ def _page(browser: Any, live_server: Any, size: tuple[int, int], username: str =
 
 
 def _start(page: Any, queue: str = "triage") -> None:
-    page.locator(f"#queue-{Queue.objects.get(slug=queue).pk}").get_by_role("button", name="Start reviewing").click()
-    page.wait_for_selector("#workspace h1")
+    start_reviewing(page, Queue.objects.get(slug=queue).pk, "#workspace h1")
 
 
 def _in_view(page: Any, selector: str) -> bool:

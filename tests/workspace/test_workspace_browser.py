@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from reviews.models import AuditAction, AuditEvent, Decision, Escalation, EscalationStatus, Queue
-from tests.browser import BROWSER_TESTS, playwright_sync, sign_in
+from tests.browser import BROWSER_TESTS, playwright_sync, sign_in, start_reviewing
 from tests.factories import make_item
 
 pytestmark = BROWSER_TESTS
@@ -45,9 +45,7 @@ def _login(browser: Any, live_server: Any, username: str) -> tuple[Any, Watch]:
 
 
 def _start(page: Any, queue: str) -> None:
-    row = page.locator(f"#queue-{Queue.objects.get(slug=queue).pk}")
-    row.get_by_role("button", name="Start reviewing").click()
-    page.wait_for_selector("#workspace")
+    start_reviewing(page, Queue.objects.get(slug=queue).pk)
 
 
 def test_reviewer_labels_by_keyboard_escalates_and_senior_resolves(browser, live_server, reviewer, senior):
