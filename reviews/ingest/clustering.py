@@ -24,7 +24,7 @@ from reviews.ingest.minhash import (
     Fingerprint,
     Signature,
     best_match,
-    fingerprint,
+    fingerprints,
     pack_grams,
     pack_signature,
     unpack_grams,
@@ -64,7 +64,8 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
     """Fingerprint new conversations (id, request text) and file each under its near-duplicates' campaign.
 
     Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed)."""
-    prints = [(pk, fp) for pk, text in requests if (fp := fingerprint(text)) is not None]
+    found_prints = fingerprints([text for _, text in requests])
+    prints = [(pk, fp) for (pk, _), fp in zip(requests, found_prints, strict=True) if fp is not None]
     if not prints:
         return {}
     seeds = _Seeds()
@@ -85,7 +86,7 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
         if pk in joined:
             rows.append((pk, campaign_of[joined[pk]], now, None, None, *([None] * len(BAND_FIELDS))))
         else:
-            sig, grams = pack_signature(fp.signature), pack_grams(fp.grams)
+            sig, grams = pack_signature(fp.signature), pack_grams(fp)
             rows.append((pk, campaign_of.get(pk), now, sig, grams, *fp.bands))
     _insert(rows)
     _grow(Counter(campaign_of[seed] for seed in joined.values()), now)
@@ -110,15 +111,28 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
 
 def _stored_buckets(seeds: _Seeds, fps: Sequence[Fingerprint]) -> None:
     """The buckets of stored seeds that share one with any of `fps` (ids and bands only)."""
+    for pk, *bands in _bucket_rows(fps):
+        for band, key in enumerate(bands):
+            seeds.stored[(band, key)].append(pk)
+
+
+def _bucket_rows(fps: Sequence[Fingerprint]) -> list[tuple[Any, ...]]:
     columns = ("conversation_id", *BAND_FIELDS)
+    if connection.vendor == "postgresql":  # one array per band: nothing to build per value, one plan
+        match = " OR ".join(f"{name} = ANY(%s)" for name in BAND_FIELDS)
+        keys = [sorted({fp.bands[band] for fp in fps}) for band in range(len(BAND_FIELDS))]
+        with connection.cursor() as cursor:
+            table = CampaignMember._meta.db_table
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {match}", keys)  # noqa: S608
+            return cursor.fetchall()
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(fps), _CHUNK):
         chunk = fps[start : start + _CHUNK]
-        match = Q()
+        either = Q()
         for band, name in enumerate(BAND_FIELDS):
-            match |= Q((f"{name}__in", sorted({fp.bands[band] for fp in chunk})))
-        for pk, *bands in CampaignMember.objects.filter(match).values_list(*columns):
-            for band, key in enumerate(bands):
-                seeds.stored[(band, key)].append(pk)
+            either |= Q((f"{name}__in", sorted({fp.bands[band] for fp in chunk})))
+        rows.extend(CampaignMember.objects.filter(either).values_list(*columns))
+    return rows
 
 
 def _load_seeds(seeds: _Seeds, stored: dict[int, Counter[int]]) -> None:

@@ -6,20 +6,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from reviews.ingest.minhash import Fingerprint, best_match, fingerprint
+from reviews.ingest.minhash import Fingerprint, best_match, fingerprints
 
 
 def cluster_labels(texts: Iterable[str]) -> list[int | None]:
     """A cluster label per text (the index of its cluster's seed), None for a text that matched nothing yet and
     that nothing matched. Only seeds (texts that joined no cluster) go into the band index, as in the database."""
     buckets: dict[tuple[int, int], list[int]] = {}
-    prints: list[Fingerprint | None] = []
-    seed_of: list[int | None] = []
+    prints: list[Fingerprint | None] = fingerprints(list(texts))
+    seed_of: list[int | None] = [None] * len(prints)
     clustered: set[int] = set()
-    for index, text in enumerate(texts):
-        fp = fingerprint(text)
-        prints.append(fp)
-        seed_of.append(None)
+    for index, fp in enumerate(prints):
         if fp is None:
             continue
         keys = list(enumerate(fp.bands))

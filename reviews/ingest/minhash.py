@@ -1,12 +1,14 @@
 """Fingerprints of a conversation's request: a MinHash signature, its LSH band buckets, and the shingle hashes
 that confirm a near-duplicate.
 
-- **Shingles**: word 3-grams of the lower-cased user turns, each hashed once (CRC-32).
+- **Shingles**: word 3-grams of the lower-cased user turns, each hashed once (CRC-32: stable across processes,
+  unlike Python's salted `hash`, so the stored seeds compare with every later request).
 - **Signature**: one-permutation MinHash (Li, Owen & Zhang 2012) with rotation densification (Shrivastava & Li
   2014): a shingle hash's low bits pick one of `SLOTS` slots and the slot keeps
   the smallest hash; an empty slot borrows the next filled one's value shifted by its distance.
-  The share of equal slots estimates the Jaccard similarity. No numpy: C-level builtins (map, sorted, dict)
-  do the per-shingle work, about 30 µs for a 300-word jailbreak template.
+  The share of equal slots estimates the Jaccard similarity. A whole ingest batch is fingerprinted at once
+  (`fingerprints`): one split and one C pass of CRC-32 over all its 3-grams, then NumPy for the slots,
+  densification and bands (bench/campaigns.py prints the cost per conversation).
 - **Bands**: `BANDS` bands of `ROWS` slots; a band's bucket is a 63-bit hash of its slots. Requests with
   Jaccard similarity J share a bucket with probability 1 - (1 - J^ROWS)^BANDS (J=0.9: 1.0; J=0.7: 0.89).
 - **Near-duplicate**: buckets only find candidates; the pair is confirmed on the shingle sets themselves: at most
@@ -24,10 +26,13 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import repeat
+from functools import cached_property
+from itertools import cycle
 from operator import eq
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 SLOTS = 64
 BANDS, ROWS = 12, 5  # 60 of the 64 slots
@@ -39,18 +44,27 @@ SHORTLIST = 3 * VERIFY  # candidates sharing most bands, ranked by estimated sim
 _SLOT_MASK = SLOTS - 1
 _EMPTY = 1 << 32
 _SIGNATURE = struct.Struct(f">{SLOTS}Q")
-_BAND = struct.Struct(f">{ROWS}Q")
+_SENTINEL = b"\xff"  # the word between two requests of a batch: never in UTF-8 text
 # Punctuation separates words like a space does (bytes.translate: one C pass).
 _PUNCTUATION = bytes.maketrans(b"".join(bytes([c]) for c in b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), b" " * 32)
 
 Signature = tuple[int, ...]
 
 
-@dataclass(frozen=True)
 class Fingerprint:
-    signature: Signature
-    grams: frozenset[int]  # shingle hashes (the MAX_SHINGLES smallest)
-    bands: list[int]
+    """One request's signature, band buckets and shingle hashes (`shingles`: its slice of the batch's hashes)."""
+
+    def __init__(self, signature: Signature, bands: list[int], hashes: npt.NDArray[np.uint64]) -> None:
+        self.signature, self.bands, self._hashes = signature, bands, hashes
+
+    @cached_property
+    def shingles(self) -> npt.NDArray[np.uint64]:
+        """The distinct shingle hashes, ascending, the MAX_SHINGLES smallest: what a seed stores."""
+        return np.unique(self._hashes)[:MAX_SHINGLES]
+
+    @cached_property
+    def grams(self) -> frozenset[int]:
+        return frozenset(self.shingles.tolist())
 
 
 def request_text(turns: Iterable[tuple[str, str]]) -> str:
@@ -78,42 +92,72 @@ def shingle_hashes(text: str) -> set[int]:
 
 def fingerprint(text: str) -> Fingerprint | None:
     """The request's fingerprint; None for a request without a word (nothing to compare)."""
-    hashes = shingle_hashes(text)
-    if not hashes:
-        return None
-    # CRC-32 is already well spread: its low bits pick the slot, the whole value orders within it. Largest first,
-    # so each slot's last write (the one dict() keeps) is its smallest value.
-    ordered = sorted(hashes, reverse=True)
-    smallest = dict(zip(map(_SLOT_MASK.__and__, ordered), ordered, strict=True))
-    sig = _densify(list(map(smallest.get, range(SLOTS), repeat(_EMPTY))))
-    grams = frozenset(hashes) if len(hashes) <= MAX_SHINGLES else frozenset(sorted(hashes)[:MAX_SHINGLES])
-    return Fingerprint(signature=sig, grams=grams, bands=bands(sig))
+    return fingerprints([text])[0]
 
 
-def _densify(slots: list[int]) -> Signature:
-    """Each empty slot takes the next filled slot's value (circularly), shifted by how far it looked."""
-    if _EMPTY not in slots:
-        return tuple(slots)
-    out = list(slots)
-    last = next(i for i in range(SLOTS - 1, -1, -1) if slots[i] != _EMPTY)
-    found, at = slots[last], last + SLOTS
-    for i in range(last + SLOTS - 1, last, -1):
-        value = slots[i % SLOTS]
-        if value != _EMPTY:
-            found, at = value, i
+def fingerprints(texts: Sequence[str]) -> list[Fingerprint | None]:
+    """The fingerprint of each request of a batch (None: no word), computed for the whole batch at once.
+
+    The batch is split into words once (a sentinel word between requests), every 3-gram hashed in one C pass,
+    and the slots, densification and bands done by NumPy over the whole batch: the same values `shingle_hashes`
+    gives one request at a time, so signatures stored earlier still compare."""
+    words = b" \xff ".join([t.lower().encode() for t in texts]).translate(_PUNCTUATION).split()
+    starts = [0]  # each request's first word; b"\xff" is never in UTF-8 text, so only the sentinels match
+    for _ in range(len(texts) - 1):
+        starts.append(words.index(_SENTINEL, starts[-1]) + 1)
+    ends = [*(s - 1 for s in starts[1:]), len(words)]
+    triples = zip(words, words[1:], words[2:], strict=False)
+    hashes = np.fromiter(map(zlib.crc32, map(b" ".join, triples)), dtype=np.uint64, count=max(len(words) - 2, 0))
+    # Request k's 3-grams are hashes[starts[k] : ends[k] - 2]; one with fewer than three words has one shingle.
+    segments: list[npt.NDArray[np.uint64]] = []
+    for first, end in zip(starts, ends, strict=True):
+        if end - first >= 3:
+            segments.append(hashes[first : end - 2])
         else:
-            out[i % SLOTS] = found + ((at - i) << 32)  # never equal to a filled slot's value (< 2**32)
-    return tuple(out)
+            short = [zlib.crc32(b" ".join(words[first:end]))] if end > first else []
+            segments.append(np.array(short, dtype=np.uint64))
+    sigs = _signatures(segments)
+    keys = _bands(sigs)
+    return [
+        Fingerprint(tuple(sig), band_keys, segment) if len(segment) else None
+        for sig, band_keys, segment in zip(sigs.tolist(), keys, segments, strict=True)
+    ]
 
 
-def bands(sig: Signature) -> list[int]:
-    """The signature's bucket in each band, as signed 63-bit integers (what a bigint column holds)."""
-    out = []
-    for band in range(BANDS):
-        raw = _BAND.pack(*sig[band * ROWS : (band + 1) * ROWS])
-        key = (zlib.crc32(raw) << 31) ^ zlib.adler32(raw) ^ band
-        out.append(key - (1 << 62))
-    return out
+def _signatures(segments: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
+    """One row of SLOTS per request: each slot the smallest hash whose low bits pick it (CRC-32 is already well
+    spread), then densified: an empty slot takes the next filled slot's value (circularly), shifted by how far
+    it looked (never equal to a filled slot's value, < 2**32). A request without shingles keeps an empty row."""
+    n = len(segments)
+    slots = np.full(n * SLOTS, _EMPTY, dtype=np.uint64)
+    if n and (flat := np.concatenate(segments)).size:
+        owner = np.repeat(np.arange(n, dtype=np.int64), [len(s) for s in segments])
+        np.minimum.at(slots, owner * SLOTS + (flat & np.uint64(_SLOT_MASK)).astype(np.int64), flat)
+    sigs = slots.reshape(n, SLOTS)
+    filled = sigs != _EMPTY
+    if filled.all():
+        return sigs
+    # Each slot's next filled slot, looking at most once round (slots doubled: SLOTS..2*SLOTS-1 wrap to 0..).
+    at = np.where(np.concatenate([filled, filled], axis=1), np.arange(2 * SLOTS), 2 * SLOTS)
+    ahead = np.minimum.accumulate(at[:, ::-1], axis=1)[:, ::-1][:, :SLOTS]
+    ahead = np.minimum(ahead, 2 * SLOTS - 1)  # rows with nothing filled stay empty below
+    found = np.take_along_axis(np.concatenate([sigs, sigs], axis=1), ahead, axis=1)
+    shifted = found + ((ahead - np.arange(SLOTS)).astype(np.uint64) << np.uint64(32))
+    return np.where(filled | ~filled.any(axis=1, keepdims=True), sigs, shifted)
+
+
+def _bands(sigs: npt.NDArray[np.uint64]) -> list[list[int]]:
+    """Each signature's bucket in each band: a 63-bit hash of its ROWS slots (big-endian bytes, as `bands`)."""
+    raw = sigs[:, : BANDS * ROWS].astype(">u8").tobytes()
+    width = ROWS * 8
+    chunks = [raw[at : at + width] for at in range(0, len(raw), width)]
+    keys = [
+        ((crc << 31) ^ adler ^ band) - (1 << 62)
+        for crc, adler, band in zip(
+            map(zlib.crc32, chunks), map(zlib.adler32, chunks), cycle(range(BANDS)), strict=False
+        )
+    ]
+    return [keys[at : at + BANDS] for at in range(0, len(keys), BANDS)]
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -156,8 +200,8 @@ def unpack_signature(raw: bytes | memoryview) -> Signature:
     return _SIGNATURE.unpack(bytes(raw))
 
 
-def pack_grams(grams: frozenset[int]) -> bytes:
-    return array("I", sorted(grams)).tobytes()
+def pack_grams(print_: Fingerprint) -> bytes:
+    return print_.shingles.astype(np.uint32).tobytes()  # native order, as unpack_grams reads it
 
 
 def unpack_grams(raw: bytes | memoryview) -> frozenset[int]:
