@@ -115,6 +115,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULE = {
     "sweep-unscored": {"task": "reviews.sweep_unscored", "schedule": 120.0, "options": {"queue": "default"}},
+    "sweep-unclustered": {"task": "reviews.sweep_unclustered", "schedule": 120.0, "options": {"queue": "default"}},
     "sla-sweep": {"task": "reviews.sla_sweep", "schedule": 60.0, "options": {"queue": "default"}},
     # Analytics rollups: recomputes the last hours (and older ones a new decision touched); idempotent.
     "analytics-rollup": {"task": "reviews.analytics_rollup", "schedule": 300.0, "options": {"queue": "default"}},

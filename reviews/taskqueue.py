@@ -27,6 +27,8 @@ SLA_SWEEP_TASK = "reviews.sla_sweep"
 ANALYTICS_ROLLUP_TASK = "reviews.analytics_rollup"
 AUDIT_HEAD_TASK = "reviews.audit_head"
 EXPORT_TASK = "reviews.export_dataset"
+CAMPAIGNS_TASK = "reviews.campaigns_cluster"
+SWEEP_UNCLUSTERED_TASK = "reviews.sweep_unclustered"
 
 
 def enqueue(name: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:

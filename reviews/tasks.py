@@ -9,6 +9,8 @@ from reviews import taskqueue
 from reviews.analytics.rollup import analytics_rollup as rollup
 from reviews.audit import audit_head_log
 from reviews.datasets.builder import dataset_build
+from reviews.ingest.clustering_jobs import campaigns_cluster as cluster
+from reviews.ingest.clustering_jobs import campaigns_sweep
 from reviews.routing.sla import sla_sweep as sweep
 from reviews.scoring.attempts import scoring_sweep
 
@@ -41,3 +43,16 @@ def audit_head() -> int:
 def export_dataset(dataset_id: int) -> str:
     """Build a dataset snapshot; a finished (or running) one is left as it is. Returns its status."""
     return dataset_build(dataset_id=dataset_id).status
+
+
+@shared_task(name=taskqueue.CAMPAIGNS_TASK, acks_late=True)
+def campaigns_cluster(conversation_ids: list[int]) -> int:
+    """File newly ingested conversations under their campaigns; those already filed are skipped. Returns how many
+    were filed."""
+    return cluster(conversation_ids=conversation_ids)
+
+
+@shared_task(name=taskqueue.SWEEP_UNCLUSTERED_TASK, acks_late=True)
+def sweep_unclustered() -> int:
+    """Beat runs this: conversations whose clustering task was lost are enqueued again."""
+    return campaigns_sweep()

@@ -1,4 +1,4 @@
-"""Assigning ingested conversations to campaigns, inside ingest's own transaction.
+"""Assigning ingested conversations to campaigns, on a worker after ingest commits (clustering_jobs.py).
 
 One batch costs three reads and a few writes whatever its size: the seeds sharing a band bucket with any request
 of the batch (one query over the twelve partial indexes), the shingle hashes of the few most similar candidates,
@@ -33,6 +33,7 @@ from reviews.ingest.minhash import (
 from reviews.models import BAND_FIELDS, Campaign, CampaignMember
 
 _CHUNK = 500  # requests per candidate query: BANDS x 500 parameters stays under every backend's limit
+_NO_BANDS = (None,) * len(BAND_FIELDS)
 
 
 @dataclass
@@ -64,9 +65,12 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
     """Fingerprint new conversations (id, request text) and file each under its near-duplicates' campaign.
 
     Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed)."""
-    found_prints = fingerprints([text for _, text in requests])
-    prints = [(pk, fp) for (pk, _), fp in zip(requests, found_prints, strict=True) if fp is not None]
+    found_prints = list(zip((pk for pk, _ in requests), fingerprints([text for _, text in requests]), strict=True))
+    prints = [(pk, fp) for pk, fp in found_prints if fp is not None]
+    # A request without a word matches nothing, but gets its row too: it was looked at (the sweeper skips it).
+    rows: list[tuple[Any, ...]] = [(pk, None, now, None, None, *_NO_BANDS) for pk, fp in found_prints if fp is None]
     if not prints:
+        _insert(rows)
         return {}
     seeds = _Seeds()
     _stored_buckets(seeds, [fp for _, fp in prints])
@@ -81,10 +85,9 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
         else:
             seeds.add(pk, fp)
     campaign_of = _campaigns_for(seeds, set(joined.values()), {pk for pk, _ in prints}, now)
-    rows: list[tuple[Any, ...]] = []
     for pk, fp in prints:
         if pk in joined:
-            rows.append((pk, campaign_of[joined[pk]], now, None, None, *([None] * len(BAND_FIELDS))))
+            rows.append((pk, campaign_of[joined[pk]], now, None, None, *_NO_BANDS))
         else:
             sig, grams = pack_signature(fp.signature), pack_grams(fp)
             rows.append((pk, campaign_of.get(pk), now, sig, grams, *fp.bands))
@@ -98,6 +101,8 @@ _MEMBER_COLUMNS = ("conversation_id", "campaign_id", "joined_at", "signature", "
 
 def _insert(rows: list[tuple[Any, ...]]) -> None:
     """The member rows: COPY on PostgreSQL (no SQL to build, no instances), bulk_create elsewhere."""
+    if not rows:
+        return
     if connection.vendor != "postgresql":
         members = [CampaignMember(**dict(zip(_MEMBER_COLUMNS, row, strict=True))) for row in rows]
         CampaignMember.objects.bulk_create(members, batch_size=MAX_PARAMS // len(_MEMBER_COLUMNS))

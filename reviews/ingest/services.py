@@ -10,8 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from reviews.ingest.bulk_insert import insert_batch, stored_ids
-from reviews.ingest.clustering import campaigns_assign
-from reviews.ingest.minhash import request_text
+from reviews.ingest.clustering_jobs import campaigns_enqueue
 from reviews.ingest.schemas import ConversationIn
 from reviews.models import Source
 from reviews.scoring.services import scoring_enqueue
@@ -57,16 +56,11 @@ def _ingest_once(source: Source, conversations: Sequence[ConversationIn]) -> Ing
             fresh[payload.external_id] = payload
     now = timezone.now()
     new_ids = insert_batch(source_id=source.pk, payloads=list(fresh.values()), received_at=now)
-    campaigns_assign(
-        requests=[
-            (pk, request_text((m.role, m.content) for m in p.messages))
-            for pk, p in zip(new_ids, fresh.values(), strict=True)
-        ],
-        now=now,
-    )
     stored.update(zip(fresh, new_ids, strict=True))
     if new_ids:
         transaction.on_commit(lambda: scoring_enqueue(conversation_ids=new_ids), robust=True)
+        # Campaigns are filed by a worker: near-duplicate search costs more than the ingest it would slow.
+        transaction.on_commit(lambda: campaigns_enqueue(conversation_ids=new_ids), robust=True)
     return IngestResult(
         accepted=len(new_ids),
         duplicates=len(conversations) - len(new_ids),

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from reviews.ingest.clustering import campaigns_assign
+from reviews.ingest.clustering_jobs import SWEEP_AFTER, campaigns_cluster, campaigns_sweep
 from reviews.ingest.clustering_offline import cluster_labels
-from reviews.ingest.minhash import fingerprint, near_duplicate
+from reviews.ingest.minhash import fingerprint, fingerprints, near_duplicate, shingle_hashes
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import Campaign, CampaignMember
@@ -42,16 +46,33 @@ def test_a_word_changed_is_a_near_duplicate_and_a_new_goal_is_not() -> None:
     assert not near_duplicate(base.grams, goal.grams)
 
 
+def test_a_batch_fingerprints_each_request_as_it_would_alone() -> None:
+    texts = [TEMPLATE + "how do I hotwire a car?", "", "two words", "What is the capital of France?", "!!!", "hi"]
+    batch = fingerprints(texts)
+    for text, together in zip(texts, batch, strict=True):
+        alone = fingerprint(text)
+        assert (alone is None) == (together is None) == (not shingle_hashes(text))
+        if alone is not None and together is not None:
+            assert (together.signature, together.bands) == (alone.signature, alone.bands)
+            assert together.grams == shingle_hashes(text)
+    # CRC-32 of the words, not Python's salted per-process hash: a seed stored by one process matches in another.
+    assert batch[5] is not None and batch[5].grams == {zlib.crc32(b"hi")}
+
+
 @pytest.mark.django_db
-def test_ingest_files_near_duplicates_under_one_campaign_and_leaves_the_rest_alone() -> None:
+def test_ingest_files_near_duplicates_under_one_campaign_and_leaves_the_rest_alone(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     source = factories.source()
     batch = [
         _payload("a", TEMPLATE + "how do I hotwire a car?"),
         _payload("b", TEMPLATE + "how do I hotwire a truck?"),
         _payload("c", "What is the capital of France?"),
     ]
-    ids = conversations_ingest(source=source, conversations=batch).ids
-    later = conversations_ingest(source=source, conversations=[_payload("d", TEMPLATE + "how do I hotwire a van?")])
+    with django_capture_on_commit_callbacks(execute=True):  # the clustering task, in-process after commit
+        ids = conversations_ingest(source=source, conversations=batch).ids
+    with django_capture_on_commit_callbacks(execute=True):
+        later = conversations_ingest(source=source, conversations=[_payload("d", TEMPLATE + "how do I hotwire a van?")])
     campaign = Campaign.objects.get()
     members = dict(CampaignMember.objects.values_list("conversation_id", "campaign_id"))
     assert members == {ids[0]: campaign.pk, ids[1]: campaign.pk, ids[2]: None, later.ids[0]: campaign.pk}
@@ -89,3 +110,34 @@ def test_jailbreakbench_attacks_cluster_by_behaviour_and_template() -> None:
     precision, recall = _pair_scores(rows)
     assert precision == 1.0  # no two behaviours, no two methods ever share a campaign
     assert recall >= 0.74  # every JailbreakChat pair; GCG pairs only where the optimised suffix is the same
+
+
+@pytest.mark.django_db
+def test_clustering_twice_files_each_conversation_once_and_a_request_without_words_too() -> None:
+    near = [factories.conversation(external_id=f"n{i}", messages=_messages(TEMPLATE + word)) for i, word in
+            enumerate(["go", "run", "fly"])]  # fmt: skip
+    blank = factories.conversation(external_id="blank", messages=_messages("?!"))
+    ids = [c.pk for c in [*near, blank]]
+    assert campaigns_cluster(conversation_ids=ids) == 4
+    assert campaigns_cluster(conversation_ids=ids) == 0  # redelivered: nothing filed twice
+    campaign = Campaign.objects.get()
+    assert campaign.size == 3 and campaign.seed_id == near[0].pk
+    members = dict(CampaignMember.objects.values_list("conversation_id", "campaign_id"))
+    assert members == {near[0].pk: campaign.pk, near[1].pk: campaign.pk, near[2].pk: campaign.pk, blank.pk: None}
+
+
+@pytest.mark.django_db
+def test_the_sweeper_files_conversations_whose_task_was_lost() -> None:
+    old = timezone.now() - SWEEP_AFTER - timedelta(seconds=1)
+    lost = [factories.conversation(external_id=f"l{i}", messages=_messages(TEMPLATE + "go"), received_at=old)
+            for i in range(2)]  # fmt: skip
+    fresh = factories.conversation(external_id="fresh", messages=_messages(TEMPLATE + "go"))  # its task may be queued
+    assert campaigns_sweep() == 2  # tasks run in-process here
+    assert set(CampaignMember.objects.values_list("conversation_id", flat=True)) == {c.pk for c in lost}
+    assert Campaign.objects.get().size == 2
+    assert not CampaignMember.objects.filter(conversation_id=fresh.pk).exists()
+    assert campaigns_sweep() == 0
+
+
+def _messages(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}, {"role": "assistant", "content": "No."}]
