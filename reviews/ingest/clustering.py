@@ -12,8 +12,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
@@ -22,7 +25,6 @@ from reviews.bulk import MAX_PARAMS
 from reviews.ingest.minhash import (
     SHORTLIST,
     Fingerprint,
-    Signature,
     best_match,
     fingerprints,
     pack_grams,
@@ -40,25 +42,32 @@ _NO_BANDS = (None,) * len(BAND_FIELDS)
 class _Seeds:
     """Seeds known to this batch: the stored ones sharing a bucket with it, and the batch's own new ones."""
 
-    signature: dict[int, Signature] = field(default_factory=dict)
+    rows: dict[int, npt.NDArray[np.uint64]] = field(default_factory=dict)  # the signatures of stored seeds
     grams: dict[int, frozenset[int]] = field(default_factory=dict)
     campaign: dict[int, int | None] = field(default_factory=dict)
+    batch: dict[int, Fingerprint] = field(default_factory=dict)  # this batch's seeds
     stored: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
     fresh: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, conversation_id: int, fp: Fingerprint) -> None:
         """A seed of this batch."""
-        self.signature[conversation_id], self.grams[conversation_id] = fp.signature, fp.grams
+        self.batch[conversation_id] = fp
         self.campaign[conversation_id] = None
         for band, key in enumerate(fp.bands):
             self.fresh[(band, key)].append(conversation_id)
 
-    def candidates(self, fp: Fingerprint, index: dict[tuple[int, int], list[int]]) -> Counter[int]:
-        """Seeds of `index` sharing a bucket with `fp`, with how many bands they share."""
-        found: Counter[int] = Counter()
-        for band, key in enumerate(fp.bands):
-            found.update(index.get((band, key), ()))
-        return found
+    def candidates(self, fp: Fingerprint, *indexes: dict[tuple[int, int], list[int]]) -> Counter[int]:
+        """Seeds of `indexes` sharing a bucket with `fp`, with how many bands they share (stored seeds first)."""
+        keys = list(enumerate(fp.bands))
+        return Counter(chain.from_iterable(found for index in indexes for key in keys if (found := index.get(key))))
+
+    def row_of(self, seed: int) -> npt.NDArray[np.uint64] | None:
+        fp = self.batch.get(seed)
+        return fp.row if fp is not None else self.rows.get(seed)
+
+    def grams_of(self, seed: int) -> frozenset[int]:
+        fp = self.batch.get(seed)
+        return fp.grams if fp is not None else self.grams[seed]
 
 
 def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> dict[int, int | None]:
@@ -74,12 +83,11 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
         return {}
     seeds = _Seeds()
     _stored_buckets(seeds, [fp for _, fp in prints])
-    stored = {pk: seeds.candidates(fp, seeds.stored) for pk, fp in prints}
-    _load_seeds(seeds, stored)
+    _load_seeds(seeds, [seeds.candidates(fp, seeds.stored) for _, fp in prints])
     joined: dict[int, int] = {}  # new conversation -> the seed it matched
     for pk, fp in prints:
-        found = stored[pk] + seeds.candidates(fp, seeds.fresh) if seeds.fresh else stored[pk]
-        seed = best_match(fp, found, seeds.signature.get, seeds.grams.__getitem__)
+        found = seeds.candidates(fp, seeds.stored, seeds.fresh)
+        seed = best_match(fp, found, seeds.row_of, seeds.grams_of)
         if seed is not None:
             joined[pk] = seed
         else:
@@ -89,7 +97,7 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
         if pk in joined:
             rows.append((pk, campaign_of[joined[pk]], now, None, None, *_NO_BANDS))
         else:
-            sig, grams = pack_signature(fp.signature), pack_grams(fp)
+            sig, grams = pack_signature(fp.row), pack_grams(fp)
             rows.append((pk, campaign_of.get(pk), now, sig, grams, *fp.bands))
     _insert(rows)
     _grow(Counter(campaign_of[seed] for seed in joined.values()), now)
@@ -140,15 +148,15 @@ def _bucket_rows(fps: Sequence[Fingerprint]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _load_seeds(seeds: _Seeds, stored: dict[int, Counter[int]]) -> None:
+def _load_seeds(seeds: _Seeds, stored: list[Counter[int]]) -> None:
     """Signature, shingles and campaign of the stored seeds some request shortlists (sharing most bands)."""
-    wanted = {seed for found in stored.values() for seed, _ in found.most_common(SHORTLIST)}
+    wanted = {seed for found in stored for seed, _ in found.most_common(SHORTLIST)}
     if not wanted:
         return
     columns = ("conversation_id", "campaign_id", "signature", "grams")
     for pk, campaign, sig, grams in CampaignMember.objects.filter(conversation_id__in=wanted).values_list(*columns):
         if sig is not None and grams is not None:
-            seeds.signature[pk], seeds.grams[pk] = unpack_signature(sig), unpack_grams(grams)
+            seeds.rows[pk], seeds.grams[pk] = unpack_signature(sig), unpack_grams(grams)
             seeds.campaign[pk] = campaign
 
 

@@ -23,7 +23,7 @@ def cluster_labels(texts: Iterable[str]) -> list[int | None]:
         found: Counter[int] = Counter()
         for key in keys:
             found.update(buckets.get(key, ()))
-        seed = best_match(fp, found, lambda s: prints[s].signature, lambda s: prints[s].grams)  # type: ignore[union-attr]
+        seed = best_match(fp, found, lambda s: prints[s].row, lambda s: prints[s].grams)  # type: ignore[union-attr]
         if seed is not None:
             seed_of[index] = seed
             clustered.add(seed)

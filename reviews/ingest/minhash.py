@@ -21,7 +21,6 @@ that confirm a near-duplicate.
 
 from __future__ import annotations
 
-import struct
 import zlib
 from array import array
 from collections import Counter
@@ -43,7 +42,6 @@ VERIFY = 3  # candidates confirmed per request, most similar first
 SHORTLIST = 3 * VERIFY  # candidates sharing most bands, ranked by estimated similarity
 _SLOT_MASK = SLOTS - 1
 _EMPTY = 1 << 32
-_SIGNATURE = struct.Struct(f">{SLOTS}Q")
 _SENTINEL = b"\xff"  # the word between two requests of a batch: never in UTF-8 text
 # Punctuation separates words like a space does (bytes.translate: one C pass).
 _PUNCTUATION = bytes.maketrans(b"".join(bytes([c]) for c in b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), b" " * 32)
@@ -52,18 +50,26 @@ Signature = tuple[int, ...]
 
 
 class Fingerprint:
-    """One request's signature, band buckets and shingle hashes (`shingles`: its slice of the batch's hashes)."""
+    """One request's signature (also as a NumPy `row`), band buckets and shingle hashes (its slice of the batch's
+    hashes, repeats included, turned into `grams` only when a candidate is confirmed or the seed stored)."""
 
-    def __init__(self, signature: Signature, bands: list[int], hashes: npt.NDArray[np.uint64]) -> None:
-        self.signature, self.bands, self._hashes = signature, bands, hashes
+    def __init__(self, row: npt.NDArray[np.uint64], bands: list[int], hashes: npt.NDArray[np.uint64]) -> None:
+        self.row, self.bands, self._hashes = row, bands, hashes
+
+    @cached_property
+    def signature(self) -> Signature:
+        return tuple(self.row.tolist())
 
     @cached_property
     def shingles(self) -> npt.NDArray[np.uint64]:
         """The distinct shingle hashes, ascending, the MAX_SHINGLES smallest: what a seed stores."""
-        return np.unique(self._hashes)[:MAX_SHINGLES]
+        ordered = np.sort(self._hashes)
+        return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))][:MAX_SHINGLES]
 
     @cached_property
     def grams(self) -> frozenset[int]:
+        if len(self._hashes) <= MAX_SHINGLES:  # all of them, whatever their order
+            return frozenset(self._hashes.tolist())
         return frozenset(self.shingles.tolist())
 
 
@@ -119,8 +125,8 @@ def fingerprints(texts: Sequence[str]) -> list[Fingerprint | None]:
     sigs = _signatures(segments)
     keys = _bands(sigs)
     return [
-        Fingerprint(tuple(sig), band_keys, segment) if len(segment) else None
-        for sig, band_keys, segment in zip(sigs.tolist(), keys, segments, strict=True)
+        Fingerprint(row, band_keys, segment) if len(segment) else None
+        for row, band_keys, segment in zip(sigs, keys, segments, strict=True)
     ]
 
 
@@ -166,38 +172,40 @@ def similarity(a: Signature, b: Signature) -> float:
 
 
 def near_duplicate(a: frozenset[int], b: frozenset[int]) -> bool:
-    if len(a) + len(b) - 2 * len(a & b) > MAX_DIFF:  # cheap bound first: sizes alone may rule it out
+    if abs(len(a) - len(b)) > MAX_DIFF:  # cheap bound first: sizes alone may rule it out
         return False
     common = len(a & b)
     return len(a) + len(b) - 2 * common <= MAX_DIFF and common >= MIN_JACCARD * (len(a) + len(b) - common)
 
 
-def best_match(print_: Fingerprint, candidates: Counter[int], signature_of: Any, grams_of: Any) -> int | None:
+def best_match(print_: Fingerprint, candidates: Counter[int], row_of: Any, grams_of: Any) -> int | None:
     """The most similar candidate that is a confirmed near-duplicate, or None.
 
     `candidates`: seed -> how many bands it shares with the request. The seeds sharing most bands are ranked by
-    their estimated similarity, and the VERIFY best confirmed on their shingles (`grams_of(seed)`)."""
+    their estimated similarity (`row_of(seed)`: its signature as a NumPy row, None if unknown), and the VERIFY
+    best confirmed on their shingles (`grams_of(seed)`)."""
     return next(
-        (seed for seed in ranked(print_, candidates, signature_of) if near_duplicate(print_.grams, grams_of(seed))),
+        (seed for seed in ranked(print_, candidates, row_of) if near_duplicate(print_.grams, grams_of(seed))),
         None,
     )
 
 
-def ranked(print_: Fingerprint, candidates: Counter[int], signature_of: Any) -> list[int]:
-    """The VERIFY candidates most likely to be near-duplicates, best first."""
-    scored = []
-    for seed, _ in candidates.most_common(SHORTLIST):
-        if (sig := signature_of(seed)) is not None:
-            scored.append((-similarity(print_.signature, sig), seed))
-    return [seed for _, seed in sorted(scored)[:VERIFY]]
+def ranked(print_: Fingerprint, candidates: Counter[int], row_of: Any) -> list[int]:
+    """The VERIFY candidates most likely to be near-duplicates, best first (most equal slots, then lowest id)."""
+    shortlist = [(seed, row) for seed, _ in candidates.most_common(SHORTLIST) if (row := row_of(seed)) is not None]
+    if not shortlist:
+        return []
+    same = (np.stack([row for _, row in shortlist]) == print_.row).sum(axis=1)
+    return [seed for _, seed in sorted(zip((-same).tolist(), (seed for seed, _ in shortlist), strict=True))[:VERIFY]]
 
 
-def pack_signature(sig: Signature) -> bytes:
-    return _SIGNATURE.pack(*sig)
+def pack_signature(row: npt.NDArray[np.uint64]) -> bytes:
+    return row.astype(">u8").tobytes()  # big-endian, as unpack_signature reads it
 
 
-def unpack_signature(raw: bytes | memoryview) -> Signature:
-    return _SIGNATURE.unpack(bytes(raw))
+def unpack_signature(raw: bytes | memoryview) -> npt.NDArray[np.uint64]:
+    """A stored signature as a NumPy row (big-endian, as pack_signature wrote it)."""
+    return np.frombuffer(raw, dtype=">u8")
 
 
 def pack_grams(print_: Fingerprint) -> bytes:
