@@ -141,3 +141,11 @@ def test_the_sweeper_files_conversations_whose_task_was_lost() -> None:
 
 def _messages(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}, {"role": "assistant", "content": "No."}]
+
+
+def test_beat_runs_the_clustering_sweeper(settings: Any) -> None:
+    from reviews import tasks
+
+    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reviews.sweep_unclustered"]
+    assert len(entries) == 1 and entries[0]["options"]["queue"] == "default"
+    assert tasks.sweep_unclustered.name == "reviews.sweep_unclustered"
