@@ -5,7 +5,8 @@ near-duplicates' campaign (reviews/ingest/clustering.py). Batches are clustered 
 advisory lock on PostgreSQL; SQLite serializes writers anyway), in id order, so a request always sees the seeds
 of every batch clustered before it, as it did in ingest's transaction. Running a task twice changes nothing:
 conversations that already have their member row are skipped. The sweeper files conversations whose task was
-lost (broker down at commit, worker killed).
+lost (broker down at commit, worker killed), never a gold item's copy (reviews/quality/gold.py), which ingest
+never saw.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from reviews.ingest.clustering import campaigns_assign
 from reviews.ingest.minhash import stored_request_text
-from reviews.models import Conversation
+from reviews.models import Conversation, gold_copy
 from reviews.taskqueue import CAMPAIGNS_TASK, enqueue
 
 CLUSTER_BATCH = 1000  # one ingest batch: one candidate query and one member insert each
@@ -61,6 +62,7 @@ def campaigns_sweep(*, limit: int = 10_000) -> int:
         Conversation.objects.filter(
             received_at__gte=now - SWEEP_WINDOW, received_at__lt=now - SWEEP_AFTER, campaign_member__isnull=True
         )
+        .exclude(gold_copy())  # a gold item's copy was never ingested: it must join no campaign, as its original did
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

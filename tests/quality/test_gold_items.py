@@ -264,3 +264,23 @@ def test_a_senior_marks_a_settled_item_as_gold_from_its_page_and_a_reviewer_cann
     client.force_login(reviewer)
     assert "Mark as gold" not in client.get(f"/items/{item.pk}/").content.decode()
     assert client.post(f"/items/{item.pk}/gold/", {"note": "x"}).status_code == 403
+
+
+def test_the_clustering_sweeper_leaves_a_gold_copy_out_of_campaigns(reviewer, gold):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reviews.ingest.clustering_jobs import SWEEP_AFTER, campaigns_sweep
+    from reviews.models import CampaignMember, Conversation
+
+    lost = _real(1).conversation  # an ingested conversation whose clustering task was lost
+    presented = item_claim_next(reviewer=reviewer, queue=_gold_rate(100))
+    assert presented is not None and GoldPresentation.objects.filter(item=presented).exists()
+    old = timezone.now() - SWEEP_AFTER - timedelta(minutes=1)
+    Conversation.objects.filter(pk__in=[presented.conversation_id, lost.pk]).update(received_at=old)
+
+    campaigns_sweep()  # tasks run in-process here
+
+    assert CampaignMember.objects.filter(conversation_id=lost.pk).exists()
+    assert not CampaignMember.objects.filter(conversation_id=presented.conversation_id).exists()
