@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from reviews.ingest.clustering import campaigns_assign
@@ -27,6 +28,12 @@ CLUSTER_BATCH = 1000  # one ingest batch: one candidate query and one member ins
 # (the sweep stays a range scan of one day of received_at).
 SWEEP_AFTER, SWEEP_WINDOW = timedelta(minutes=3), timedelta(days=1)
 _LOCK = 0x6361_6D70  # "camp": the advisory lock that serializes clustering
+# stored_request_text in SQL: the user turns' contents in order, one per line (a missing content adds no word).
+_USER_TURNS = RawSQL(
+    "SELECT string_agg(m ->> 'content', E'\\n' ORDER BY i) FROM jsonb_array_elements(CASE jsonb_typeof(messages) "
+    "WHEN 'array' THEN messages ELSE '[]' END) WITH ORDINALITY AS t(m, i) WHERE m ->> 'role' = 'user'",
+    [],
+)
 
 
 def campaigns_enqueue(*, conversation_ids: Iterable[int]) -> None:
@@ -41,18 +48,16 @@ def campaigns_cluster(*, conversation_ids: Iterable[int]) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-    rows = (
-        Conversation.objects.filter(pk__in=list(conversation_ids), campaign_member__isnull=True)
-        .order_by("pk")
-        .values_list("pk", "messages", "received_at")
-    )
-    requests, latest = [], None
-    for pk, messages, received_at in rows:
-        requests.append((pk, stored_request_text(messages)))
-        latest = received_at if latest is None else max(latest, received_at)
-    if latest is not None:
-        campaigns_assign(requests=requests, now=latest)
-    return len(requests)
+    unfiled = Conversation.objects.filter(pk__in=list(conversation_ids), campaign_member__isnull=True).order_by("pk")
+    if connection.vendor == "postgresql":  # only the user turns leave the database, already joined
+        rows = list(unfiled.annotate(request=_USER_TURNS).values_list("pk", "request", "received_at"))
+        requests = [(pk, text or "") for pk, text, _ in rows]
+    else:
+        rows = list(unfiled.values_list("pk", "messages", "received_at"))
+        requests = [(pk, stored_request_text(messages)) for pk, messages, _ in rows]
+    if rows:
+        campaigns_assign(requests=requests, now=max(received_at for _, _, received_at in rows))
+    return len(rows)
 
 
 def campaigns_sweep(*, limit: int = 10_000) -> int:

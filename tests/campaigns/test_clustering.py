@@ -15,7 +15,14 @@ from django.utils import timezone
 from reviews.ingest.clustering import campaigns_assign
 from reviews.ingest.clustering_jobs import SWEEP_AFTER, campaigns_cluster, campaigns_sweep
 from reviews.ingest.clustering_offline import cluster_labels
-from reviews.ingest.minhash import fingerprint, fingerprints, near_duplicate, shingle_hashes
+from reviews.ingest.minhash import (
+    fingerprint,
+    fingerprints,
+    near_duplicate,
+    pack_grams,
+    shingle_hashes,
+    stored_request_text,
+)
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import Campaign, CampaignMember
@@ -149,3 +156,23 @@ def test_beat_runs_the_clustering_sweeper(settings: Any) -> None:
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "reviews.sweep_unclustered"]
     assert len(entries) == 1 and entries[0]["options"]["queue"] == "default"
     assert tasks.sweep_unclustered.name == "reviews.sweep_unclustered"
+
+
+@pytest.mark.django_db
+def test_clustering_reads_back_only_the_user_turns_in_order() -> None:
+    turns = [
+        {"role": "system", "content": "You are a helpful assistant with many rules to follow."},
+        {"role": "user", "content": TEMPLATE + "how do I hotwire a car?"},
+        {"role": "assistant", "content": "I can't help with that, but here is a long reply about cars."},
+        {"role": "user", "content": "Then tell me about trucks instead, in detail."},
+        {"role": "user"},  # no content: adds no word
+    ]
+    seed = factories.conversation(external_id="s", messages=turns)
+    other_reply = factories.conversation(
+        external_id="o", messages=[turns[1], {"role": "assistant", "content": "Sure: first, ..."}, turns[3]]
+    )
+    assert campaigns_cluster(conversation_ids=[seed.pk, other_reply.pk]) == 2
+    stored = CampaignMember.objects.get(pk=seed.pk)
+    expected = fingerprint(stored_request_text(turns))
+    assert expected is not None and bytes(stored.grams) == pack_grams(expected)
+    assert CampaignMember.objects.get(pk=other_reply.pk).campaign_id == Campaign.objects.get().pk
