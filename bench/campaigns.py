@@ -314,6 +314,8 @@ def main() -> None:
     verdict = "ok" if ratio <= RATIO_TARGET else "OVER"
     print(f"  clustering/ingest  {ratio:8.3f}  (per batch: min {min(c / o for o, c, _ in batches):.3f}, max "
           f"{max(c / o for o, c, _ in batches):.3f}; target <= {RATIO_TARGET}: {verdict})")  # fmt: skip
+    print(f"  in the request: one clustering task sent after commit per batch (a no-op here, as scoring's); the tasks "
+          f"run one at a time, so one worker keeps up with {1 / ratio:.1f} ingesting processes")  # fmt: skip
     print(f"\nCampaigns pages with {args.members:,} conversations in campaigns ({args.rounds} rounds x {args.pages}):")
     for name, values in pages.items():
         p95 = percentile(values, 95)
