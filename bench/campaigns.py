@@ -1,7 +1,7 @@
 """Campaigns at scale: what clustering adds to ingest, and the campaigns page with many conversations in clusters.
 
 What it measures, in one process, on a throw-away PostgreSQL database (``oversight_bench_campaigns``, migrated,
-dropped at the end, also on error):
+dropped at the end, also on error, unless ``--keep``):
 
 1. **Clustering cost vs ingest's own, batch 1,000**: ``POST /api/v1/conversations`` (Django test Client: token,
    parsing, validation, the transaction; scoring's enqueue a no-op) with batches of 1,000, the clustering step
@@ -21,6 +21,11 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, user postgres, trust
 
     .venv/bin/python bench/campaigns.py                      # 1,000,000 members
     .venv/bin/python bench/campaigns.py --members 100000     # quicker
+    .venv/bin/python bench/campaigns.py --db oversight_bench_mine --keep    # build once, leave it in place
+    .venv/bin/python bench/campaigns.py --db oversight_bench_mine --keep --reuse    # pages only, on that data
+
+``--reuse`` skips the load and the ingest measurement (it migrates first), so two checkouts can be measured
+one after the other on the same million rows.
 """
 
 from __future__ import annotations
@@ -207,7 +212,7 @@ def campaign_sizes(members: int) -> list[int]:
     return sizes
 
 
-def load(members: int) -> None:
+def load(db: str, members: int) -> None:
     """Conversations, items, campaigns and members by COPY (ids given, sequences set after)."""
     from reviews.models import Source
 
@@ -215,7 +220,7 @@ def load(members: int) -> None:
     now = datetime.now(UTC)
     source = Source.objects.create(name="bench-load", kind="input_guardrail").pk
     sizes = campaign_sizes(members)
-    with psycopg.connect(db_url(DB)) as conn:
+    with psycopg.connect(db_url(db)) as conn:
         triage = conn.execute("SELECT id FROM reviews_queue WHERE slug = 'triage'").fetchone()[0]  # type: ignore[index]
         with conn.cursor().copy(CONVERSATION_COPY) as copy:
             for i in range(1, members + 1):
@@ -243,7 +248,7 @@ def load(members: int) -> None:
                             ("reviews_campaign", len(sizes))):  # fmt: skip
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (last,))  # type: ignore[arg-type]
         conn.commit()
-    with psycopg.connect(db_url(DB), autocommit=True) as conn:
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
 
 
@@ -251,9 +256,9 @@ def measure_pages(rounds: int, per_round: int) -> dict[str, list[float]]:
     from django.contrib.auth.models import Group, User
     from django.test import Client
 
-    reviewer = User.objects.create_user(username="bench-reviewer")
+    reviewer, _ = User.objects.get_or_create(username="bench-reviewer")
     reviewer.groups.add(Group.objects.get(name="reviewer"))
-    boss = User.objects.create_user(username="bench-admin")
+    boss, _ = User.objects.get_or_create(username="bench-admin")
     boss.groups.add(Group.objects.get(name="admin"))
     clients = {}
     for name, user in (("reviewer", reviewer), ("admin", boss)):
@@ -286,29 +291,31 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=3, help="ingest batches of 1,000 per round (default 3)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every measurement (default 3)")
     parser.add_argument("--pages", type=int, default=10, help="page loads per round and page (default 10)")
+    parser.add_argument("--db", default=DB, help=f"the scratch database (default {DB})")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place for --reuse")
+    parser.add_argument("--reuse", action="store_true", help="measure the pages only, on a database left by --keep")
     args = parser.parse_args()
     started = time.monotonic()
     with ExitStack() as stack:
-        drop_database(DB)
-        admin(f'CREATE DATABASE "{DB}"')
-        stack.callback(drop_database, DB)
+        if not args.reuse:
+            drop_database(args.db)
+            admin(f'CREATE DATABASE "{args.db}"')
+        if not args.keep:
+            stack.callback(drop_database, args.db)
         print("migrating ...", flush=True)
-        _harness.setup_django({**django_env(DB), "ALLOWED_HOSTS": "127.0.0.1,testserver"})
+        _harness.setup_django({**django_env(args.db), "ALLOWED_HOSTS": "127.0.0.1,testserver"})
         from django.db import connections
 
         stack.callback(connections.close_all)
-        print(f"loading {args.members:,} conversations in campaigns by COPY ...", flush=True)
-        load(args.members)
-        print(f"  loaded after {time.monotonic() - started:.0f}s; ingest at batch 1,000 ...", flush=True)
-        own, clustering, printing = measure_ingest(args.rounds, args.batches, 1_000)
+        if not args.reuse:
+            print(f"loading {args.members:,} conversations in campaigns by COPY ...", flush=True)
+            load(args.db, args.members)
+            print(f"  loaded after {time.monotonic() - started:.0f}s; ingest at batch 1,000 ...", flush=True)
+            own, clustering, printing = measure_ingest(args.rounds, args.batches, 1_000)
         print("campaigns page ...", flush=True)
         pages = measure_pages(args.rounds, args.pages)
-    print(f"\nIngest, batch 1,000, {args.rounds * args.batches:,} batches over {args.members:,} stored members:")
-    print(f"  ingest's own       {own * 1e6:8.0f} us/conversation")
-    print(f"  clustering         {clustering * 1e6:8.0f} us/conversation")
-    print(f"    of which fingerprints {printing * 1e6:5.0f} us (the rest: the candidate and shortlist reads, writes)")
-    verdict = "ok" if clustering / own <= RATIO_TARGET else "OVER"
-    print(f"  clustering/ingest  {clustering / own:8.3f}  (target <= {RATIO_TARGET}: {verdict})")
+    if not args.reuse:
+        report_ingest(args, own, clustering, printing)
     print(f"\nCampaigns pages with {args.members:,} conversations in campaigns ({args.rounds} rounds x {args.pages}):")
     for name, values in pages.items():
         p95 = percentile(values, 95)
@@ -317,6 +324,15 @@ def main() -> None:
             f"  {name:40s} p50 {statistics.median(values):7.1f} ms  p95 {p95:7.1f} ms  ({mark} < {PAGE_TARGET_MS:.0f})"
         )
     print(f"\ntotal {time.monotonic() - started:.0f}s")
+
+
+def report_ingest(args: argparse.Namespace, own: float, clustering: float, printing: float) -> None:
+    print(f"\nIngest, batch 1,000, {args.rounds * args.batches:,} batches over {args.members:,} stored members:")
+    print(f"  ingest's own       {own * 1e6:8.0f} us/conversation")
+    print(f"  clustering         {clustering * 1e6:8.0f} us/conversation")
+    print(f"    of which fingerprints {printing * 1e6:5.0f} us (the rest: the candidate and shortlist reads, writes)")
+    verdict = "ok" if clustering / own <= RATIO_TARGET else "OVER"
+    print(f"  clustering/ingest  {clustering / own:8.3f}  (target <= {RATIO_TARGET}: {verdict})")
 
 
 if __name__ == "__main__":
