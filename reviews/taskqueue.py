@@ -27,6 +27,7 @@ SLA_SWEEP_TASK = "reviews.sla_sweep"
 ANALYTICS_ROLLUP_TASK = "reviews.analytics_rollup"
 AUDIT_HEAD_TASK = "reviews.audit_head"
 EXPORT_TASK = "reviews.export_dataset"
+BULK_APPLY_TASK = "reviews.bulk_verdict_apply"
 
 
 def enqueue(name: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:

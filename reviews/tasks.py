@@ -8,6 +8,7 @@ from celery import shared_task
 from reviews import taskqueue
 from reviews.analytics.rollup import analytics_rollup as rollup
 from reviews.audit import audit_head_log
+from reviews.campaigns.bulk import bulk_verdict_run
 from reviews.datasets.builder import dataset_build
 from reviews.routing.sla import sla_sweep as sweep
 from reviews.scoring.attempts import scoring_sweep
@@ -41,3 +42,9 @@ def audit_head() -> int:
 def export_dataset(dataset_id: int) -> str:
     """Build a dataset snapshot; a finished (or running) one is left as it is. Returns its status."""
     return dataset_build(dataset_id=dataset_id).status
+
+
+@shared_task(name=taskqueue.BULK_APPLY_TASK, acks_late=True)
+def bulk_verdict_apply(bulk_id: int) -> int:
+    """A large campaign's bulk verdict, in batches; a finished one is left as it is. Returns the members decided."""
+    return bulk_verdict_run(bulk_id=bulk_id).applied_count

@@ -30,7 +30,7 @@ from reviews.models.audit import (
     AuditAction,
     AuditEvent,
 )
-from reviews.models.campaigns import BAND_FIELDS, BulkVerdict, Campaign, CampaignMember
+from reviews.models.campaigns import BAND_FIELDS, BulkStatus, BulkVerdict, Campaign, CampaignMember
 from reviews.models.datasets import (
     Dataset,
     DatasetFormat,
@@ -97,6 +97,7 @@ __all__ = [
     "AnalyticsRollupState",
     "AuditAction",
     "AuditEvent",
+    "BulkStatus",
     "BulkVerdict",
     "CalibrationRollup",
     "Campaign",
