@@ -1,11 +1,14 @@
-# Bulk verdicts applied by a task in batches (issue #18): status, the items, progress, hard-limit members left open.
+# Bulk verdicts applied by a task in batches, and gold copies standing in for a real slot in open counts (issue #18).
 
+import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("reviews", "0028_audit_actions"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
@@ -31,6 +34,23 @@ class Migration(migrations.Migration):
             name="status",
             field=models.CharField(
                 choices=[("applying", "Applying"), ("applied", "Applied")], default="applied", max_length=16
+            ),
+        ),
+        migrations.AddField(
+            model_name="goldpresentation",
+            name="slot",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="gold_slots",
+                to="reviews.reviewitem",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="goldpresentation",
+            index=models.Index(
+                condition=models.Q(("slot__isnull", False)), fields=["created_at"], name="gold_slot_recent"
             ),
         ),
     ]

@@ -53,7 +53,7 @@ from reviews.models.ingest import (
     Source,
     SourceKind,
 )
-from reviews.models.quality import GoldItem, GoldPresentation, QaSample, gold_copy
+from reviews.models.quality import GOLD_SLOT_DAYS, GoldItem, GoldPresentation, QaSample, gold_copy
 from reviews.models.routing import (
     IMPORT_QUEUE,
     Category,
@@ -91,6 +91,7 @@ __all__ = [
     "COMMENT_EDIT_MINUTES",
     "FAILURE_VERDICTS",
     "FALLBACK_PRODUCER",
+    "GOLD_SLOT_DAYS",
     "HARMFUL_REQUEST_VERDICTS",
     "IMPORT_QUEUE",
     "AgreementRollup",
