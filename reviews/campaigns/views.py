@@ -76,6 +76,7 @@ def campaign_apply(request: HtmxRequest, pk: int) -> HttpResponse:
         applied = services.bulk_verdict_apply(user=request.user, campaign=found)
     except WorkspaceError as exc:
         return _panel(request, found, status=422, error=str(exc))
+    applied.refresh_from_db()  # without a broker the task has run by now (reviews/taskqueue.py)
     if applied.status == BulkStatus.APPLYING:
         notice = f"Applying to {len(applied.item_ids)} open members in the background: progress below."
     else:

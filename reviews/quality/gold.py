@@ -4,8 +4,9 @@ A presentation is a fresh copy of the gold conversation (messages, metadata, fla
 external id, with one fresh item claimed by the reviewer: its ids come from the same sequences as real work,
 its timestamps are those of a recent arrival, and it is the copy's only item, so no other item, decision or
 id of the original reaches the page, the API or a websocket. Nobody else can claim it; queue counts, exports,
-training and analytics leave copies out (`reviews.models.gold_copy`). A gold answer is the reviewer's decision
-on the copy, never on the real conversation.
+training and analytics leave copies out (`reviews.models.gold_copy`), but an answered copy takes a real item's
+slot in the open count (`_free_slot`), so the count drops as for real work. A gold answer is the reviewer's
+decision on the copy, never on the real conversation.
 """
 
 from __future__ import annotations

@@ -65,6 +65,17 @@ def test_a_large_bulk_verdict_is_applied_by_the_task_and_shows_progress_until_do
     assert sorted(event.data["items"]) == sorted(bulk.item_ids)
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # real commits: the task runs at commit
+def test_without_a_broker_the_task_runs_in_process_before_the_page_answers(
+    reviewer: User, client: Client, campaign: Campaign, small_batches: None
+) -> None:
+    _sample(reviewer, campaign)
+    client.force_login(reviewer)
+    page = client.post(reverse("reviews:campaign-apply", args=[campaign.pk])).content.decode()
+    assert "Applied to 3 open members." in page and "every 2s" not in page
+    assert BulkVerdict.objects.get().status == BulkStatus.APPLIED
+
+
 @pytest.mark.django_db
 def test_the_task_run_twice_decides_each_member_once(
     reviewer: User, campaign: Campaign, small_batches: None, django_capture_on_commit_callbacks: Callable[..., Any]
