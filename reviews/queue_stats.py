@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from reviews.models import GoldPresentation, ItemStatus, Queue, ReviewItem
+from reviews.models import GOLD_SLOT_DAYS, GoldPresentation, ItemStatus, Queue, ReviewItem
 
 DUE_SOON = timedelta(hours=1)
 
@@ -47,7 +47,7 @@ def with_stats(qs: QuerySet[Queue]) -> QuerySet[Queue]:
     # out of the range itself would cost the index-only scan (a sequential scan with a million open items).
     gold = GoldPresentation.objects.filter(item__queue=OuterRef("pk"), item__status=ItemStatus.OPEN)
     return qs.annotate(
-        open_count=CappedCount(open_items.values("created_at")) - _count(gold),
+        open_count=CappedCount(open_items.values("created_at")) - _count(gold) - _slots_taken(now),
         oldest_open_at=Subquery(
             open_items.exclude(pk__in=GoldPresentation.objects.values("item_id"))
             .order_by("created_at")
@@ -56,6 +56,20 @@ def with_stats(qs: QuerySet[Queue]) -> QuerySet[Queue]:
         due_soon_count=CappedCount(open_items.filter(**soon).values("due_at")) - _count(gold, soon),
         breached_count=CappedCount(open_items.filter(**breached).values("due_at")) - _count(gold, breached),
     )
+
+
+def _slots_taken(now: datetime) -> Coalesce:
+    """Open real items of the queue that an answered gold copy stands in for (reviews/quality/gold.py): answering
+    a copy lowers the open count as answering a real item does, and the slot's own close later leaves it where
+    it is, so the count is exact again once the slot closes (or after GOLD_SLOT_DAYS). Without this the count stayed
+    put after a gold answer: a hint to the reviewer that it was gold."""
+    answered = GoldPresentation.objects.filter(
+        slot__queue=OuterRef("pk"),
+        slot__status=ItemStatus.OPEN,
+        created_at__gte=now - timedelta(days=GOLD_SLOT_DAYS),
+    ).exclude(item__status=ItemStatus.OPEN)
+    counted = answered.order_by().values("slot__queue").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _count(gold: QuerySet[GoldPresentation], item_filter: dict[str, Any] | None = None) -> Coalesce:

@@ -29,6 +29,7 @@ AUDIT_HEAD_TASK = "reviews.audit_head"
 EXPORT_TASK = "reviews.export_dataset"
 CAMPAIGNS_TASK = "reviews.campaigns_cluster"
 SWEEP_UNCLUSTERED_TASK = "reviews.sweep_unclustered"
+BULK_APPLY_TASK = "reviews.bulk_verdict_apply"
 
 
 def enqueue(name: str, *args: Any, queue: str = DEFAULT_QUEUE) -> None:

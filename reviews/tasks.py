@@ -8,6 +8,7 @@ from celery import shared_task
 from reviews import taskqueue
 from reviews.analytics.rollup import analytics_rollup as rollup
 from reviews.audit import audit_head_log
+from reviews.campaigns.bulk import bulk_verdict_run
 from reviews.datasets.builder import dataset_build
 from reviews.ingest.clustering_jobs import campaigns_cluster as cluster
 from reviews.ingest.clustering_jobs import campaigns_sweep
@@ -56,3 +57,9 @@ def campaigns_cluster(conversation_ids: list[int]) -> int:
 def sweep_unclustered() -> int:
     """Beat runs this: conversations whose clustering task was lost are enqueued again."""
     return campaigns_sweep()
+
+
+@shared_task(name=taskqueue.BULK_APPLY_TASK, acks_late=True)
+def bulk_verdict_apply(bulk_id: int) -> int:
+    """A large campaign's bulk verdict, in batches; a finished one is left as it is. Returns the members decided."""
+    return bulk_verdict_run(bulk_id=bulk_id).applied_count

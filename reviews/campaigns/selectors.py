@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from reviews.campaigns.diff import Segment, word_diff
@@ -24,7 +24,7 @@ from reviews.models import (
     ReviewItem,
     Verdict,
 )
-from reviews.workspace.visibility import conversation_turns, items_visible
+from reviews.workspace.visibility import conversation_turns, items_visible_eager
 
 PAGE = 25
 RECENT = 100  # members per campaign the list's figures are taken over: the page costs the same at any size
@@ -44,41 +44,45 @@ class CampaignRow:
 
 
 def _visible_items(user: Any) -> QuerySet[ReviewItem]:
-    return items_visible(user=user)
+    # The queue rule decided first (one small query): a plain `queue_id IN (...)` lets the planner drive every
+    # read here from the campaign's members rather than from the items of the queues the user may work.
+    return items_visible_eager(user=user)
 
 
-def campaigns_visible(*, user: Any) -> QuerySet[Campaign]:
-    """Campaigns with at least one member the user may see."""
-    member = _visible_items(user).filter(**{_CAMPAIGN: OuterRef("pk")})
+def campaigns_visible(*, user: Any, items: QuerySet[ReviewItem] | None = None) -> QuerySet[Campaign]:
+    """Campaigns with at least one member the user may see (`items`: `_visible_items(user)` when already read)."""
+    member = (_visible_items(user) if items is None else items).filter(**{_CAMPAIGN: OuterRef("pk")})
     return Campaign.objects.filter(Exists(member))
 
 
 def campaign_list(*, user: Any, page: int = 1) -> list[CampaignRow]:
     """Largest first (by all members: the order does not depend on the reader), each counted as the user sees
-    it over its newest RECENT members (a larger campaign shows "RECENT+"). One query for the page, then one per
-    campaign shown (PAGE at most), each an index range over its newest members."""
-    campaigns = list(campaigns_visible(user=user).order_by("-size", "pk")[(page - 1) * PAGE : page * PAGE])
+    it over its newest RECENT members (a larger campaign shows "RECENT+"). Two queries whatever the page holds:
+    the page's campaigns with each one's cutoff (the joined_at of its RECENT-th newest member), then the figures
+    of every campaign on the page at once, by campaign and source."""
+    visible = _visible_items(user)
+    newest = CampaignMember.objects.filter(campaign=OuterRef("pk")).order_by("-joined_at")
+    ranked = campaigns_visible(user=user, items=visible).order_by("-size", "pk")
+    ranked = ranked.annotate(cutoff=Subquery(newest.values("joined_at")[RECENT - 1 : RECENT]))
+    campaigns = list(ranked[(page - 1) * PAGE : page * PAGE])
     rows = {c.pk: CampaignRow(campaign=c, capped=c.size > RECENT) for c in campaigns}
     if not rows:
         return []
+    # One index range per campaign on the members' (campaign, joined_at) index, OR-ed: a bitmap of at most
+    # PAGE x RECENT members, each joined to its items by conversation.
+    ranges = Q()
+    for c in campaigns:
+        cutoff = c.cutoff if c.size > RECENT else None
+        ranges |= Q(campaign=c, joined_at__gte=cutoff) if cutoff is not None else Q(campaign=c)
+    members = CampaignMember.objects.filter(ranges).values("conversation_id")
     since = timezone.now() - timedelta(days=1)
-    parts = []
-    for campaign in campaigns:
-        # Driven from the members' (campaign, joined_at) index, not from the items: a range, never a scan.
-        items = _visible_items(user).filter(**{_CAMPAIGN: campaign})
-        if campaign.size > RECENT:
-            newest = CampaignMember.objects.filter(campaign=campaign).order_by("-joined_at")
-            cutoff = Subquery(newest.values("joined_at")[RECENT - 1 : RECENT])
-            items = items.filter(conversation__campaign_member__joined_at__gte=cutoff)
-        by_source = items.values("conversation__source__name").annotate(
-            campaign_id=Value(campaign.pk),
-            size=Count("conversation", distinct=True),
-            growth=Count("conversation", distinct=True, filter=Q(conversation__campaign_member__joined_at__gte=since)),
-            top=Max("risk"),
-        )
-        parts.append(by_source.values_list("campaign_id", "conversation__source__name", "size", "growth", "top"))
-    # One short query per campaign: as one UNION ALL, PostgreSQL planned the branches together and scanned items.
-    for campaign_id, source, size, growth, top in (figures for part in parts for figures in part):
+    items = visible.filter(conversation_id__in=members)
+    figures = items.values_list(_CAMPAIGN, "conversation__source__name").annotate(
+        size=Count("conversation", distinct=True),
+        growth=Count("conversation", distinct=True, filter=Q(conversation__campaign_member__joined_at__gte=since)),
+        top=Max("risk"),
+    )
+    for campaign_id, source, size, growth, top in figures.order_by():
         row = rows[campaign_id]
         row.size, row.growth = row.size + size, row.growth + growth
         row.top_risk = top if row.top_risk is None or (top is not None and top > row.top_risk) else row.top_risk
@@ -157,10 +161,18 @@ def bulk_verdicts(*, campaign: Campaign) -> list[BulkVerdict]:
 def campaign_members(*, user: Any, campaign: Campaign) -> list[Member]:
     """A sample of the visible members, open ones first, newest first; each request diffed word by word against
     the first one shown. Blurred requests (reviews/workspace/visibility.py's rule) show no text."""
-    items = _visible_items(user).filter(**{_CAMPAIGN: campaign}).select_related("queue", "conversation__source")
-    items = items.prefetch_related("conversation__flags", "conversation__scores")
-    items = items.annotate(later=Case(When(status=ItemStatus.OPEN, then=0), default=1))
-    chosen = items.order_by("later", "-conversation__campaign_member__joined_at", "-pk")[: SAMPLE * 2]
+    items = _visible_items(user).filter(**{_CAMPAIGN: campaign})
+    # Open ones, then the rest, each newest first: two walks down the members' (campaign, joined_at) index that
+    # stop after a few rows, where ordering open-first in one query sorted every member of a large campaign.
+    newest = ("-conversation__campaign_member__joined_at", "-pk")
+    ids = list(items.filter(status=ItemStatus.OPEN).order_by(*newest).values_list("pk", flat=True)[: SAMPLE * 2])
+    if len(ids) < SAMPLE * 2:
+        rest = items.exclude(status=ItemStatus.OPEN).order_by(*newest).values_list("pk", flat=True)
+        ids += rest[: SAMPLE * 2 - len(ids)]
+    loaded = items.filter(pk__in=ids).select_related("queue", "conversation__source")
+    loaded = loaded.prefetch_related("conversation__flags", "conversation__scores")
+    by_pk = {item.pk: item for item in loaded}
+    chosen = [by_pk[pk] for pk in ids if pk in by_pk]
     reference, seen = "", set()
     members: list[Member] = []
     for item in chosen:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from reviews.campaigns import bulk as services
 from reviews.campaigns import selectors
 from reviews.htmx import HtmxRequest, render_region
-from reviews.models import BulkVerdict, Campaign, Verdict
+from reviews.models import BulkStatus, BulkVerdict, Campaign, Verdict
 from reviews.permissions import reviewer_required
 from reviews.workspace.errors import WorkspaceError
 
@@ -31,7 +31,8 @@ def _panel(request: HtmxRequest, campaign: Campaign, *, status: int = 200, **ext
         "members": selectors.campaign_members(user=user, campaign=campaign),
         "sample": selectors.campaign_sample(user=user, campaign=campaign),
         "open_count": selectors.campaign_open_items(user=user, campaign=campaign).count(),
-        "bulks": selectors.bulk_verdicts(campaign=campaign),
+        "bulks": (bulks := selectors.bulk_verdicts(campaign=campaign)),
+        "applying": any(b.status == BulkStatus.APPLYING for b in bulks),
         "verdicts": Verdict.choices,
         **extra,
     }
@@ -75,7 +76,12 @@ def campaign_apply(request: HtmxRequest, pk: int) -> HttpResponse:
         applied = services.bulk_verdict_apply(user=request.user, campaign=found)
     except WorkspaceError as exc:
         return _panel(request, found, status=422, error=str(exc))
-    return _panel(request, found, notice=f"Applied to {applied.applied_count} open members.")
+    applied.refresh_from_db()  # without a broker the task has run by now (reviews/taskqueue.py)
+    if applied.status == BulkStatus.APPLYING:
+        notice = f"Applying to {len(applied.item_ids)} open members in the background: progress below."
+    else:
+        notice = f"Applied to {applied.applied_count} open members."
+    return _panel(request, found, notice=notice)
 
 
 @reviewer_required

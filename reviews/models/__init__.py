@@ -30,7 +30,7 @@ from reviews.models.audit import (
     AuditAction,
     AuditEvent,
 )
-from reviews.models.campaigns import BAND_FIELDS, BulkVerdict, Campaign, CampaignMember
+from reviews.models.campaigns import BAND_FIELDS, BulkStatus, BulkVerdict, Campaign, CampaignMember
 from reviews.models.datasets import (
     Dataset,
     DatasetFormat,
@@ -53,7 +53,7 @@ from reviews.models.ingest import (
     Source,
     SourceKind,
 )
-from reviews.models.quality import GoldItem, GoldPresentation, QaSample, gold_copy
+from reviews.models.quality import GOLD_SLOT_DAYS, GoldItem, GoldPresentation, QaSample, gold_copy
 from reviews.models.routing import (
     IMPORT_QUEUE,
     Category,
@@ -91,12 +91,14 @@ __all__ = [
     "COMMENT_EDIT_MINUTES",
     "FAILURE_VERDICTS",
     "FALLBACK_PRODUCER",
+    "GOLD_SLOT_DAYS",
     "HARMFUL_REQUEST_VERDICTS",
     "IMPORT_QUEUE",
     "AgreementRollup",
     "AnalyticsRollupState",
     "AuditAction",
     "AuditEvent",
+    "BulkStatus",
     "BulkVerdict",
     "CalibrationRollup",
     "Campaign",

@@ -69,6 +69,11 @@ class CampaignMember(models.Model):
         return f"member {self.conversation_id} of {self.campaign_id}"
 
 
+class BulkStatus(models.TextChoices):
+    APPLYING = "applying", "Applying"  # a task decides `item_ids` in batches; `progress` of them so far
+    APPLIED = "applied", "Applied"
+
+
 class BulkVerdict(models.Model):
     """A sampled decision applied to a campaign's other open members: one Decision per member, linked here."""
 
@@ -79,6 +84,12 @@ class BulkVerdict(models.Model):
     severity = models.PositiveSmallIntegerField(default=0)
     sample_decision_ids = models.JSONField(default=list, help_text="The sampled decisions it was applied from.")
     applied_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=BulkStatus.choices, default=BulkStatus.APPLIED)
+    item_ids = models.JSONField(default=list, blank=True, help_text="The open members it was applied to.")
+    progress = models.PositiveIntegerField(default=0, help_text="How many of `item_ids` were gone through.")
+    capped_count = models.PositiveIntegerField(
+        default=0, help_text="Hard-limit members left open: past the queue's daily cap for whoever applied it."
+    )
     created_at = models.DateTimeField(db_default=Now())
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(

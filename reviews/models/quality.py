@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Now
 
 from reviews.models.ingest import Conversation
@@ -39,6 +39,9 @@ class GoldItem(models.Model):
         return str(dict(Verdict.choices).get(self.verdict, self.verdict))
 
 
+GOLD_SLOT_DAYS = 7  # how long at most an answered gold copy stands in for its slot in the queue's open count
+
+
 class GoldPresentation(models.Model):
     """One showing of a gold item to one reviewer: the copied conversation and its one item."""
 
@@ -46,10 +49,14 @@ class GoldPresentation(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gold_seen")
     item = models.OneToOneField(ReviewItem, on_delete=models.CASCADE, related_name="gold_presentation")
     conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="gold_presentation")
+    # A free real item of the queue when it was shown: once the copy is answered, the queue's open count leaves
+    # the slot out until it closes, so a gold answer lowers the count as a real one does (reviews/queue_stats.py).
+    slot = models.ForeignKey(ReviewItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="gold_slots")
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["gold", "reviewer"], name="gold_once_per_reviewer")]
+        indexes = [models.Index(fields=["created_at"], condition=Q(slot__isnull=False), name="gold_slot_recent")]
 
     def __str__(self) -> str:
         return f"gold {self.gold_id} to {self.reviewer_id}"

@@ -4,8 +4,9 @@ A presentation is a fresh copy of the gold conversation (messages, metadata, fla
 external id, with one fresh item claimed by the reviewer: its ids come from the same sequences as real work,
 its timestamps are those of a recent arrival, and it is the copy's only item, so no other item, decision or
 id of the original reaches the page, the API or a websocket. Nobody else can claim it; queue counts, exports,
-training and analytics leave copies out (`reviews.models.gold_copy`). A gold answer is the reviewer's decision
-on the copy, never on the real conversation.
+training and analytics leave copies out (`reviews.models.gold_copy`), but an answered copy takes a real item's
+slot in the open count (`_free_slot`), so the count drops as for real work. A gold answer is the reviewer's
+decision on the copy, never on the real conversation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from reviews.audit import audit_record
 from reviews.models import (
+    GOLD_SLOT_DAYS,
     AuditAction,
     Conversation,
     Decision,
@@ -197,8 +199,19 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
         weights = policy.document.get("weights") if policy and isinstance(policy.document, dict) else None
         item_reprioritize(item, age_weight=Weights.model_validate(weights or {}).age, now=now)
         item.save()
-        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation=copy)
+        slot = _free_slot(queue=queue, now=now)
+        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation=copy, slot=slot)
     return item
+
+
+def _free_slot(*, queue: Queue, now: datetime) -> ReviewItem | None:
+    """The slot this presentation takes in the queue's open count: the free real item that claims reach last
+    (the claim index read backwards), so that the reviewer's own next items are not the one it stands in for,
+    and that no other copy stands in for."""
+    taken = GoldPresentation.objects.filter(slot__isnull=False, created_at__gte=now - timedelta(days=GOLD_SLOT_DAYS))
+    free = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN, claimed_by__isnull=True)
+    free = free.exclude(pk__in=taken.values("slot_id")).exclude(pk__in=GoldPresentation.objects.values("item_id"))
+    return free.order_by("priority", "-created_at", "-pk").first()
 
 
 # Copies of the original's flags and scores, each one statement; column names from the models, values as parameters.
