@@ -36,7 +36,8 @@ from reviews.workspace.visibility import decisions_seen, items_visible_eager, qu
 
 PAGE_SIZE = 25
 TEXT_IDS = 6_000  # matches up to which text search lists the conversations (see _text)
-PHRASE_CANDIDATES = 20_000  # conversations with a phrase's words whose positions a search checks before choosing
+PHRASE_CANDIDATES = 12_000  # conversations with a phrase's words whose positions a search checks before choosing
+PHRASE_SAMPLE = 2_000  # ... or a sample of, where the statistics say there are more than that
 WALK_COST = 2  # an item walked costs about as much as two conversations listed (PostgreSQL at 1M)
 SEARCH_CHARS = 100_000  # frozen in migration 0023's reviews_search_vector
 SORTS = {
@@ -142,9 +143,11 @@ def _matching_ids(text: str) -> list[int] | None:
 
     Words: listed up to TEXT_IDS; a word the statistics say is common is not counted first at all. A phrase:
     its candidates are the conversations with all its words (`Relaxed`, exact from the GIN index), and the
-    positions are checked on up to PHRASE_CANDIDATES of them; past that, the share that held the phrase says
-    whether a walk would find a page sooner than checking every candidate (a pair of rare words can have
-    10,000 candidates and 60 matches: walked, that read 850,000 items)."""
+    positions are checked on up to PHRASE_CANDIDATES of them (on PHRASE_SAMPLE where the statistics say there are
+    more); past that, the share that held the phrase says whether a walk would find a page sooner than checking
+    every candidate (a pair of rare words can have 8,000 candidates and 60 matches: walked, that read 850,000
+    items). A phrase of two common words with few matches stays slow (~0.5 s at 1M) either way: no index here
+    knows positions (RUM is not in core PostgreSQL)."""
     query = SearchQuery(text, config="english", search_type="websearch")
     vector = ConversationSearchVector(F("messages"))
     phrase = _relaxable(text)
@@ -155,13 +158,15 @@ def _matching_ids(text: str) -> list[int] | None:
     cap, planned = PHRASE_CANDIDATES if phrase else TEXT_IDS, _planned_rows(found)
     if not phrase and planned > 10 * cap:
         return None
+    if phrase and planned > cap:  # plainly more candidates than that: a sample is enough to choose
+        cap = PHRASE_SAMPLE
     # a phrase: an exact bitmap of a common pair's candidates (a lossy one has every row of its pages rechecked)
     with _local("work_mem", "64MB") if phrase else nullcontext():
         rows = list(found.values_list("pk", "hit")[: cap + 1])
     hits = [pk for pk, hit in rows if hit]
-    if len(rows) <= cap:
+    if len(rows) <= cap and len(hits) <= TEXT_IDS:
         return hits
-    if not phrase:
+    if not phrase or len(hits) > TEXT_IDS:  # so many matches that a walk finds a page within a few thousand
         return None
     candidates = max(planned, len(rows))
     matches = max(1.0, candidates * len(hits) / len(rows))

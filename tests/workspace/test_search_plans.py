@@ -87,14 +87,23 @@ def test_two_words_give_the_same_pages_listed_or_walked(reviewer, monkeypatch, t
     assert len(found) == 18  # phrase, reversed and apart, six each
 
 
+PHRASE_WAYS = {  # search.py's limits set so that each way to find a phrase's items is taken
+    "candidates listed, positions checked": {"TEXT_IDS": 10_000},
+    "more matches than TEXT_IDS: walked": {"TEXT_IDS": 1},
+    "past the candidates: walked": {"PHRASE_CANDIDATES": 5, "WALK_COST": 0},
+    "past the candidates: every candidate checked": {"PHRASE_CANDIDATES": 5, "WALK_COST": 10**9},
+    "sampled, then every candidate checked": {"PHRASE_CANDIDATES": 0, "PHRASE_SAMPLE": 3, "WALK_COST": 10**9},
+}
+
+
 @pytest.mark.skipif(not POSTGRES, reason="phrases are PostgreSQL's full-text search; SQLite matches each word")
-@pytest.mark.parametrize("text_ids", [10_000, 20, 1])
+@pytest.mark.parametrize("way", PHRASE_WAYS)
 @pytest.mark.parametrize("sort", ["newest", "risk"])
-def test_a_phrase_gives_the_same_pages_from_few_or_many_candidates(reviewer, monkeypatch, text_ids, sort):
-    """10,000: all 18 candidates (every conversation with both words) are listed and each is checked for the
-    phrase; 20 and 1: past that many candidates the page walks the items and checks the phrase on each."""
+def test_a_phrase_gives_the_same_pages_whichever_way_it_is_found(reviewer, monkeypatch, way, sort):
+    """18 candidates (every conversation with both words), 6 of them with the phrase."""
     made = _corpus()
-    monkeypatch.setattr(search, "TEXT_IDS", text_ids)
+    for name, value in PHRASE_WAYS[way].items():
+        monkeypatch.setattr(search, name, value)
 
     found = _all_pages(reviewer, {"q": '"zebra violin"', "sort": sort})
 
