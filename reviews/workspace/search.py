@@ -156,7 +156,7 @@ def _matching_ids(text: str) -> list[int] | None:
     else:
         found = Conversation.objects.filter(Matches(vector, query)).annotate(hit=Value(True))
     cap, planned = PHRASE_CANDIDATES if phrase else TEXT_IDS, _planned_rows(found)
-    if not phrase and planned > 10 * cap:
+    if not phrase and planned > 2 * cap:  # the statistics of a common word are close (it is among them)
         return None
     if phrase and planned > cap:  # plainly more candidates than that: a sample is enough to choose
         cap = PHRASE_SAMPLE

@@ -255,6 +255,7 @@ def test_undo_returns_the_item_handed_next_to_the_queue_audited(client, reviewer
     assert handed.claimed_by is None and handed.lease_expires_at is None
     event = AuditEvent.objects.get(action=AuditAction.CLAIM_RETURN)
     assert event.actor == reviewer and event.target_id == str(handed.pk) and event.data["undone"] == item.pk
+    assert "Returned to the queue (an undo)" in page(client.get(f"/items/{handed.pk}/history/"))
     other = Client()
     other.force_login(senior)
     assert claim(other) == handed  # someone else gets it now, not after the lease
