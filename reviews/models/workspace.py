@@ -93,6 +93,9 @@ class ReviewItem(models.Model):
             models.Index("queue", "due_at", condition=Q(status="open"), name="item_open_by_due"),
             # Analytics rollups: arrivals and SLA breaches of the last hours (reviews/analytics/rollup.py).
             models.Index(fields=["created_at"], name="item_created"),
+            # Search sorted by risk (reviews/workspace/search.py): walked highest first, as newest first walks
+            # item_created, so a broad filter stops at its first page instead of sorting every item.
+            models.Index(fields=["risk", "id"], name="item_risk"),
             models.Index(fields=["sla_breached_at"], condition=Q(sla_breached_at__isnull=False), name="item_breached"),
             # The SLA sweep's age step: open items whose age term is due to grow.
             models.Index(

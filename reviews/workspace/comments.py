@@ -77,8 +77,12 @@ def comment_edit(*, comment: Comment, author: User, body: str) -> Comment:
 
 
 def mentions_dismiss(*, user: User) -> int:
-    """Mark the user's mentions read (a read receipt, not audited)."""
-    return Mention.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
+    """Mark the user's unread mentions read (audited, with how many, when there were any)."""
+    with transaction.atomic():
+        read = Mention.objects.filter(user=user, read_at=None).update(read_at=timezone.now())
+        if read:
+            audit_record(actor=user, action=AuditAction.MENTIONS_READ, target=user, mentions=read)
+    return read
 
 
 def tag_add(*, item: ReviewItem, user: User, name: str) -> ItemTag:

@@ -95,6 +95,8 @@ def _audited(view: ConversationView, user: Any) -> list[Event]:
             mine_or_open = view.others_visible or row.actor_id == user.pk
             events.append(Event(row.created_at, "skipped", "Skipped", actor, item_id,
                                 str(data.get("reason", "")) if mine_or_open else ""))  # fmt: skip
+        elif row.action == AuditAction.CLAIM_RETURN:  # handed next, left when its reviewer undid a decision
+            events.append(Event(row.created_at, "returned", "Returned to the queue (an undo)", actor, item_id))
         elif row.action == AuditAction.REVEAL:
             turn = data.get("message_index")
             text = f"Revealed turn {turn + 1}" if isinstance(turn, int) else "Revealed blurred content"

@@ -1,4 +1,5 @@
-"""Undo a decision just submitted: the decision is removed (audited) and the item returns to its reviewer's claim.
+"""Undo a decision just submitted: the decision is removed (audited) and the item returns to its reviewer's claim;
+the item the page handed them next, which they now leave, returns to its queue (audited).
 
 Only while the queue's edit window is open, and only where nothing has happened since that an undo would have
 to unwind: a final (senior's) decision, an adjudication opened because the reviewers disagreed, another open
@@ -7,7 +8,7 @@ item of the conversation, or another reviewer now working the item. Then the rev
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -16,7 +17,8 @@ from django.utils import timezone
 from reviews.audit import audit_record
 from reviews.datasets.staleness import dataset_mark_stale
 from reviews.live.broadcast import item_claim_changed, queues_changed
-from reviews.models import AuditAction, Decision, ItemStatus, ReviewItem
+from reviews.models import AuditAction, ClaimRecord, Decision, ItemStatus, ReviewItem
+from reviews.quality import gold
 from reviews.workspace.errors import UndoError
 
 GONE = "That decision was already undone."
@@ -43,6 +45,24 @@ def _undoable(decision: Decision, item: ReviewItem, reviewer: User) -> None:
     held_by_other = item.claimed_by_id not in (None, reviewer.pk)
     if held_by_other and item.lease_expires_at is not None and item.lease_expires_at > timezone.now():
         raise UndoError(TAKEN)
+
+
+def _return_handed_next(*, item: ReviewItem, reviewer: User, decided: datetime) -> None:
+    """The items of the queue claimed for the reviewer after the undone one (the next one the page showed after
+    the decision) go back to it: the reviewer is back on the undone item, and a claim they no longer see would
+    keep the next one from everyone else until its lease ran out. Claim times against claim times, both the
+    database's clock."""
+    mine = ClaimRecord.objects.filter(reviewer=reviewer)
+    since = mine.filter(item=item).order_by("-claimed_at").values_list("claimed_at", flat=True).first() or decided
+    handed = mine.filter(claimed_at__gte=since).values("item_id")
+    held = ReviewItem.objects.select_for_update().filter(pk__in=handed, queue_id=item.queue_id)
+    held = held.filter(claimed_by=reviewer, status=ItemStatus.OPEN).exclude(pk=item.pk)
+    for other in held.order_by("pk"):
+        other.claimed_by, other.lease_expires_at = None, None
+        other.save(update_fields=["claimed_by", "lease_expires_at"])
+        audit_record(actor=reviewer, action=AuditAction.CLAIM_RETURN, target=other, undone=item.pk)
+        gold.gold_skipped(item=other)  # a gold presentation goes to no one else, as after a skip
+        item_claim_changed(item=other)
 
 
 def decision_undo(*, decision: Decision, reviewer: User) -> ReviewItem:
@@ -74,6 +94,7 @@ def decision_undo(*, decision: Decision, reviewer: User) -> ReviewItem:
             severity=locked.severity,
         )
         dataset_mark_stale(decision=locked, edited=True)  # a snapshot that held it now differs
+        _return_handed_next(item=item, reviewer=reviewer, decided=locked.created_at)
         item_claim_changed(item=item)
         queues_changed(queue_ids=[item.queue_id])
     return item

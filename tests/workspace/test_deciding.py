@@ -244,6 +244,23 @@ def test_undo_removes_the_decision_and_gives_the_item_back_with_its_form(client,
     assert Decision.objects.get(item=item).verdict == "appropriate_help"
 
 
+def test_undo_returns_the_item_handed_next_to_the_queue_audited(client, reviewer, senior):
+    item, decision = _decided(client, reviewer)
+    handed = ReviewItem.objects.get(claimed_by=reviewer, status=ItemStatus.OPEN)  # the page showed it next
+    assert handed.pk != item.pk
+
+    client.post(f"/my/work/{decision.pk}/undo/", headers=HX)
+
+    handed.refresh_from_db()
+    assert handed.claimed_by is None and handed.lease_expires_at is None
+    event = AuditEvent.objects.get(action=AuditAction.CLAIM_RETURN)
+    assert event.actor == reviewer and event.target_id == str(handed.pk) and event.data["undone"] == item.pk
+    assert "Returned to the queue (an undo)" in page(client.get(f"/items/{handed.pk}/history/"))
+    other = Client()
+    other.force_login(senior)
+    assert claim(other) == handed  # someone else gets it now, not after the lease
+
+
 def test_undo_after_the_edit_window_is_refused_and_changes_nothing(client, reviewer):
     item, decision = _decided(client, reviewer)
     Decision.objects.filter(pk=decision.pk).update(created_at=decision.created_at - timedelta(days=1))

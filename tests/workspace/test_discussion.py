@@ -52,6 +52,20 @@ def test_a_mention_does_not_reach_someone_who_may_not_see_the_item(reviewer, sen
     assert list(Mention.objects.values_list("user__username", flat=True)) == ["bob"]  # rita cannot see sam_item
 
 
+def test_marking_mentions_read_clears_them_from_home_and_is_audited(reviewer, senior):
+    item = make_item(n=1)
+    _client(reviewer).post(f"/items/{item.pk}/comments/", {"body": "@sam one"})
+    _client(reviewer).post(f"/items/{item.pk}/comments/", {"body": "@sam two"})
+    sam = _client(senior)
+
+    assert sam.post("/my/mentions/dismiss/").status_code == 302
+    sam.post("/my/mentions/dismiss/")  # nothing left unread: nothing to record
+
+    assert not Mention.objects.filter(read_at=None).exists() and "@sam one" not in page(sam.get("/"))
+    event = AuditEvent.objects.get(action=AuditAction.MENTIONS_READ)
+    assert event.actor == senior and event.data["mentions"] == 2
+
+
 def test_comments_are_seen_by_everyone_who_may_see_the_item_only(reviewer, senior, outsider):
     item = make_item(n=1)
     _client(reviewer).post(f"/items/{item.pk}/comments/", {"body": "tricky one"})
