@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reviews", "0028_audit_actions"),
+        ("reviews", "0029_search_speed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
