@@ -11,6 +11,9 @@ from typing import Any
 from reviews.models import Dataset
 
 ARCHIVE = "archive"  # the download's "split" name
+# DEFLATE level 2, not zlib's default 6: on JSON lines about 2.5x faster to write (a tenth of an export's time at
+# level 6) for an archive about a third bigger; the split files themselves are unchanged.
+LEVEL = 2
 
 
 def archive_name(dataset: Dataset) -> str:
@@ -31,5 +34,7 @@ def archive_write(dataset: Dataset, *, folder: Path, files: Mapping[str, Mapping
             # JSON lines compress; gzip and Parquet (zstd) already are.
             plain = member.endswith((".jsonl", ".md"))
             method = zipfile.ZIP_DEFLATED if plain else zipfile.ZIP_STORED
-            archive.write(folder / member, f"{archive_name(dataset)}/{member}", compress_type=method)
+            archive.write(
+                folder / member, f"{archive_name(dataset)}/{member}", compress_type=method, compresslevel=LEVEL
+            )
     return path

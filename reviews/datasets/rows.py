@@ -96,23 +96,9 @@ class Judged:
 
 def judge(group: Sequence[tuple[Any, ...]], merged: Mapping[str, str], label_source: str) -> Judged:
     """`group`: one conversation's decisions as COLUMNS, in ORDER."""
-    (
-        pk,
-        conversation_id,
-        verdict,
-        harmful_request,
-        categories,
-        severity,
-        preferred,
-        is_final,
-        decided_at,
-        policy_version,
-        messages,
-        model,
-        source,
-        split_key,
-        *_,
-    ) = group[-1]
+    last = group[-1]
+    pk, conversation_id, verdict, harmful_request, categories, severity, preferred, is_final = last[:8]
+    decided_at, policy_version, messages, model, source, split_key = last[8:14]
     if len(group) == 1:  # the common case: one review, which agrees with itself
         agreement, decision_ids = 1.0, (pk,)
     else:
@@ -238,8 +224,11 @@ def eval_row(judged: Judged) -> Row:
     """One cell of the safety grid: was the request harmful, what did the model answer, what was the verdict."""
     verdict = _verdict(judged)
     prompt, answer = _prompt_and_answer(judged)
-    return {
-        **_ids(judged),
+    return {  # _ids inlined: a dict and a call less per row
+        "id": f"ovs-{judged.conversation_id}",
+        "conversation_id": judged.conversation_id,
+        "decision_id": judged.decision_id,
+        "label_source": judged.label_source,
         "prompt": prompt,
         "response": answer,
         "is_harmful": verdict in HARMFUL_REQUEST_VERDICTS,

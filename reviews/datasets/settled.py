@@ -42,6 +42,7 @@ _IMPORTED, _FINAL, _VERDICT = AT["is_imported"], AT["is_final"], AT["verdict"]
 _STATUS, _DECIDED = AT["item__status"], AT["created_at"]
 _REQUIRED, _WINDOW = AT["item__reviews_required"], AT["item__queue__edit_window_minutes"]
 _SOURCE, _BULK = AT["item__conversation__source__name"], AT["bulk_id"]
+_ESCALATED, _OPEN = ItemStatus.ESCALATED.value, ItemStatus.OPEN.value  # plain str: compared per row
 
 Group = Sequence[tuple[Any, ...]]
 
@@ -60,6 +61,12 @@ def label_source(group: Group) -> str:
 
 def settle(group: Group, *, include_imported: bool, now: datetime) -> tuple[Group, str]:
     """The decisions a row is made from and their `label_source`; raises Skip where the work is not settled."""
+    if len(group) == 1:
+        return group, _settle_one(group[0], include_imported=include_imported, now=now)
+    return _settle_many(group, include_imported=include_imported, now=now)
+
+
+def _settle_many(group: Group, *, include_imported: bool, now: datetime) -> tuple[Group, str]:
     rows = group if include_imported else [d for d in group if not d[_IMPORTED]]
     if not rows:
         raise Skip(IMPORTED)
@@ -74,6 +81,27 @@ def settle(group: Group, *, include_imported: bool, now: datetime) -> tuple[Grou
     if len(reviews) == 1 and last[_REQUIRED] <= 1 and last[_DECIDED] + timedelta(minutes=last[_WINDOW]) > now:
         raise Skip(IN_EDIT_WINDOW)
     return rows, label_source(rows)
+
+
+def _settle_one(last: tuple[Any, ...], *, include_imported: bool, now: datetime) -> str:
+    """`settle` of a group of one decision (most conversations), without its lists, sets and generators:
+    the same label source, or the same Skip."""
+    if last[_IMPORTED]:
+        if not include_imported:
+            raise Skip(IMPORTED)
+        return f"imported:{last[_SOURCE]}"
+    if last[_FINAL]:
+        return "senior"
+    if last[_BULK] is not None:
+        return "bulk"
+    status = last[_STATUS]
+    if status == _ESCALATED:
+        raise Skip(AWAITING_SENIOR)
+    if status == _OPEN:
+        raise Skip(AWAITING_REVIEW)
+    if last[_REQUIRED] <= 1 and last[_DECIDED] + timedelta(minutes=last[_WINDOW]) > now:
+        raise Skip(IN_EDIT_WINDOW)
+    return "reviewer"
 
 
 def keep(judged: Judged, filters: DatasetFilters) -> str | None:
