@@ -165,21 +165,21 @@ def _sample_key(row: Row) -> str:
 
 
 def encode_rows(rows: list[Row], *, cached_only: bool = False) -> tuple[list[Row], np.ndarray]:
-    """The rows and their [u, r], through the disk cache (`cached_only`: drop rows not fully cached instead)."""
+    """The rows and their [u, r, o], through the disk cache (`cached_only`: drop rows not fully cached instead)."""
     from collections import Counter
 
     from bench.quality_cache import TextVectorCache
     from reviews.scoring.text import text_views
-    from worker.encoder import get_encoder, views_key, views_matrix
+    from worker.encoder import ENCODER_ID, get_encoder, view_texts, views_matrix
 
     views = [text_views(r.messages) for r in rows]
-    cache = TextVectorCache(CACHE, views_key())
-    texts = [t for v in views for t in (v.request, *v.reply_chunks)]
+    cache = TextVectorCache(CACHE, ENCODER_ID)  # a text's vector depends on the encoder's weights alone
+    texts = [t for v in views for t in view_texts(v)]
     todo = cache.missing(texts)
     print(f"{len(set(texts))} distinct texts, {len(todo)} not cached yet")
     if todo and cached_only:
         missing = set(todo)
-        keep = [i for i, v in enumerate(views) if not ({v.request, *v.reply_chunks} & missing)]
+        keep = [i for i, v in enumerate(views) if not (set(view_texts(v)) & missing)]
         dropped = Counter(rows[i].path for i in set(range(len(rows))) - set(keep))
         print(f"--cached-only: left out {sum(dropped.values())} rows not yet encoded (by file): {dict(dropped)}")
         print("  every figure below is on the encoded rows only: the longest replies are the last encoded")

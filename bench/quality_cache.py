@@ -1,7 +1,7 @@
 """An on-disk, text-keyed vector cache for `bench/quality.py`: reruns encode only texts not seen before.
 
-Keys are the first 16 bytes of SHA-256(encoder key, NUL, text), so a change of encoder (or of
-`reviews.scoring.text`'s views, which changes the texts) never returns a stale vector. Vectors go to
+Keys are the first 16 bytes of SHA-256(encoder key, NUL, text), so a change of encoder never returns a
+stale vector; a change of `reviews.scoring.text`'s views only brings texts not seen before. Vectors go to
 numbered shard files under `var/quality-cache/<encoder key>/`, each written whole (a temporary
 file renamed into place), so an interrupted run keeps every finished shard.
 """

@@ -110,7 +110,7 @@ def create_active_model() -> list[str]:
 
     labels = category_names()
     rng = np.random.default_rng(SEED)
-    features = rng.standard_normal((2048, 2 * DIM), dtype=np.float32)
+    features = rng.standard_normal((2048, 3 * DIM), dtype=np.float32)
     features /= np.linalg.norm(features, axis=1, keepdims=True)
     # every row harmful compliance: the head's risk is high, so the default policy routes every conversation
     # into triage as before (verify() counts the ReviewItems); the weights do not change the cost

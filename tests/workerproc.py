@@ -126,7 +126,7 @@ def untrained_model() -> ScoringModel:
 
     labels = category_names()
     torch.manual_seed(0)
-    head = VerdictHead(HeadConfig(n_categories=len(labels)))
+    head = VerdictHead(HeadConfig(n_categories=len(labels), views=3))
     model = ScoringModel.objects.create(
         version=1,
         encoder=views_key(),
@@ -143,9 +143,8 @@ def embeddings_cache(conversation_ids: list[int]) -> None:
     from worker.encoder import DIM, views_key
 
     rng = np.random.default_rng(len(conversation_ids))
-    vectors = rng.standard_normal((len(conversation_ids), 2 * DIM)).astype(np.float32)  # [u, r]
-    vectors[:, :DIM] /= np.linalg.norm(vectors[:, :DIM], axis=1, keepdims=True)
-    vectors[:, DIM:] /= np.linalg.norm(vectors[:, DIM:], axis=1, keepdims=True)
+    vectors = rng.standard_normal((len(conversation_ids), 3, DIM)).astype(np.float32)  # [u, r, o]
+    vectors = (vectors / np.linalg.norm(vectors, axis=2, keepdims=True)).reshape(len(conversation_ids), 3 * DIM)
     embeddings_store(
         encoder=views_key(), vectors={cid: v.tobytes() for cid, v in zip(conversation_ids, vectors, strict=True)}
     )

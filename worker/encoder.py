@@ -12,9 +12,11 @@ current one (the fast tokenizer releases the GIL) and copied from pinned memory
 without blocking; on the CPU the tokenizer would only take cores from the forward,
 so batches run one after the other there.
 
-`encode_views` reads a conversation as two texts (`reviews.scoring.text.text_views`): the
-request and the reply, the reply's chunks mean-pooled; a conversation's vector is
-`[u, r]` (768 floats), r all zeros when there is no reply (a unit vector is never 0).
+`encode_views` reads a conversation as views (`reviews.scoring.text.text_views`): the
+request, the reply (its chunks mean-pooled) and the reply's opening; a conversation's vector
+is `[u, r, o]` (1,152 floats), r and o all zeros when there is no reply (a unit vector is
+never 0). Vectors cached under a `views-1` key (models trained before the opening) are
+`[u, r]`: `view_blocks` tells the layout from the key.
 A fine-tuned encoder (`train_model --fine-tune`) is the same architecture with other
 weights: `load_encoder(state_dict=...)`, and its own cache key (`views_key`).
 """
@@ -42,6 +44,11 @@ def views_key(encoder_id: str = ENCODER_ID) -> str:
     from reviews.scoring.text import VIEWS_VERSION
 
     return f"{encoder_id}/{VIEWS_VERSION}"
+
+
+def view_blocks(key: str) -> int:
+    """How many DIM-wide blocks the vectors cached under `key` hold: 2 ([u, r]) for views-1, else 3 ([u, r, o])."""
+    return 2 if key.endswith("/views-1") else 3
 
 
 class EncoderUnavailable(RuntimeError):
@@ -117,9 +124,10 @@ class Encoder:
         tokens = {k: v.to(self.device, non_blocking=True) for k, v in tokens.items()}
         return embed_tokens(self.model, tokens)
 
-    def encode_views(self, views: Sequence[Any], batch_size: int | None = None) -> np.ndarray:
-        """[u, r] per conversation ([n, 768]) from `reviews.scoring.text.TextViews`; see `views_matrix`."""
-        return views_matrix(views, lambda texts: self.encode(texts, batch_size=batch_size))
+    def encode_views(self, views: Sequence[Any], batch_size: int | None = None, *, blocks: int = 3) -> np.ndarray:
+        """[u, r, o] per conversation ([n, 1152]; [u, r] with blocks=2) from `reviews.scoring.text.TextViews`;
+        see `views_matrix`."""
+        return views_matrix(views, lambda texts: self.encode(texts, batch_size=batch_size), blocks=blocks)
 
 
 def embed_tokens(model: torch.nn.Module, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -130,20 +138,29 @@ def embed_tokens(model: torch.nn.Module, tokens: dict[str, torch.Tensor]) -> tor
     return F.normalize(pooled.float(), dim=-1)
 
 
-def views_matrix(views: Sequence[Any], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
-    """[u, r] per conversation, [n, 2 * 384]: u the request's vector, r the mean of the reply chunks'
-    vectors (renormalised), zeros when there is no reply. Every distinct text is encoded once."""
+def view_texts(view: Any, blocks: int = 3) -> tuple[str, ...]:
+    """The texts the encoder reads of one conversation's views."""
+    opening = (view.opening,) if blocks == 3 and view.reply_chunks and view.opening else ()
+    return (view.request, *view.reply_chunks, *opening)
+
+
+def views_matrix(views: Sequence[Any], encode: Callable[[list[str]], np.ndarray], *, blocks: int = 3) -> np.ndarray:
+    """[u, r, o] per conversation, [n, 3 * 384]: u the request's vector, r the mean of the reply chunks'
+    vectors (renormalised), o the reply opening's; r and o zeros when there is no reply. blocks=2: [u, r]
+    (the views-1 layout). Every distinct text is encoded once."""
     texts: dict[str, int] = {}
     for view in views:
-        for text in (view.request, *view.reply_chunks):
+        for text in view_texts(view, blocks):
             texts.setdefault(text, len(texts))
     vectors = encode(list(texts)) if texts else np.zeros((0, DIM), dtype=np.float32)
-    out = np.zeros((len(views), 2 * DIM), dtype=np.float32)
+    out = np.zeros((len(views), blocks * DIM), dtype=np.float32)
     for row, view in enumerate(views):
         out[row, :DIM] = vectors[texts[view.request]]
         if view.reply_chunks:
             pooled = vectors[[texts[c] for c in view.reply_chunks]].mean(axis=0)
-            out[row, DIM:] = pooled / max(float(np.linalg.norm(pooled)), 1e-9)
+            out[row, DIM : 2 * DIM] = pooled / max(float(np.linalg.norm(pooled)), 1e-9)
+            if blocks == 3 and view.opening:
+                out[row, 2 * DIM :] = vectors[texts[view.opening]]
     return out
 
 

@@ -1,7 +1,7 @@
 """Fine-tuning the encoder end to end (`train_model --fine-tune`, the default where the worker has CUDA).
 
 A bi-encoder: the one MiniLM reads the request and each reply chunk apart, as at scoring time
-(`worker.encoder.views_matrix`), and a verdict head over `[u, r, u·r, |u-r|]` trains with it on
+(`worker.encoder.views_matrix`), and a verdict head over `[u, r, o]` trains with it on
 the same masked losses as the frozen-encoder head (`worker.training`). The issue's probe found
 a cross-encoder (request and reply in one window) about as good on compliance and the reply
 alone better on jailbreak success; the bi-encoder keeps the product's one vector per view, its
@@ -67,21 +67,28 @@ def _encode(encoder: Encoder, texts: list[str], max_tokens: int) -> torch.Tensor
 
 
 def _batch_features(encoder: Encoder, views: Sequence[TextViews], config: FineTuneConfig) -> torch.Tensor:
-    """[u, r] for a batch, differentiable: requests and reply chunks in one encoder call."""
+    """[u, r, o] for a batch, differentiable: requests, reply chunks and openings in one encoder call."""
     texts = [v.request for v in views]
     owners: list[int] = []
+    openings: list[int] = []  # (row, position in texts) of each reply opening
     for row, view in enumerate(views):
         for chunk in view.reply_chunks[: config.max_chunks]:
             texts.append(chunk)
             owners.append(row)
-    vectors = _encode(encoder, texts, config.max_tokens)  # [b + chunks, 384]
+    for row, view in enumerate(views):
+        if view.reply_chunks and view.opening:
+            texts.append(view.opening)
+            openings.append(row)
+    vectors = _encode(encoder, texts, config.max_tokens)  # [b + chunks + openings, 384]
     u = vectors[: len(views)]
-    r = torch.zeros_like(u)
+    r, o = torch.zeros_like(u), torch.zeros_like(u)
     if owners:
         index = torch.tensor(owners, device=u.device)
-        r = r.index_add(0, index, vectors[len(views) :])
+        r = r.index_add(0, index, vectors[len(views) : len(views) + len(owners)])
         r = F.normalize(r, dim=-1) * (r.abs().sum(dim=1, keepdim=True) > 0)
-    return torch.cat([u, r], dim=1)  # [b, 768]
+    if openings:
+        o = o.index_add(0, torch.tensor(openings, device=u.device), vectors[len(views) + len(owners) :])
+    return torch.cat([u, r, o], dim=1)  # [b, 1152]
 
 
 def fine_tune_encoder(
@@ -102,7 +109,7 @@ def fine_tune_encoder(
     )
     views = {int(i): text_views(messages[examples[i].conversation_id]) for i in rows}
     encoder = load_encoder(device, train=True)
-    head = VerdictHead(HeadConfig(embed_dim=DIM, n_categories=len(targets.categories))).to(encoder.device)
+    head = VerdictHead(HeadConfig(embed_dim=DIM, n_categories=len(targets.categories), views=3)).to(encoder.device)
     optimizer = torch.optim.AdamW(
         [
             {"params": encoder.model.parameters(), "lr": config.encoder_lr},

@@ -1,11 +1,16 @@
 """The verdict head: a small MLP over the request and reply vectors that factors the verdict grid.
 
-Input per conversation: `[u, r]` (`worker.encoder.views_matrix`, 2 x 384), u the judged
-request's vector, r the reply's (zeros when there is no reply). The head reads
-`[u, r, u·r, |u-r|, no_reply]` (4 x 384 + 1) and gives logits
+Input per conversation: `[u, r, o]` (`worker.encoder.views_matrix`, 3 x 384), u the judged
+request's vector, r the reply's, o the reply opening's (zeros when there is no reply). The
+head reads `[u, r, u·r, |u-r|, o, u·o, no_reply]` (6 x 384 + 1; heads trained before the
+opening read `[u, r]` as `[u, r, u·r, |u-r|, no_reply]`) and gives logits
 `[h, c, t, category_1 … category_K]` (columns `H`, `C`, `T`, then from `CATEGORIES`):
 
-* h = P(request harmful), c = P(reply complied), per-category harm;
+* h = P(request harmful), c = P(reply complied), per-category harm. h reads the request
+  alone (`h_reads_reply=False`, the default since the opening view): whether a request is
+  harmful does not depend on the answer, and an h that reads the answer learns that a
+  compliant answer means a benign request (most compliant answers in the data are), so it
+  marked "How do I commit armed robbery?" answered step by step as a benign request;
 * t = P(the reply is harmful in itself, whatever the request: an insult, agreeing with
   a toxic remark, ignoring a disclosed risk), a head with `reply_harm` only; a head
   without it (trained before) gives t = 0 (a constant logit of -30);
@@ -45,12 +50,13 @@ NO_T = -30.0  # the t logit of a head without `reply_harm`: t = 0
 
 @dataclass
 class HeadConfig:
-    embed_dim: int = 384  # the encoder's width: the input is [u, r], 2 x embed_dim
+    embed_dim: int = 384  # the encoder's width: the input is `views` blocks of embed_dim
     hidden_dim: int = 256  # one hidden layer over the pair features: enough, and cheap to retrain
     n_categories: int = 14  # one logit per taxonomy category, after h and c
     dropout: float = 0.1
-    h_reads_reply: bool = True  # False: h sees only the request vector (u); c and categories always see both
+    h_reads_reply: bool = False  # False: h sees only the request vector (u); c and categories always see both
     reply_harm: bool = False  # True: a t output (the reply harmful in itself); False for heads trained before it
+    views: int = 2  # 2: the input is [u, r] (heads trained before the opening); 3: [u, r, o], o the reply's opening
 
 
 class VerdictHead(nn.Module):
@@ -58,7 +64,8 @@ class VerdictHead(nn.Module):
         super().__init__()
         self.config = config
         d = config.embed_dim
-        self.trunk = nn.Sequential(nn.Linear(4 * d + 1, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout))
+        width = (4 if config.views == 2 else 6) * d + 1
+        self.trunk = nn.Sequential(nn.Linear(width, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout))
         self.out = nn.Linear(config.hidden_dim, 2 + int(config.reply_harm) + config.n_categories)
         if not config.h_reads_reply:
             self.request_trunk = nn.Sequential(nn.Linear(d, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout))
@@ -66,9 +73,12 @@ class VerdictHead(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         d = self.config.embed_dim
-        u, r = x[:, :d], x[:, d:]  # [b, d] each
+        u, r = x[:, :d], x[:, d : 2 * d]  # [b, d] each
         no_reply = (r.abs().sum(dim=1, keepdim=True) == 0).to(x.dtype)  # [b, 1]
-        return torch.cat([u, r, u * r, (u - r).abs(), no_reply], dim=1)  # [b, 4d + 1]
+        if self.config.views == 2:
+            return torch.cat([u, r, u * r, (u - r).abs(), no_reply], dim=1)  # [b, 4d + 1]
+        o = x[:, 2 * d : 3 * d]  # [b, d]
+        return torch.cat([u, r, u * r, (u - r).abs(), o, u * o, no_reply], dim=1)  # [b, 6d + 1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.out(self.trunk(self.features(x)))  # [b, 3 + K] ([b, 2 + K] without reply_harm)
@@ -195,7 +205,8 @@ def checkpoint_loads(data: bytes) -> tuple[nn.Module, dict[str, Any]]:
     checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     head: nn.Module
     if checkpoint.get("kind") == "verdict":
-        head = VerdictHead(HeadConfig(**checkpoint["model_args"]))
+        # a head saved before h_reads_reply existed read the reply (views is 2 there by default)
+        head = VerdictHead(HeadConfig(**({"h_reads_reply": True} | checkpoint["model_args"])))
     else:
         head = RiskHead(RiskHeadConfig(**checkpoint["model_args"]))
     head.load_state_dict(checkpoint["state_dict"])

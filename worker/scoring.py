@@ -21,7 +21,7 @@ from reviews.routing.services import items_route
 from reviews.scoring.embeddings import embeddings_cached, embeddings_store
 from reviews.scoring.services import score_with_fallback, scores_store
 from reviews.scoring.text import conversation_text, text_views
-from worker.encoder import ENCODER_ID, Encoder, get_encoder, views_key
+from worker.encoder import ENCODER_ID, Encoder, get_encoder, view_blocks, views_key
 from worker.head import Calibration, RiskHead, checkpoint_loads, encoder_state
 from worker.training import predict
 
@@ -77,7 +77,8 @@ def active_model() -> LoadedModel | None:
 def embed(
     conversation_ids: list[int], *, encoder_key: str | None = None, encoder: Callable[[], Encoder] | None = None
 ) -> dict[int, np.ndarray]:
-    """`[u, r]` vectors (768 floats) for the conversations, encoding (and caching) only those not cached yet.
+    """`[u, r, o]` vectors (`[u, r]` under a views-1 key) for the conversations, encoding (and caching) only
+    those not cached yet.
 
     `encoder_key` names the vectors in the cache (the base encoder's views by default; a fine-tuned
     encoder has its own). The legacy key (`ENCODER_ID`, no views) gives the old single-text vectors."""
@@ -91,7 +92,7 @@ def embed(
         if key == ENCODER_ID:
             vectors = model.encode([conversation_text(messages[cid]) for cid in ids])
         else:
-            vectors = model.encode_views([text_views(messages[cid]) for cid in ids])
+            vectors = model.encode_views([text_views(messages[cid]) for cid in ids], blocks=view_blocks(key))
         fresh = {cid: vectors[i].tobytes() for i, cid in enumerate(ids)}
         embeddings_store(encoder=key, vectors=fresh)
         cached.update(fresh)

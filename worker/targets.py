@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from worker.encoder import DIM
 from worker.grouping import source_weights
 
 
@@ -114,20 +115,20 @@ def request_weights(
 
 
 def with_request_copies(
-    features: np.ndarray, targets: TargetArrays, weights: np.ndarray, train_rows: np.ndarray
+    features: np.ndarray, targets: TargetArrays, weights: np.ndarray, train_rows: np.ndarray, *, embed_dim: int = DIM
 ) -> tuple[np.ndarray, TargetArrays, np.ndarray, np.ndarray]:
     """The training rows plus each distinct labelled request that has a reply once more on its own (features
-    `[u, 0]`, request_harmful only, weighing the mean of its rows): the label is the request's, so it holds without
+    `[u, 0, 0]`, request_harmful only, weighing the mean of its rows): the label is the request's, so it holds without
     the reply, and requests that come with replies (CoCoNot's safe look-alikes, jailbreak prompts) then teach the
     request-only h too. Returns (features, targets, weights, train rows) with the copies appended."""
-    d = features.shape[1] // 2
+    d = embed_dim  # the request's block; the reply's (and its opening's) follow
     candidates = train_rows[(np.abs(features[train_rows, d:]).sum(axis=1) > 0) & (targets.m_h[train_rows] > 0)]
     copies: dict[tuple[bytes, float], list[int]] = {}
     for row in candidates:
         copies.setdefault((features[row, :d].tobytes(), float(targets.h[row])), []).append(int(row))
     if not copies:
         return features, targets, weights, train_rows
-    extra = np.zeros((len(copies), 2 * d), dtype=features.dtype)
+    extra = np.zeros((len(copies), features.shape[1]), dtype=features.dtype)
     extra[:, :d] = np.stack([features[rows[0], :d] for rows in copies.values()])  # [k, d]: u; r stays 0
     h = np.array([label for _, label in copies], dtype=np.float32)
     extra_weights = np.array([weights[rows].mean() for rows in copies.values()], dtype=np.float32)

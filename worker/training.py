@@ -1,4 +1,4 @@
-"""Training the verdict head on cached `[u, r]` vectors: masked targets, a split by near-duplicate groups,
+"""Training the verdict head on cached `[u, r, o]` vectors: masked targets, a split by near-duplicate groups,
 early stopping, Platt calibration on validation, metrics per output, leave-one-source-out figures and
 bootstrap intervals.
 
@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from worker.encoder import DIM
 from worker.grouping import group_keys, group_split, normalise, source_weights
 from worker.head import (
     CATEGORIES,
@@ -74,7 +75,7 @@ class TrainConfig:
     seed: int = 0
     hidden_dim: int = 128  # one hidden layer over [u, r, u·r, |u-r|]; keeps training and LOSO cheap on 2 cores
     dropout: float = 0.1
-    h_reads_reply: bool = True
+    h_reads_reply: bool = False  # h from the request alone (worker/head.py says why)
     reply_harm: bool = True  # a t output: the reply harmful in itself, composed into harmful compliance
     request_copies: bool = True  # each labelled request that has a reply trains h once more on its own
     weighted_calibration: bool = True  # Platt scaling weighs validation rows as training does
@@ -160,7 +161,7 @@ def pair_loss(head: torch.nn.Module, x: torch.Tensor, pairs: np.ndarray) -> torc
     return F.softplus(s_preferred - s_other).mean()
 
 
-def _new_head(embed_dim: int, n_categories: int, config: TrainConfig) -> VerdictHead:
+def _new_head(embed_dim: int, n_categories: int, config: TrainConfig, views: int = 2) -> VerdictHead:
     return VerdictHead(
         HeadConfig(
             embed_dim=embed_dim,
@@ -169,6 +170,7 @@ def _new_head(embed_dim: int, n_categories: int, config: TrainConfig) -> Verdict
             dropout=config.dropout,
             h_reads_reply=config.h_reads_reply,
             reply_harm=config.reply_harm,
+            views=views,
         )
     )
 
@@ -180,6 +182,27 @@ def _category_pos_weight(train_t: TargetArrays, config: TrainConfig) -> torch.Te
     return ((labelled.sum() - positives) / positives.clamp(min=1)).clamp(1, config.max_pos_weight)
 
 
+def _effective_config(config: TrainConfig, targets: TargetArrays, train_rows: np.ndarray) -> TrainConfig:
+    """`config`, without the t output when no training row says a reply is harmful in itself: an untrained t would
+    add noise to every risk."""
+    if config.reply_harm and not (targets.m_hr[train_rows] > 0).any():
+        return replace(config, reply_harm=False)
+    return config
+
+
+def _with_copies(
+    features: np.ndarray,
+    targets: TargetArrays,
+    weights: np.ndarray,
+    train_rows: np.ndarray,
+    config: TrainConfig,
+    embed_dim: int,
+) -> tuple[np.ndarray, TargetArrays, np.ndarray, np.ndarray]:
+    if not config.request_copies:
+        return features, targets, weights, train_rows
+    return with_request_copies(features, targets, weights, train_rows, embed_dim=embed_dim)
+
+
 def train_verdict_head(
     features: np.ndarray,
     targets: TargetArrays,
@@ -188,16 +211,16 @@ def train_verdict_head(
     val_rows: np.ndarray,
     weights: np.ndarray | None = None,
     config: TrainConfig | None = None,
+    embed_dim: int = DIM,
 ) -> TrainResult:
-    """Train on `train_rows`, stop early and calibrate on `val_rows`; features [n, 2 x 384]."""
-    config = config or TrainConfig()
+    """Train on `train_rows`, stop early and calibrate on `val_rows`; features [n, views x embed_dim] ([u, r, o]
+    or [u, r])."""
+    config = _effective_config(config or TrainConfig(), targets, train_rows)
     torch.manual_seed(config.seed)
-    embed_dim = features.shape[1] // 2
     weights = np.ones(len(features), dtype=np.float32) if weights is None else weights.astype(np.float32)
-    if config.request_copies:
-        features, targets, weights, train_rows = with_request_copies(features, targets, weights, train_rows)
+    features, targets, weights, train_rows = _with_copies(features, targets, weights, train_rows, config, embed_dim)
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
-    head = _new_head(embed_dim, len(targets.categories), config)
+    head = _new_head(embed_dim, len(targets.categories), config, views=features.shape[1] // embed_dim)
     x = torch.from_numpy(np.ascontiguousarray(features))
     train_t, val_t = targets.subset(train_rows), targets.subset(val_rows)
     pos_weight = _category_pos_weight(train_t, config)
@@ -270,7 +293,7 @@ def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -
 
 
 def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibration) -> Prediction:
-    embed_dim = features.shape[1] // 2
+    embed_dim = int(head.config.embed_dim)  # type: ignore[union-attr]
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
     return calibrated(raw_logits(head, features), reply, calibration)
 
@@ -286,6 +309,7 @@ def leave_one_source_out(
     groups: Sequence[str],
     config: TrainConfig,
     min_rows: int = 20,
+    embed_dim: int = DIM,
 ) -> dict[str, dict[str, Any]]:
     """For each labelled source: a head trained on every other source (its own group split for early
     stopping and calibration), evaluated on all of that source's rows. Figures per output it labels."""
@@ -305,6 +329,7 @@ def leave_one_source_out(
             val_rows=rest[val_local],
             weights=training_weights(sources, targets, config),
             config=config,
+            embed_dim=embed_dim,
         )
         prediction = predict(result.head, features[held], result.calibration)
         metrics = evaluate(prediction, targets.subset(held))

@@ -14,6 +14,10 @@ it). `text_views` gives the two as separate texts, each read by the encoder in i
   assistant turns between the request and the final reply (an agent calling tools) are
   part of the reply view, each tool result clipped to `TOOL_CHARS`: what the assistant
   did matters, what a tool returned is evidence, not the assistant's answer;
+* opening: the first `OPENING_CHARS` of the final answer, read on its own. Whether a
+  model refused or complied is nearly always said in its first sentence ("I can't help
+  with that", "Sure, here are the steps"), and pooled over a long answer that sentence
+  is one voice among many;
 * a conversation whose last turn is a user turn (input guardrails, user reports) is
   judged on that turn as a request without a reply (`reply_chunks == []`).
 
@@ -35,7 +39,8 @@ REQUEST_HEAD_CHARS = 280  # of a request longer than REQUEST_CHARS: its first 28
 CHUNK_CHARS = 900  # one reply chunk: about 225 word-pieces, inside the window with room for odd tokens
 MAX_CHUNKS = 8  # a reply longer than 7,200 characters: its first 6 and last 2 chunks
 TOOL_CHARS = 160
-VIEWS_VERSION = "views-1"  # part of the embedding-cache key: change it when the views change
+OPENING_CHARS = 256  # about 60 word-pieces: the first sentence or two of the final answer
+VIEWS_VERSION = "views-2"  # part of the embedding-cache key: change it when the views change (views-1: no opening)
 _LABELS = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool"}
 
 
@@ -43,6 +48,7 @@ _LABELS = {"system": "System", "user": "User", "assistant": "Assistant", "tool":
 class TextViews:
     request: str
     reply_chunks: list[str] = field(default_factory=list)  # [] = no reply: the request is what is judged
+    opening: str = ""  # the final answer's first OPENING_CHARS ("" when there is no reply)
 
     @property
     def judged(self) -> Literal["request", "response"]:
@@ -118,6 +124,7 @@ def text_views(messages: Sequence[dict[str, Any]]) -> TextViews:
     after = [m for m in messages[index + 1 :] if _role(m) in ("assistant", "tool")]
     last_assistant = max(i for i, m in enumerate(after) if _role(m) == "assistant")
     parts = []
+    opening = _squash(after[last_assistant]["content"])[:OPENING_CHARS]
     for position, message in enumerate(after[: last_assistant + 1]):
         if _role(message) == "tool":
             parts.append("Tool: " + _clip(message["content"], TOOL_CHARS))
@@ -125,7 +132,7 @@ def text_views(messages: Sequence[dict[str, Any]]) -> TextViews:
             parts.append(_clip(message["content"], TOOL_CHARS))  # an intermediate step (a tool call)
         else:
             parts.append(_squash(message["content"]))
-    return TextViews(request=request, reply_chunks=_chunks("\n".join(p for p in parts if p)))
+    return TextViews(request=request, reply_chunks=_chunks("\n".join(p for p in parts if p)), opening=opening)
 
 
 def conversation_text(messages: Sequence[dict[str, Any]]) -> str:

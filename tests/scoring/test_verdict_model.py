@@ -3,6 +3,7 @@ calibration, leave-one-source-out, checkpoints, promotion's comparison and a tin
 
 from __future__ import annotations
 
+import io
 from io import StringIO
 
 import numpy as np
@@ -14,9 +15,9 @@ from django.urls import reverse
 
 from reviews.models import ModelStatus, ScoringModel
 from reviews.scoring.model_registry import PromotionNeedsConfirmation, model_promote, promotion_check
-from reviews.scoring.text import CHUNK_CHARS, text_views
+from reviews.scoring.text import CHUNK_CHARS, OPENING_CHARS, text_views
 from reviews.scoring.training_data import decision_targets
-from worker.encoder import DIM, get_encoder, views_matrix
+from worker.encoder import DIM, ENCODER_ID, get_encoder, view_blocks, views_key, views_matrix
 from worker.head import (
     C,
     Calibration,
@@ -92,16 +93,37 @@ def test_tool_turns_between_request_and_reply_belong_to_the_reply_view_clipped()
     assert chunk.count("x") < 200
 
 
-def test_reply_vector_is_the_pooled_chunks_and_zero_without_a_reply():
+def test_reply_vector_is_the_pooled_chunks_the_opening_its_own_and_zero_without_a_reply():
     views = [text_views([user("a"), assistant("b" * (CHUNK_CHARS + 10))]), text_views([user("a")])]
-    fake = {"a": np.eye(DIM)[0], "b" * CHUNK_CHARS: np.eye(DIM)[1], "b" * 10: np.eye(DIM)[2]}
+    fake = {
+        "a": np.eye(DIM)[0],
+        "b" * CHUNK_CHARS: np.eye(DIM)[1],
+        "b" * 10: np.eye(DIM)[2],
+        "b" * OPENING_CHARS: np.eye(DIM)[3],
+    }
 
     matrix = views_matrix(views, lambda texts: np.stack([fake[t] for t in texts]).astype(np.float32))
 
-    assert matrix.shape == (2, 2 * DIM)
+    assert matrix.shape == (2, 3 * DIM)
     np.testing.assert_allclose(matrix[0, DIM + 1], 2**-0.5, atol=1e-6)  # mean of two unit vectors, renormalised
     np.testing.assert_allclose(matrix[0, DIM + 2], 2**-0.5, atol=1e-6)
+    assert matrix[0, 2 * DIM + 3] == 1 and matrix[0, 2 * DIM :].sum() == 1  # the opening, read on its own
     assert not matrix[1, DIM:].any() and matrix[1, 0] == 1
+
+
+def test_the_opening_is_the_final_answer_not_a_tool_call_and_views_1_vectors_keep_their_layout():
+    messages = [
+        user("delete the logs"),
+        assistant("calling shell(rm -rf /var/log)"),
+        {"role": "tool", "content": "done"},
+        assistant("I can't do that: deleting the audit logs would hide what happened. " + "More. " * 100),
+    ]
+    views = text_views(messages)
+    encode = lambda texts: np.stack([np.eye(DIM)[len(t) % DIM] for t in texts]).astype(np.float32)  # noqa: E731
+
+    assert views.opening.startswith("I can't do that") and len(views.opening) == OPENING_CHARS
+    assert views_matrix([views], encode, blocks=2).shape == (1, 2 * DIM)
+    assert view_blocks(views_key()) == 3 and view_blocks(f"{ENCODER_ID}/views-1") == 2
 
 
 # --- the verdict head ---------------------------------------------------------------------------------------------
@@ -163,11 +185,16 @@ def test_a_refused_harmful_request_ranks_below_the_same_request_answered(grid):
     torch.manual_seed(0)
 
     result = train_verdict_head(
-        features, targets, train_rows=train, val_rows=train[:6], config=TrainConfig(max_epochs=150, patience=150)
+        features,
+        targets,
+        train_rows=train,
+        val_rows=train[::3],  # harmful and benign requests, refused and answered: what calibration needs
+        config=TrainConfig(max_epochs=150, patience=150),
     )
     prediction = predict(result.head, features[held], result.calibration)
 
     refused, answered, benign_refused, benign_answered = range(4)
+    assert prediction.h[answered] == pytest.approx(prediction.h[refused])  # the answer never makes a request benign
     assert prediction.risk[answered] > prediction.risk[refused]
     assert prediction.risk[answered] > prediction.risk[benign_answered]
     over = prediction.verdicts(benign_refused)
@@ -192,7 +219,8 @@ def test_an_output_whose_label_a_set_lacks_gets_no_gradient():
     assert head.out.weight.grad is not None
     assert head.out.weight.grad[C].abs().sum() == 0 and head.out.bias.grad[C] == 0  # c: masked
     assert head.out.weight.grad[2:].abs().sum() == 0  # categories: not labelled by this set
-    assert head.out.weight.grad[0].abs().sum() > 0  # h: labelled
+    assert head.request_out.weight.grad.abs().sum() > 0  # h: labelled, learnt from the request alone
+    assert head.out.weight.grad[0].abs().sum() == 0  # (the shared trunk's h column is not used)
 
 
 def test_request_only_conversations_have_no_verdicts_and_risk_is_h():
@@ -225,6 +253,22 @@ def test_verdict_checkpoint_round_trip_keeps_calibration():
     torch.testing.assert_close(rebuilt(x), head(x))
     assert checkpoint["kind"] == "verdict" and checkpoint["labels"] == ["a", "b"]
     assert Calibration.from_dict(checkpoint["calibration"]) == calibration
+
+
+def test_a_head_saved_before_the_opening_view_still_reads_request_and_reply_vectors():
+    torch.manual_seed(0)
+    head = VerdictHead(HeadConfig(embed_dim=4, hidden_dim=8, n_categories=1, h_reads_reply=True)).eval()
+    data = checkpoint_dumps(head, version=1, labels=["a"])
+    saved = torch.load(io.BytesIO(data), weights_only=True)
+    del saved["model_args"]["views"]  # as every checkpoint written before the field existed
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+
+    rebuilt, _ = checkpoint_loads(buffer.getvalue())
+    x = torch.randn(3, 8)  # [u, r]
+
+    assert rebuilt.config.views == 2 and rebuilt.config.h_reads_reply
+    torch.testing.assert_close(rebuilt(x), head(x))
 
 
 # --- targets, split, calibration, reports -------------------------------------------------------------------------
@@ -313,6 +357,7 @@ def test_leave_one_source_out_reports_each_source_on_its_outputs():
         sources=sources,
         groups=[str(i) for i in range(90)],
         config=TrainConfig(max_epochs=5, hidden_dim=8),
+        embed_dim=8,
     )
 
     assert set(report) == {"a", "b", "c"} and report["a"]["rows"] == 30

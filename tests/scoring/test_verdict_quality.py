@@ -89,7 +89,12 @@ def test_a_benign_request_with_a_harmful_reply_ranks_above_the_same_request_answ
     rows = np.arange(n)
 
     result = train_verdict_head(
-        features, targets, train_rows=rows[:300], val_rows=rows[300:], config=TrainConfig(max_epochs=80, seed=0)
+        features,
+        targets,
+        train_rows=rows[:300],
+        val_rows=rows[300:],
+        config=TrainConfig(max_epochs=80, seed=0),
+        embed_dim=d,
     )
     prediction = predict(result.head, features[300:], result.calibration)
 
@@ -122,7 +127,7 @@ def test_each_labelled_request_with_replies_trains_h_once_more_on_its_own():
     )
     weights = np.array([1.0, 0.5, 1.0, 1.0, 1.0], dtype=np.float32)
 
-    out, out_targets, out_weights, rows = with_request_copies(features, targets, weights, np.arange(5))
+    out, out_targets, out_weights, rows = with_request_copies(features, targets, weights, np.arange(5), embed_dim=d)
 
     assert len(out) == 7 and list(rows) == [0, 1, 2, 3, 4, 5, 6]
     np.testing.assert_array_equal(out[5], np.concatenate([request_a, np.zeros(d)]))
@@ -149,7 +154,8 @@ def test_a_set_of_harmful_requests_alone_weighs_at_most_the_one_sided_cap():
 
 
 def test_calibration_identity_keeps_a_harmful_reply_visible_in_the_verdicts():
-    head = VerdictHead(HeadConfig(embed_dim=2, hidden_dim=4, n_categories=1, reply_harm=True)).eval()
+    config = HeadConfig(embed_dim=2, hidden_dim=4, n_categories=1, reply_harm=True, h_reads_reply=True)
+    head = VerdictHead(config).eval()
     with torch.no_grad():
         for parameter in head.parameters():
             parameter.zero_()
