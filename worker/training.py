@@ -293,7 +293,7 @@ def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -
 
 
 def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibration) -> Prediction:
-    embed_dim = int(head.config.embed_dim)  # type: ignore[union-attr]
+    embed_dim = int(head.config.embed_dim)  # type: ignore[union-attr, arg-type]
     reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
     return calibrated(raw_logits(head, features), reply, calibration)
 
