@@ -97,7 +97,9 @@ def report(bench: Bench, results: dict[str, list[float]], device: str) -> float:
         ratios[other] = medians[task] / medians[other]
         print(f"task / {other:<34}: {ratios[other]:.2f} (median of per-round ratios {paired:.2f}){note}")
 
-    flat = [t for v in bench.texts for t in (v.request, *v.reply_chunks)]
+    from worker.encoder import view_texts
+
+    flat = [t for v in bench.texts for t in view_texts(v)]
     lengths = token_lengths(bench.encoder, flat)
     truncated = sum(n >= 256 for n in lengths) / len(lengths)
     dev = bench.encoder.device

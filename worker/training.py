@@ -48,6 +48,7 @@ from worker.head import (
     T,
     VerdictHead,
     calibrated,
+    has_reply,
     logit,
 )
 from worker.metrics import (
@@ -219,7 +220,7 @@ def train_verdict_head(
     torch.manual_seed(config.seed)
     weights = np.ones(len(features), dtype=np.float32) if weights is None else weights.astype(np.float32)
     features, targets, weights, train_rows = _with_copies(features, targets, weights, train_rows, config, embed_dim)
-    reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
+    reply = has_reply(features, embed_dim)
     head = _new_head(embed_dim, len(targets.categories), config, views=features.shape[1] // embed_dim)
     x = torch.from_numpy(np.ascontiguousarray(features))
     train_t, val_t = targets.subset(train_rows), targets.subset(val_rows)
@@ -294,7 +295,7 @@ def raw_logits(head: torch.nn.Module, features: np.ndarray, batch: int = 4096) -
 
 def predict(head: torch.nn.Module, features: np.ndarray, calibration: Calibration) -> Prediction:
     embed_dim = int(head.config.embed_dim)  # type: ignore[union-attr, arg-type]
-    reply = np.abs(features[:, embed_dim:]).sum(axis=1) > 0
+    reply = has_reply(features, embed_dim)
     return calibrated(raw_logits(head, features), reply, calibration)
 
 
