@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reviews.ingest.clustering_offline import cluster_labels
-from reviews.ingest.minhash import fingerprint, similarity
+from reviews.ingest.minhash import fingerprints, similarity
 
 ARTIFACTS = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "jailbreakbench" / "jbb_attack_artifacts_dev.jsonl"
@@ -55,10 +55,14 @@ def line(name: str, tp: int, fp: int, fn: int) -> str:
 
 def threshold_labels(rows: Sequence[dict[str, Any]], threshold: float) -> list[int | None]:
     """Single-link: each prompt joins the cluster of its most similar earlier prompt at or above `threshold`."""
-    sigs = [fp.signature if (fp := fingerprint(r["prompt"])) else None for r in rows]
+    prints = fingerprints([r["prompt"] for r in rows])
+    sigs = [fp.row if (fp := prints.at(k)) else None for k in range(len(rows))]
     labels: list[int | None] = [None] * len(rows)
     for i, sig in enumerate(sigs):
-        best = max(((similarity(sig, other), j) for j, other in enumerate(sigs[:i]) if sig and other), default=None)
+        pairs = (
+            (similarity(sig, other), j) for j, other in enumerate(sigs[:i]) if sig is not None and other is not None
+        )
+        best = max(pairs, default=None)
         if best is not None and best[0] >= threshold:
             j = best[1]
             labels[j] = labels[j] if labels[j] is not None else j

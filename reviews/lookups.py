@@ -2,14 +2,21 @@
 
 For thousands of ids this is far cheaper than `__in`, whose thousands of
 placeholders Django and psycopg must build, bind and PostgreSQL must plan.
-Elsewhere it is an ordinary `IN`.
+Integers go as one array literal (`int_array`): psycopg adapts a list element
+by element in Python, a literal is one join in C. Elsewhere it is an ordinary `IN`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Field, ForeignObject, Lookup
+
+
+def int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, for `%s::bigint[]`."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
 
 
 class AnyOf(Lookup):
@@ -20,6 +27,8 @@ class AnyOf(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":
+            if values and all(type(v) is int for v in values):
+                return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, int_array(values)]
             return f"{lhs} = ANY(%s)", [*lhs_params, values]
         if not values:
             return "1 = 0", list(lhs_params)

@@ -1,169 +1,112 @@
 """Assigning ingested conversations to campaigns, on a worker after ingest commits (clustering_jobs.py).
 
-One batch costs three reads and a few writes whatever its size: the seeds sharing a band bucket with any request
-of the batch (one query over the twelve partial indexes), the shingle hashes of the few most similar candidates,
-then the new member rows (one bulk insert), the campaigns started and the sizes grown. Requests are matched in
-arrival order, so a request can join a seed from earlier in the same batch.
+One batch costs two reads and a few writes whatever its size: the stored seeds sharing a band bucket with any
+request of the batch (one query over the twelve partial indexes, with their signatures and shingles), then the
+new member rows (one COPY on PostgreSQL), the campaigns started and the sizes grown. Which seed each request
+joins is decided in memory (reviews/ingest/matching.py), a request able to join a seed from earlier in the same
+batch.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Greatest
 
 from reviews.bulk import MAX_PARAMS
-from reviews.ingest.minhash import (
-    SHORTLIST,
-    Fingerprint,
-    best_match,
-    fingerprints,
-    pack_grams,
-    pack_signature,
-    unpack_grams,
-    unpack_signature,
-)
+from reviews.ingest.matching import Seeds, match
+from reviews.ingest.minhash import Prints, fingerprints, pack_grams, pack_signature, unpack_grams, unpack_signatures
+from reviews.lookups import int_array
 from reviews.models import BAND_FIELDS, Campaign, CampaignMember
 
-_CHUNK = 500  # requests per candidate query: BANDS x 500 parameters stays under every backend's limit
+_CHUNK = 500  # requests per candidate query elsewhere: BANDS x 500 parameters stays under every backend's limit
 _NO_BANDS = (None,) * len(BAND_FIELDS)
-
-
-@dataclass
-class _Seeds:
-    """Seeds known to this batch: the stored ones sharing a bucket with it, and the batch's own new ones."""
-
-    rows: dict[int, npt.NDArray[np.uint64]] = field(default_factory=dict)  # the signatures of stored seeds
-    grams: dict[int, frozenset[int]] = field(default_factory=dict)
-    campaign: dict[int, int | None] = field(default_factory=dict)
-    batch: dict[int, Fingerprint] = field(default_factory=dict)  # this batch's seeds
-    stored: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
-    fresh: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
-
-    def add(self, conversation_id: int, fp: Fingerprint) -> None:
-        """A seed of this batch."""
-        self.batch[conversation_id] = fp
-        self.campaign[conversation_id] = None
-        for band, key in enumerate(fp.bands):
-            self.fresh[(band, key)].append(conversation_id)
-
-    def candidates(self, fp: Fingerprint, *indexes: dict[tuple[int, int], list[int]]) -> Counter[int]:
-        """Seeds of `indexes` sharing a bucket with `fp`, with how many bands they share (stored seeds first)."""
-        keys = list(enumerate(fp.bands))
-        return Counter(chain.from_iterable(found for index in indexes for key in keys if (found := index.get(key))))
-
-    def row_of(self, seed: int) -> npt.NDArray[np.uint64] | None:
-        fp = self.batch.get(seed)
-        return fp.row if fp is not None else self.rows.get(seed)
-
-    def grams_of(self, seed: int) -> frozenset[int]:
-        fp = self.batch.get(seed)
-        return fp.grams if fp is not None else self.grams[seed]
+_MEMBER_COLUMNS = ("conversation_id", "campaign_id", "joined_at", "signature", "grams", *BAND_FIELDS)
+_MEMBER_TYPES = ("int8", "int8", "timestamptz", "bytea", "bytea", *(["int8"] * len(BAND_FIELDS)))
+_SEED_COLUMNS = ("conversation_id", "campaign_id", "signature", "grams", *BAND_FIELDS)
 
 
 def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> dict[int, int | None]:
     """Fingerprint new conversations (id, request text) and file each under its near-duplicates' campaign.
 
-    Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed)."""
-    found_prints = list(zip((pk for pk, _ in requests), fingerprints([text for _, text in requests]), strict=True))
-    prints = [(pk, fp) for pk, fp in found_prints if fp is not None]
-    # A request without a word matches nothing, but gets its row too: it was looked at (the sweeper skips it).
-    rows: list[tuple[Any, ...]] = [(pk, None, now, None, None, *_NO_BANDS) for pk, fp in found_prints if fp is None]
-    if not prints:
-        _insert(rows)
-        return {}
-    seeds = _Seeds()
-    _stored_buckets(seeds, [fp for _, fp in prints])
-    _load_seeds(seeds, [seeds.candidates(fp, seeds.stored) for _, fp in prints])
-    joined: dict[int, int] = {}  # new conversation -> the seed it matched
-    for pk, fp in prints:
-        found = seeds.candidates(fp, seeds.stored, seeds.fresh)
-        seed = best_match(fp, found, seeds.row_of, seeds.grams_of)
-        if seed is not None:
-            joined[pk] = seed
-        else:
-            seeds.add(pk, fp)
-    campaign_of = _campaigns_for(seeds, set(joined.values()), {pk for pk, _ in prints}, now)
-    for pk, fp in prints:
+    Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed, or it has no word)."""
+    ids = [pk for pk, _ in requests]
+    prints = fingerprints([text for _, text in requests])
+    found = _stored_seeds(prints)
+    stored_ids = [row[0] for row in found]
+    stored = Seeds(
+        unpack_signatures([row[2] for row in found]),
+        np.array([row[4:] for row in found], dtype=np.int64).reshape(len(found), len(BAND_FIELDS)),
+        [unpack_grams(row[3]) for row in found],
+    )
+    # Every seed as a conversation id: the stored ones first, then this batch's (match's numbering).
+    seed_ids = [*stored_ids, *ids]
+    joined = {ids[k]: seed_ids[s] for k, s in enumerate(match(prints, stored)) if s is not None}
+    known = {row[0]: row[1] for row in found}
+    campaign_of = _campaigns_for(set(joined.values()), known, now)
+    rows: list[tuple[Any, ...]] = []
+    for k, pk in enumerate(ids):
         if pk in joined:
             rows.append((pk, campaign_of[joined[pk]], now, None, None, *_NO_BANDS))
-        else:
-            sig, grams = pack_signature(fp.row), pack_grams(fp)
-            rows.append((pk, campaign_of.get(pk), now, sig, grams, *fp.bands))
+        elif (fp := prints.at(k)) is not None:
+            rows.append((pk, campaign_of.get(pk), now, pack_signature(fp.row), pack_grams(fp.grams), *fp.bands))
+        else:  # no word: matches nothing, but gets its row too: it was looked at (the sweeper skips it)
+            rows.append((pk, None, now, None, None, *_NO_BANDS))
     _insert(rows)
     _grow(Counter(campaign_of[seed] for seed in joined.values()), now)
-    return {pk: campaign_of[joined[pk]] if pk in joined else campaign_of.get(pk) for pk, _ in prints}
-
-
-_MEMBER_COLUMNS = ("conversation_id", "campaign_id", "joined_at", "signature", "grams", *BAND_FIELDS)
+    return {pk: campaign_of[joined[pk]] if pk in joined else campaign_of.get(pk) for pk in ids}
 
 
 def _insert(rows: list[tuple[Any, ...]]) -> None:
-    """The member rows: COPY on PostgreSQL (no SQL to build, no instances), bulk_create elsewhere."""
-    if not rows:
-        return
+    """The member rows: a binary COPY on PostgreSQL (no SQL to build, no instances, no hex), bulk_create
+    elsewhere."""
     if connection.vendor != "postgresql":
         members = [CampaignMember(**dict(zip(_MEMBER_COLUMNS, row, strict=True))) for row in rows]
         CampaignMember.objects.bulk_create(members, batch_size=MAX_PARAMS // len(_MEMBER_COLUMNS))
         return
     table = CampaignMember._meta.db_table
-    sql = f"COPY {table} ({', '.join(_MEMBER_COLUMNS)}) FROM STDIN"
+    sql = f"COPY {table} ({', '.join(_MEMBER_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        copy.set_types(list(_MEMBER_TYPES))
         for row in rows:
             copy.write_row(row)
 
 
-def _stored_buckets(seeds: _Seeds, fps: Sequence[Fingerprint]) -> None:
-    """The buckets of stored seeds that share one with any of `fps` (ids and bands only)."""
-    for pk, *bands in _bucket_rows(fps):
-        for band, key in enumerate(bands):
-            seeds.stored[(band, key)].append(pk)
-
-
-def _bucket_rows(fps: Sequence[Fingerprint]) -> list[tuple[Any, ...]]:
-    columns = ("conversation_id", *BAND_FIELDS)
+def _stored_seeds(prints: Prints) -> list[tuple[Any, ...]]:
+    """The stored seeds sharing a bucket with any request of the batch, ascending by id: (id, campaign,
+    signature, shingles, *buckets)."""
+    asking = prints.bands[prints.has_words()]
+    if not len(asking):
+        return []
+    wanted = [sorted(set(asking[:, band].tolist())) for band in range(len(BAND_FIELDS))]
     if connection.vendor == "postgresql":  # one array per band: nothing to build per value, one plan
-        match = " OR ".join(f"{name} = ANY(%s)" for name in BAND_FIELDS)
-        keys = [sorted({fp.bands[band] for fp in fps}) for band in range(len(BAND_FIELDS))]
+        match_any = " OR ".join(f"{name} = ANY(%s::bigint[])" for name in BAND_FIELDS)
+        table = CampaignMember._meta.db_table
         with connection.cursor() as cursor:
-            table = CampaignMember._meta.db_table
-            cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {match}", keys)  # noqa: S608
+            cursor.execute(
+                f"SELECT {', '.join(_SEED_COLUMNS)} FROM {table} WHERE {match_any} ORDER BY conversation_id",  # noqa: S608
+                [int_array(keys) for keys in wanted],
+            )
             return cursor.fetchall()
-    rows: list[tuple[Any, ...]] = []
-    for start in range(0, len(fps), _CHUNK):
-        chunk = fps[start : start + _CHUNK]
+    found: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(asking), _CHUNK):
         either = Q()
         for band, name in enumerate(BAND_FIELDS):
-            either |= Q((f"{name}__in", sorted({fp.bands[band] for fp in chunk})))
-        rows.extend(CampaignMember.objects.filter(either).values_list(*columns))
-    return rows
+            either |= Q((f"{name}__in", wanted[band][start : start + _CHUNK]))
+        found.update((row[0], row) for row in CampaignMember.objects.filter(either).values_list(*_SEED_COLUMNS))
+    return [found[pk] for pk in sorted(found)]
 
 
-def _load_seeds(seeds: _Seeds, stored: list[Counter[int]]) -> None:
-    """Signature, shingles and campaign of the stored seeds some request shortlists (sharing most bands)."""
-    wanted = {seed for found in stored for seed, _ in found.most_common(SHORTLIST)}
-    if not wanted:
-        return
-    columns = ("conversation_id", "campaign_id", "signature", "grams")
-    for pk, campaign, sig, grams in CampaignMember.objects.filter(conversation_id__in=wanted).values_list(*columns):
-        if sig is not None and grams is not None:
-            seeds.rows[pk], seeds.grams[pk] = unpack_signature(sig), unpack_grams(grams)
-            seeds.campaign[pk] = campaign
-
-
-def _campaigns_for(seeds: _Seeds, matched: set[int], batch: set[int], now: datetime) -> dict[int, int]:
+def _campaigns_for(matched: set[int], known: dict[int, int | None], now: datetime) -> dict[int, int]:
     """seed -> campaign for every matched seed, starting a campaign for a seed matched the first time (one insert,
     and one update for the seeds stored earlier; seeds of this batch get theirs in the member insert)."""
-    out = {seed: c for seed in matched if (c := seeds.campaign.get(seed)) is not None}
+    out = {seed: c for seed in matched if (c := known.get(seed)) is not None}
     fresh = sorted(matched - set(out))
     if not fresh:
         return out
@@ -171,7 +114,7 @@ def _campaigns_for(seeds: _Seeds, matched: set[int], batch: set[int], now: datet
         [Campaign(seed_id=seed, size=1, created_at=now, last_member_at=now) for seed in fresh]
     )
     out.update((c.seed_id, c.pk) for c in created)
-    stored = [seed for seed in fresh if seed not in batch]
+    stored = [seed for seed in fresh if seed in known]
     if stored:
         campaign = Case(*(When(conversation_id=seed, then=Value(out[seed])) for seed in stored))
         CampaignMember.objects.filter(conversation_id__in=stored).update(campaign_id=campaign)
@@ -181,6 +124,15 @@ def _campaigns_for(seeds: _Seeds, matched: set[int], batch: set[int], now: datet
 def _grow(added: Counter[int], now: datetime) -> None:
     """One update for every campaign that gained members."""
     if not added:
+        return
+    if connection.vendor == "postgresql":  # two arrays, whatever the number of campaigns
+        table = Campaign._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS c SET size = c.size + d.n, last_member_at = greatest(c.last_member_at, %s) "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::int[]) AS d(id, n) WHERE c.id = d.id",
+                [now, int_array(added), int_array(added.values())],
+            )
         return
     more = Case(*(When(pk=pk, then=Value(n)) for pk, n in added.items()), default=Value(0))
     Campaign.objects.filter(pk__in=list(added)).update(

@@ -12,15 +12,15 @@ never saw.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from reviews.ingest.clustering import campaigns_assign
 from reviews.ingest.minhash import stored_request_text
-from reviews.models import Conversation, gold_copy
+from reviews.lookups import int_array
+from reviews.models import CampaignMember, Conversation, gold_copy
 from reviews.taskqueue import CAMPAIGNS_TASK, enqueue
 
 CLUSTER_BATCH = 1000  # one ingest batch: one candidate query and one member insert each
@@ -28,11 +28,15 @@ CLUSTER_BATCH = 1000  # one ingest batch: one candidate query and one member ins
 # (the sweep stays a range scan of one day of received_at).
 SWEEP_AFTER, SWEEP_WINDOW = timedelta(minutes=3), timedelta(days=1)
 _LOCK = 0x6361_6D70  # "camp": the advisory lock that serializes clustering
-# stored_request_text in SQL: the user turns' contents in order, one per line (a missing content adds no word).
-_USER_TURNS = RawSQL(
-    "SELECT string_agg(m ->> 'content', E'\\n' ORDER BY i) FROM jsonb_array_elements(CASE jsonb_typeof(messages) "
-    "WHEN 'array' THEN messages ELSE '[]' END) WITH ORDINALITY AS t(m, i) WHERE m ->> 'role' = 'user'",
-    [],
+# The batch's unfiled conversations with their user turns' contents (stored_request_text in SQL: only the user
+# turns leave the database, already joined) and their arrival as epoch seconds (a float is parsed in C, a
+# timestamp in Python); the ids as one array literal.
+_UNFILED = (
+    "SELECT c.id, CASE jsonb_typeof(c.messages) WHEN 'array' THEN array_to_string(ARRAY("
+    "SELECT m ->> 'content' FROM jsonb_array_elements(c.messages) WITH ORDINALITY AS t(m, i) "
+    "WHERE m ->> 'role' = 'user' ORDER BY i), E'\\n') END, "
+    "extract(epoch FROM c.received_at)::float8 FROM {conversation} c WHERE c.id = ANY(%s::bigint[]) "
+    "AND NOT EXISTS (SELECT FROM {member} m WHERE m.conversation_id = c.id) ORDER BY c.id"
 )
 
 
@@ -45,19 +49,35 @@ def campaigns_enqueue(*, conversation_ids: Iterable[int]) -> None:
 @transaction.atomic
 def campaigns_cluster(*, conversation_ids: Iterable[int]) -> int:
     """File the given conversations not filed yet under their campaigns, in id order. Returns how many."""
+    ids = sorted(conversation_ids)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
-    unfiled = Conversation.objects.filter(pk__in=list(conversation_ids), campaign_member__isnull=True).order_by("pk")
-    if connection.vendor == "postgresql":  # only the user turns leave the database, already joined
-        rows = list(unfiled.annotate(request=_USER_TURNS).values_list("pk", "request", "received_at"))
-        requests = [(pk, text or "") for pk, text, _ in rows]
+        requests, now = _unfiled_postgres(ids)
     else:
-        rows = list(unfiled.values_list("pk", "messages", "received_at"))
+        rows = list(
+            Conversation.objects.filter(pk__in=ids, campaign_member__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "messages", "received_at")
+        )
         requests = [(pk, stored_request_text(messages)) for pk, messages, _ in rows]
-    if rows:
-        campaigns_assign(requests=requests, now=max(received_at for _, _, received_at in rows))
-    return len(rows)
+        now = max((received_at for _, _, received_at in rows), default=None)
+    if requests and now is not None:
+        campaigns_assign(requests=requests, now=now)
+    return len(requests)
+
+
+def _unfiled_postgres(ids: list[int]) -> tuple[list[tuple[int, str]], datetime | None]:
+    tables = {"conversation": Conversation._meta.db_table, "member": CampaignMember._meta.db_table}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+        # Not waiting for this commit's WAL flush: a crash loses at most the last moments of clustering, whole
+        # transactions, and the sweeper files those conversations again (ingest's own commits stay durable).
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(_UNFILED.format(**tables), [int_array(ids)])
+        rows = cursor.fetchall()
+    latest = max((epoch for _, _, epoch in rows), default=None)
+    # Microseconds survive the float: its error at today's epochs is under a quarter of one, and this rounds.
+    now = datetime.fromtimestamp(latest, tz=UTC) if latest is not None else None
+    return [(pk, text or "") for pk, text, _ in rows], now
 
 
 def campaigns_sweep(*, limit: int = 10_000) -> int:

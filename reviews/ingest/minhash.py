@@ -1,76 +1,106 @@
 """Fingerprints of a conversation's request: a MinHash signature, its LSH band buckets, and the shingle hashes
-that confirm a near-duplicate.
+that confirm a near-duplicate. A whole ingest batch is fingerprinted at once, as arrays (`Prints`).
 
-- **Shingles**: word 3-grams of the lower-cased user turns, each hashed once (CRC-32: stable across processes,
-  unlike Python's salted `hash`, so the stored seeds compare with every later request).
+- **Shingles**: word 3-grams of the lower-cased user turns. Each word is hashed once (CRC-32: stable across
+  processes, unlike Python's salted `hash`, so stored seeds compare with every later request), and each 3-gram
+  is three word hashes mixed by NumPy (splitmix64's finalizer, top 32 bits): one C call per word, not per gram.
 - **Signature**: one-permutation MinHash (Li, Owen & Zhang 2012) with rotation densification (Shrivastava & Li
-  2014): a shingle hash's low bits pick one of `SLOTS` slots and the slot keeps
-  the smallest hash; an empty slot borrows the next filled one's value shifted by its distance.
-  The share of equal slots estimates the Jaccard similarity. A whole ingest batch is fingerprinted at once
-  (`fingerprints`): one split and one C pass of CRC-32 over all its 3-grams, then NumPy for the slots,
-  densification and bands (bench/campaigns.py prints the cost per conversation).
-- **Bands**: `BANDS` bands of `ROWS` slots; a band's bucket is a 63-bit hash of its slots. Requests with
-  Jaccard similarity J share a bucket with probability 1 - (1 - J^ROWS)^BANDS (J=0.9: 1.0; J=0.7: 0.89).
-- **Near-duplicate**: buckets only find candidates; the pair is confirmed on the shingle sets themselves: at most
-  `MAX_DIFF` shingles in one and not the other (one word changed anywhere changes at most 3 shingles on each side)
-  and a Jaccard similarity of at least `MIN_JACCARD` (so two short prompts are not near-duplicates for being
-  short). The count, not a ratio, is what separates "a word changed" from "the goal changed" in a long template:
-  on the JailbreakBench artifacts two AIM prompts with different goals have Jaccard up to 0.975 but always
-  differ by 7 shingles or more (bench/campaigns_quality.py).
+  2014): a shingle's low bits pick one of `SLOTS` slots and the slot keeps the smallest hash; an empty slot
+  borrows the next filled one's value shifted by its distance. The share of equal slots estimates the Jaccard
+  similarity.
+- **Bands**: `BANDS` bands of `ROWS` slots; a band's bucket is a 63-bit hash of its slots and its number.
+  Requests with Jaccard similarity J share a bucket with probability 1 - (1 - J^ROWS)^BANDS (J=0.9: 1.0;
+  J=0.7: 0.89).
+- **Near-duplicate**: buckets only find candidates (reviews/ingest/matching.py); the pair is confirmed on the
+  shingle sets themselves: at most `MAX_DIFF` shingles in one and not the other (one word changed anywhere
+  changes at most 3 shingles on each side) and a Jaccard similarity of at least `MIN_JACCARD` (so two short
+  prompts are not near-duplicates for being short). The count, not a ratio, is what separates "a word changed"
+  from "the goal changed" in a long template: on the JailbreakBench artifacts two AIM prompts with different goals
+  have Jaccard up to 0.975 but always differ by 7 shingles or more (bench/campaigns_quality.py).
+
+`VERSION` names this scheme: stored seeds fingerprinted by another one are re-fingerprinted by a migration
+(0031), since neither their buckets nor their shingles would compare.
 """
 
 from __future__ import annotations
 
 import zlib
-from array import array
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
-from itertools import cycle
-from operator import eq
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+VERSION = 2
 SLOTS = 64
 BANDS, ROWS = 12, 5  # 60 of the 64 slots
 MAX_DIFF = 6
 MIN_JACCARD = 0.5
 MAX_SHINGLES = 1024  # the smallest shingle hashes kept to confirm a pair (all of them below ~1,000 words)
-VERIFY = 3  # candidates confirmed per request, most similar first
-SHORTLIST = 3 * VERIFY  # candidates sharing most bands, ranked by estimated similarity
-_SLOT_MASK = SLOTS - 1
-_EMPTY = 1 << 32
+_SLOT_MASK = np.uint64(SLOTS - 1)
+_EMPTY = np.uint64(1 << 32)
+_LOW32 = np.uint64(0xFFFF_FFFF)
 _SENTINEL = b"\xff"  # the word between two requests of a batch: never in UTF-8 text
+_SENTINEL_CRC = zlib.crc32(_SENTINEL)
+# Odd multipliers that place a word by its position in the 3-gram; the pads stand for missing words of a request
+# under three words (no CRC-32 is >= 2**32, so a pad is never a word).
+_K1, _K2, _K3 = (np.uint64(k) for k in (0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9))
+_PAD = 1 << 32
 # Punctuation separates words like a space does (bytes.translate: one C pass).
 _PUNCTUATION = bytes.maketrans(b"".join(bytes([c]) for c in b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), b" " * 32)
 
-Signature = tuple[int, ...]
+Row = npt.NDArray[np.uint64]
+Grams = npt.NDArray[np.uint32]
 
 
-class Fingerprint:
-    """One request's signature (also as a NumPy `row`), band buckets and shingle hashes (its slice of the batch's
-    hashes, repeats included, turned into `grams` only when a candidate is confirmed or the seed stored)."""
+def _mix(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finalizer: every input bit moves about half the output bits (uint64 arithmetic wraps)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58_476D_1CE4_E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D0_49BB_1331_11EB)
+    return x ^ (x >> np.uint64(31))
 
-    def __init__(self, row: npt.NDArray[np.uint64], bands: list[int], hashes: npt.NDArray[np.uint64]) -> None:
-        self.row, self.bands, self._hashes = row, bands, hashes
 
-    @cached_property
-    def signature(self) -> Signature:
-        return tuple(self.row.tolist())
+def _gram_hashes(a: Row, b: Row, c: Row) -> Row:
+    """The 32-bit hash of each 3-gram of word hashes (a[i], b[i], c[i])."""
+    return _mix(a * _K1 + b * _K2 + c * _K3) >> np.uint64(32)
 
-    @cached_property
-    def shingles(self) -> npt.NDArray[np.uint64]:
-        """The distinct shingle hashes, ascending, the MAX_SHINGLES smallest: what a seed stores."""
-        ordered = np.sort(self._hashes)
-        return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))][:MAX_SHINGLES]
 
-    @cached_property
-    def grams(self) -> frozenset[int]:
-        if len(self._hashes) <= MAX_SHINGLES:  # all of them, whatever their order
-            return frozenset(self._hashes.tolist())
-        return frozenset(self.shingles.tolist())
+@dataclass(frozen=True)
+class Print:
+    """One request's fingerprint: signature, band buckets and distinct shingles (ascending)."""
+
+    row: Row
+    bands: tuple[int, ...]
+    grams: Grams
+
+
+@dataclass(frozen=True)
+class Prints:
+    """A batch's fingerprints as arrays: request k's signature is rows[k], its buckets bands[k], its distinct
+    shingles (ascending, the MAX_SHINGLES smallest) shingles[bounds[k]:bounds[k + 1]]. A request without a word
+    has no shingles (and an empty signature): it is compared with nothing."""
+
+    rows: npt.NDArray[np.uint64]
+    bands: npt.NDArray[np.int64]
+    shingles: Grams
+    bounds: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def has_words(self) -> npt.NDArray[np.bool_]:
+        return np.diff(self.bounds) > 0
+
+    def grams(self, k: int) -> Grams:
+        return self.shingles[self.bounds[k] : self.bounds[k + 1]]
+
+    def at(self, k: int) -> Print | None:
+        if self.bounds[k] == self.bounds[k + 1]:
+            return None
+        return Print(self.rows[k], tuple(self.bands[k].tolist()), self.grams(k))
 
 
 def request_text(turns: Iterable[tuple[str, str]]) -> str:
@@ -84,61 +114,62 @@ def stored_request_text(messages: Sequence[Any]) -> str:
     return request_text((str(m.get("role")), str(m.get("content", ""))) for m in messages if isinstance(m, Mapping))
 
 
-def _words(text: str) -> list[bytes]:
-    return text.lower().encode().translate(_PUNCTUATION).split()
-
-
-def shingle_hashes(text: str) -> set[int]:
-    """CRC-32 of each word 3-gram; every step runs in C (map, zip, join, crc32), not in a Python loop."""
-    words = _words(text)
-    if len(words) < 3:
-        return {zlib.crc32(b" ".join(words))} if words else set()
-    return set(map(zlib.crc32, map(b" ".join, zip(words, words[1:], words[2:], strict=False))))
-
-
-def fingerprint(text: str) -> Fingerprint | None:
+def fingerprint(text: str) -> Print | None:
     """The request's fingerprint; None for a request without a word (nothing to compare)."""
-    return fingerprints([text])[0]
+    return fingerprints([text]).at(0)
 
 
-def fingerprints(texts: Sequence[str]) -> list[Fingerprint | None]:
-    """The fingerprint of each request of a batch (None: no word), computed for the whole batch at once.
-
-    The batch is split into words once (a sentinel word between requests), every 3-gram hashed in one C pass,
-    and the slots, densification and bands done by NumPy over the whole batch: the same values `shingle_hashes`
-    gives one request at a time, so signatures stored earlier still compare."""
+def fingerprints(texts: Sequence[str]) -> Prints:
+    """The fingerprints of a batch of requests, computed for the whole batch at once: one split into words (a
+    sentinel word between requests), one C pass of CRC-32 over the words, then NumPy for the 3-grams, shingle
+    sets, slots, densification and bands. Each request gets what it would get alone."""
+    n = len(texts)
     words = b" \xff ".join([t.lower().encode() for t in texts]).translate(_PUNCTUATION).split()
-    starts = [0]  # each request's first word; b"\xff" is never in UTF-8 text, so only the sentinels match
-    for _ in range(len(texts) - 1):
-        starts.append(words.index(_SENTINEL, starts[-1]) + 1)
-    ends = [*(s - 1 for s in starts[1:]), len(words)]
-    triples = zip(words, words[1:], words[2:], strict=False)
-    hashes = np.fromiter(map(zlib.crc32, map(b" ".join, triples)), dtype=np.uint64, count=max(len(words) - 2, 0))
-    # Request k's 3-grams are hashes[starts[k] : ends[k] - 2]; one with fewer than three words has one shingle.
-    segments: list[npt.NDArray[np.uint64]] = []
-    for first, end in zip(starts, ends, strict=True):
-        if end - first >= 3:
-            segments.append(hashes[first : end - 2])
-        else:
-            short = [zlib.crc32(b" ".join(words[first:end]))] if end > first else []
-            segments.append(np.array(short, dtype=np.uint64))
-    sigs = _signatures(segments)
-    keys = _bands(sigs)
-    return [
-        Fingerprint(row, band_keys, segment) if len(segment) else None
-        for row, band_keys, segment in zip(sigs, keys, segments, strict=True)
-    ]
+    hashes = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
+    # Where one request ends: the sentinel's CRC-32, confirmed on the word (a real word may share its CRC).
+    seps = [int(p) for p in np.flatnonzero(hashes == _SENTINEL_CRC) if words[p] == _SENTINEL]
+    starts = np.array([0, *(p + 1 for p in seps)], dtype=np.int64)
+    counts = np.array([*seps, len(words)], dtype=np.int64) - starts
+    is_sep = np.zeros(len(words), dtype=bool)
+    is_sep[seps] = True
+    owner_of_word = np.cumsum(is_sep)  # a word's request (a sentinel counts for the next one; never used)
+    grams = _gram_hashes(hashes[:-2], hashes[1:-1], hashes[2:]) if len(words) >= 3 else hashes[:0]
+    whole = ~(is_sep[:-2] | is_sep[1:-1] | is_sep[2:]) if len(words) >= 3 else is_sep[:0]
+    owners, flat = owner_of_word[: len(grams)][whole], grams[whole]
+    short = np.flatnonzero((counts > 0) & (counts < 3))  # one shingle: its words and pads
+    if short.size:
+        spans = zip(starts[short].tolist(), counts[short].tolist(), strict=True)
+        padded = [[*hashes[s : s + c].tolist(), _PAD, _PAD + 1][:3] for s, c in spans]
+        a, b, c = np.array(padded, dtype=np.uint64).T
+        owners, flat = np.concatenate([owners, short]), np.concatenate([flat, _gram_hashes(a, b, c)])
+    shingles, owner, bounds = _distinct(owners, flat, n)
+    rows = _signatures(shingles, owner, n)
+    kept = np.arange(len(shingles)) - bounds[owner] < MAX_SHINGLES
+    if not kept.all():
+        shingles, owner = shingles[kept], owner[kept]
+        bounds = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+    return Prints(rows, _bands(rows), shingles.astype(np.uint32), bounds)
 
 
-def _signatures(segments: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.uint64]:
-    """One row of SLOTS per request: each slot the smallest hash whose low bits pick it (CRC-32 is already well
-    spread), then densified: an empty slot takes the next filled slot's value (circularly), shifted by how far
-    it looked (never equal to a filled slot's value, < 2**32). A request without shingles keeps an empty row."""
-    n = len(segments)
+def _distinct(
+    owners: npt.NDArray[np.int64], flat: Row, n: int
+) -> tuple[Row, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every request's distinct shingles, ascending, request after request (one sort for the batch), their
+    owners, and where each request's run starts (bounds, n + 1 of them)."""
+    keys = (owners.astype(np.uint64) << np.uint64(32)) | flat
+    keys.sort()
+    if keys.size:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    owner = (keys >> np.uint64(32)).astype(np.int64)
+    return keys & _LOW32, owner, np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
+
+
+def _signatures(shingles: Row, owner: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.uint64]:
+    """One row of SLOTS per request: each slot the smallest shingle whose low bits pick it, then densified: an
+    empty slot takes the next filled slot's value (circularly), shifted by how far it looked (never equal to a
+    filled slot's value). A request without shingles keeps an empty row."""
     slots = np.full(n * SLOTS, _EMPTY, dtype=np.uint64)
-    if n and (flat := np.concatenate(segments)).size:
-        owner = np.repeat(np.arange(n, dtype=np.int64), [len(s) for s in segments])
-        np.minimum.at(slots, owner * SLOTS + (flat & np.uint64(_SLOT_MASK)).astype(np.int64), flat)
+    np.minimum.at(slots, owner * SLOTS + (shingles & _SLOT_MASK).astype(np.int64), shingles)
     sigs = slots.reshape(n, SLOTS)
     filled = sigs != _EMPTY
     if filled.all():
@@ -152,65 +183,46 @@ def _signatures(segments: Sequence[npt.NDArray[np.uint64]]) -> npt.NDArray[np.ui
     return np.where(filled | ~filled.any(axis=1, keepdims=True), sigs, shifted)
 
 
-def _bands(sigs: npt.NDArray[np.uint64]) -> list[list[int]]:
-    """Each signature's bucket in each band: a 63-bit hash of its ROWS slots (big-endian bytes, as `bands`)."""
-    raw = sigs[:, : BANDS * ROWS].astype(">u8").tobytes()
-    width = ROWS * 8
-    chunks = [raw[at : at + width] for at in range(0, len(raw), width)]
-    keys = [
-        ((crc << 31) ^ adler ^ band) - (1 << 62)
-        for crc, adler, band in zip(
-            map(zlib.crc32, chunks), map(zlib.adler32, chunks), cycle(range(BANDS)), strict=False
-        )
-    ]
-    return [keys[at : at + BANDS] for at in range(0, len(keys), BANDS)]
+def _bands(rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Each signature's bucket in each band: its ROWS slots and the band's number mixed into 63 bits (a
+    non-negative BIGINT)."""
+    slots = rows[:, : BANDS * ROWS].reshape(len(rows), BANDS, ROWS)
+    key = np.broadcast_to(np.arange(BANDS, dtype=np.uint64) * _K3, (len(rows), BANDS))
+    for r in range(ROWS):
+        key = _mix(key * _K1 + slots[:, :, r])
+    return (key >> np.uint64(1)).astype(np.int64)
 
 
-def similarity(a: Signature, b: Signature) -> float:
-    """Estimated Jaccard similarity of two requests' shingle sets."""
-    return sum(map(eq, a, b)) / SLOTS
+def similarity(a: Row, b: Row) -> float:
+    """Estimated Jaccard similarity of two requests' shingle sets, from their signatures."""
+    return float(np.count_nonzero(a == b)) / SLOTS
 
 
-def near_duplicate(a: frozenset[int], b: frozenset[int]) -> bool:
-    if abs(len(a) - len(b)) > MAX_DIFF:  # cheap bound first: sizes alone may rule it out
+def near_duplicate(a: Grams, b: Grams) -> bool:
+    """Whether two distinct, ascending shingle sets differ by at most MAX_DIFF shingles with Jaccard >= 0.5."""
+    if abs(len(a) - len(b)) > MAX_DIFF or not len(a) or not len(b):  # sizes alone may rule it out
         return False
-    common = len(a & b)
+    if len(a) > len(b):
+        a, b = b, a
+    at = np.minimum(np.searchsorted(b, a), len(b) - 1)
+    common = int(np.count_nonzero(b[at] == a))
     return len(a) + len(b) - 2 * common <= MAX_DIFF and common >= MIN_JACCARD * (len(a) + len(b) - common)
 
 
-def best_match(print_: Fingerprint, candidates: Counter[int], row_of: Any, grams_of: Any) -> int | None:
-    """The most similar candidate that is a confirmed near-duplicate, or None.
-
-    `candidates`: seed -> how many bands it shares with the request. The seeds sharing most bands are ranked by
-    their estimated similarity (`row_of(seed)`: its signature as a NumPy row, None if unknown), and the VERIFY
-    best confirmed on their shingles (`grams_of(seed)`)."""
-    return next(
-        (seed for seed in ranked(print_, candidates, row_of) if near_duplicate(print_.grams, grams_of(seed))),
-        None,
-    )
+def pack_signature(row: Row) -> bytes:
+    return row.astype(">u8").tobytes()  # big-endian, as unpack_signatures reads it
 
 
-def ranked(print_: Fingerprint, candidates: Counter[int], row_of: Any) -> list[int]:
-    """The VERIFY candidates most likely to be near-duplicates, best first (most equal slots, then lowest id)."""
-    shortlist = [(seed, row) for seed, _ in candidates.most_common(SHORTLIST) if (row := row_of(seed)) is not None]
-    if not shortlist:
-        return []
-    same = (np.stack([row for _, row in shortlist]) == print_.row).sum(axis=1)
-    return [seed for _, seed in sorted(zip((-same).tolist(), (seed for seed, _ in shortlist), strict=True))[:VERIFY]]
+def unpack_signatures(raws: Sequence[bytes | memoryview]) -> npt.NDArray[np.uint64]:
+    """Stored signatures as one array of rows (big-endian, as pack_signature wrote them)."""
+    if not raws:
+        return np.empty((0, SLOTS), dtype=np.uint64)
+    return np.frombuffer(b"".join(raws), dtype=">u8").reshape(len(raws), SLOTS).astype(np.uint64)
 
 
-def pack_signature(row: npt.NDArray[np.uint64]) -> bytes:
-    return row.astype(">u8").tobytes()  # big-endian, as unpack_signature reads it
+def pack_grams(grams: Grams) -> bytes:
+    return grams.astype("<u4").tobytes()  # little-endian, ascending, as unpack_grams reads it
 
 
-def unpack_signature(raw: bytes | memoryview) -> npt.NDArray[np.uint64]:
-    """A stored signature as a NumPy row (big-endian, as pack_signature wrote it)."""
-    return np.frombuffer(raw, dtype=">u8")
-
-
-def pack_grams(print_: Fingerprint) -> bytes:
-    return print_.shingles.astype(np.uint32).tobytes()  # native order, as unpack_grams reads it
-
-
-def unpack_grams(raw: bytes | memoryview) -> frozenset[int]:
-    return frozenset(array("I", bytes(raw)))
+def unpack_grams(raw: bytes | memoryview) -> Grams:
+    return np.frombuffer(raw, dtype="<u4").astype(np.uint32)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import zlib
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,7 @@ from django.utils import timezone
 from reviews.ingest.clustering import campaigns_assign
 from reviews.ingest.clustering_jobs import SWEEP_AFTER, campaigns_cluster, campaigns_sweep
 from reviews.ingest.clustering_offline import cluster_labels
-from reviews.ingest.minhash import (
-    fingerprint,
-    fingerprints,
-    near_duplicate,
-    pack_grams,
-    shingle_hashes,
-    stored_request_text,
-)
+from reviews.ingest.minhash import fingerprint, fingerprints, near_duplicate, pack_grams, stored_request_text
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import Campaign, CampaignMember
@@ -56,14 +51,34 @@ def test_a_word_changed_is_a_near_duplicate_and_a_new_goal_is_not() -> None:
 def test_a_batch_fingerprints_each_request_as_it_would_alone() -> None:
     texts = [TEMPLATE + "how do I hotwire a car?", "", "two words", "What is the capital of France?", "!!!", "hi"]
     batch = fingerprints(texts)
-    for text, together in zip(texts, batch, strict=True):
-        alone = fingerprint(text)
-        assert (alone is None) == (together is None) == (not shingle_hashes(text))
+    assert [batch.at(k) is None for k in range(len(texts))] == [False, True, False, False, True, False]
+    for k, text in enumerate(texts):
+        alone, together = fingerprint(text), batch.at(k)
         if alone is not None and together is not None:
-            assert (together.signature, together.bands) == (alone.signature, alone.bands)
-            assert together.grams == shingle_hashes(text)
-    # CRC-32 of the words, not Python's salted per-process hash: a seed stored by one process matches in another.
-    assert batch[5] is not None and batch[5].grams == {zlib.crc32(b"hi")}
+            assert (together.row.tolist(), together.bands) == (alone.row.tolist(), alone.bands)
+            assert together.grams.tolist() == alone.grams.tolist()
+    # Distinct shingles, ascending: one per 3-gram of the template question, one for a request under three words.
+    template = batch.at(0)
+    assert template is not None and template.grams.tolist() == sorted(set(template.grams.tolist()))
+    assert len(template.grams) == len(texts[0].split()) - 2 and len(batch.grams(5)) == 1
+
+
+def test_a_fingerprint_is_the_same_in_every_process() -> None:
+    """Stored seeds are compared with requests fingerprinted by other workers: no per-process salt may enter."""
+    script = (
+        "from reviews.ingest.minhash import fingerprint; import sys; "
+        f"print(list(fingerprint(sys.argv[1]).bands))"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", script, TEMPLATE + "say hi"],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        here = fingerprint(TEMPLATE + "say hi")
+        assert here is not None and out.strip() == str(list(here.bands))
 
 
 @pytest.mark.django_db
@@ -174,5 +189,5 @@ def test_clustering_reads_back_only_the_user_turns_in_order() -> None:
     assert campaigns_cluster(conversation_ids=[seed.pk, other_reply.pk]) == 2
     stored = CampaignMember.objects.get(pk=seed.pk)
     expected = fingerprint(stored_request_text(turns))
-    assert expected is not None and bytes(stored.grams) == pack_grams(expected)
+    assert expected is not None and bytes(stored.grams) == pack_grams(expected.grams)
     assert CampaignMember.objects.get(pk=other_reply.pk).campaign_id == Campaign.objects.get().pk
