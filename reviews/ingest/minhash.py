@@ -24,7 +24,6 @@ that confirm a near-duplicate. A whole ingest batch is fingerprinted at once, as
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +40,15 @@ MAX_SHINGLES = 1024  # the smallest shingle hashes kept to confirm a pair (all o
 _SLOT_MASK = np.uint64(SLOTS - 1)
 _EMPTY = np.uint64(1 << 32)
 _LOW32 = np.uint64(0xFFFF_FFFF)
-_SENTINEL = b"\xff"  # the word between two requests of a batch: never in UTF-8 text
-_SENTINEL_CRC = zlib.crc32(_SENTINEL)
-# Odd multipliers that place a word by its position in the 3-gram; the pads stand for missing words of a request
-# under three words (no CRC-32 is >= 2**32, so a pad is never a word).
+# Words: runs of bytes between ASCII whitespace and punctuation (bytes.translate turns both into spaces, one C
+# pass), hashed as polynomials in a large odd base. b"\xff", never in UTF-8 text, is the word between two
+# requests of a batch.
+_BASE = np.uint64(0x0000_0100_0000_01B3)
+_SPACES = bytes.maketrans(b"".join(bytes([c]) for c in b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~\t\n\r\x0b\x0c"), b" " * 37)
+# Odd multipliers that place a word by its position in the 3-gram; the pads stand for the missing words of a
+# request under three words.
 _K1, _K2, _K3 = (np.uint64(k) for k in (0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9))
 _PAD = 1 << 32
-# Punctuation separates words like a space does (bytes.translate: one C pass).
-_PUNCTUATION = bytes.maketrans(b"".join(bytes([c]) for c in b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), b" " * 32)
 
 Row = npt.NDArray[np.uint64]
 Grams = npt.NDArray[np.uint32]
@@ -124,17 +124,13 @@ def fingerprints(texts: Sequence[str]) -> Prints:
     sentinel word between requests), one C pass of CRC-32 over the words, then NumPy for the 3-grams, shingle
     sets, slots, densification and bands. Each request gets what it would get alone."""
     n = len(texts)
-    words = b" \xff ".join([t.lower().encode() for t in texts]).translate(_PUNCTUATION).split()
-    hashes = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
-    # Where one request ends: the sentinel's CRC-32, confirmed on the word (a real word may share its CRC).
-    seps = [int(p) for p in np.flatnonzero(hashes == _SENTINEL_CRC) if words[p] == _SENTINEL]
-    starts = np.array([0, *(p + 1 for p in seps)], dtype=np.int64)
-    counts = np.array([*seps, len(words)], dtype=np.int64) - starts
-    is_sep = np.zeros(len(words), dtype=bool)
-    is_sep[seps] = True
-    owner_of_word = np.cumsum(is_sep)  # a word's request (a sentinel counts for the next one; never used)
-    grams = _gram_hashes(hashes[:-2], hashes[1:-1], hashes[2:]) if len(words) >= 3 else hashes[:0]
-    whole = ~(is_sep[:-2] | is_sep[1:-1] | is_sep[2:]) if len(words) >= 3 else is_sep[:0]
+    hashes, is_sep = _word_hashes(b" \xff ".join([t.lower().encode() for t in texts]))
+    seps = np.flatnonzero(is_sep)
+    starts = np.concatenate(([0], seps + 1))
+    counts = np.concatenate((seps, [len(hashes)])) - starts
+    owner_of_word = np.cumsum(is_sep, dtype=np.int64)  # a word's request (a sentinel counts for the next one; never used)
+    grams = _gram_hashes(hashes[:-2], hashes[1:-1], hashes[2:]) if len(hashes) >= 3 else hashes[:0]
+    whole = ~(is_sep[:-2] | is_sep[1:-1] | is_sep[2:]) if len(hashes) >= 3 else is_sep[:0]
     owners, flat = owner_of_word[: len(grams)][whole], grams[whole]
     short = np.flatnonzero((counts > 0) & (counts < 3))  # one shingle: its words and pads
     if short.size:
@@ -149,6 +145,22 @@ def fingerprints(texts: Sequence[str]) -> Prints:
         shingles, owner = shingles[kept], owner[kept]
         bounds = np.searchsorted(owner, np.arange(n + 1)).astype(np.int64)
     return Prints(rows, _bands(rows), shingles.astype(np.uint32), bounds)
+
+
+def _word_hashes(data: bytes) -> tuple[Row, npt.NDArray[np.bool_]]:
+    """A 64-bit hash of each word of `data` (runs of bytes between spaces and punctuation), and which words are
+    the sentinel. The hash is the word's bytes as a polynomial in _BASE modulo 2**64 (sum of byte * _BASE**offset
+    in the word): NumPy over the bytes, no Python call per word."""
+    buf = np.frombuffer(data.translate(_SPACES), dtype=np.uint8)
+    solid = np.flatnonzero(buf != 32)
+    if not solid.size:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=bool)
+    firsts = np.flatnonzero(np.diff(solid, prepend=-2) != 1)  # where each word starts among the solid bytes
+    lengths = np.diff(firsts, append=len(solid))
+    offset = np.arange(len(solid)) - np.repeat(firsts, lengths)
+    powers = np.concatenate(([1], np.cumprod(np.full(int(lengths.max()) - 1, _BASE, dtype=np.uint64))))
+    hashes = np.add.reduceat(buf[solid] * powers.astype(np.uint64)[offset], firsts, dtype=np.uint64)
+    return hashes, (lengths == 1) & (buf[solid[firsts]] == 0xFF)
 
 
 def _distinct(
