@@ -65,10 +65,7 @@ def test_a_batch_fingerprints_each_request_as_it_would_alone() -> None:
 
 def test_a_fingerprint_is_the_same_in_every_process() -> None:
     """Stored seeds are compared with requests fingerprinted by other workers: no per-process salt may enter."""
-    script = (
-        "from reviews.ingest.minhash import fingerprint; import sys; "
-        f"print(list(fingerprint(sys.argv[1]).bands))"
-    )
+    script = "from reviews.ingest.minhash import fingerprint; import sys; print(list(fingerprint(sys.argv[1]).bands))"
     for seed in ("1", "2"):
         out = subprocess.run(
             [sys.executable, "-c", script, TEMPLATE + "say hi"],
