@@ -1,9 +1,10 @@
 """Fingerprints of a conversation's request: a MinHash signature, its LSH band buckets, and the shingle hashes
 that confirm a near-duplicate. A whole ingest batch is fingerprinted at once, as arrays (`Prints`).
 
-- **Shingles**: word 3-grams of the lower-cased user turns. Each word is hashed once (CRC-32: stable across
-  processes, unlike Python's salted `hash`, so stored seeds compare with every later request), and each 3-gram
-  is three word hashes mixed by NumPy (splitmix64's finalizer, top 32 bits): one C call per word, not per gram.
+- **Shingles**: word 3-grams of the lower-cased user turns. Each word is hashed once, as a polynomial of its
+  bytes computed by NumPy over the whole batch (stable across processes, unlike Python's salted `hash`, so
+  stored seeds compare with every later request), and each 3-gram is three word hashes mixed (splitmix64's
+  finalizer, top 32 bits). No Python call runs per word or per gram.
 - **Signature**: one-permutation MinHash (Li, Owen & Zhang 2012) with rotation densification (Shrivastava & Li
   2014): a shingle's low bits pick one of `SLOTS` slots and the slot keeps the smallest hash; an empty slot
   borrows the next filled one's value shifted by its distance. The share of equal slots estimates the Jaccard
@@ -120,15 +121,15 @@ def fingerprint(text: str) -> Print | None:
 
 
 def fingerprints(texts: Sequence[str]) -> Prints:
-    """The fingerprints of a batch of requests, computed for the whole batch at once: one split into words (a
-    sentinel word between requests), one C pass of CRC-32 over the words, then NumPy for the 3-grams, shingle
-    sets, slots, densification and bands. Each request gets what it would get alone."""
+    """The fingerprints of a batch of requests, computed for the whole batch at once: its texts joined with a
+    sentinel word between requests, then NumPy for the word hashes, 3-grams, shingle sets (one sort), slots,
+    densification and bands. Each request gets what it would get alone."""
     n = len(texts)
     hashes, is_sep = _word_hashes(b" \xff ".join([t.lower().encode() for t in texts]))
     seps = np.flatnonzero(is_sep)
     starts = np.concatenate(([0], seps + 1))
     counts = np.concatenate((seps, [len(hashes)])) - starts
-    owner_of_word = np.cumsum(is_sep, dtype=np.int64)  # a word's request (a sentinel counts for the next one; never used)
+    owner_of_word = np.cumsum(is_sep, dtype=np.int64)  # a word's request (a sentinel: the next one; unused)
     grams = _gram_hashes(hashes[:-2], hashes[1:-1], hashes[2:]) if len(hashes) >= 3 else hashes[:0]
     whole = ~(is_sep[:-2] | is_sep[1:-1] | is_sep[2:]) if len(hashes) >= 3 else is_sep[:0]
     owners, flat = owner_of_word[: len(grams)][whole], grams[whole]
