@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from reviews.ingest.clustering import campaigns_assign
 from reviews.ingest.minhash import fingerprint, pack_grams, pack_signature
 from tests import factories
+from tests.migrating import migrate, migrate_to_latest, schema_at
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -25,13 +24,8 @@ BANDS = [f"band{i}" for i in range(12)]
 @pytest.fixture
 def before_0031() -> Iterator[Any]:
     """The schema as it was before 0031; migrated forward again whatever the test does."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    try:
-        yield executor.loader.project_state([BEFORE]).apps
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 def _messages(text: str) -> list[dict[str, str]]:
@@ -50,9 +44,7 @@ def test_stored_seeds_are_fingerprinted_again_and_later_requests_still_join_them
     Member.objects.create(conversation=seed, campaign=campaign, signature=b"\0" * 512, grams=b"\0" * 8, **scheme_1)
     Member.objects.create(conversation=other, campaign=campaign)
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([AFTER])
-    Member = executor.loader.project_state([AFTER]).apps.get_model("reviews", "CampaignMember")
+    Member = migrate(AFTER).get_model("reviews", "CampaignMember")
 
     stored, expected = Member.objects.get(pk=seed.pk), fingerprint(TEMPLATE + "say hi")
     assert expected is not None
@@ -63,8 +55,7 @@ def test_stored_seeds_are_fingerprinted_again_and_later_requests_still_join_them
     assert (stored.campaign_id, joined.campaign_id) == (campaign.pk, campaign.pk)
     assert joined.signature is None and joined.band0 is None
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()
     later = factories.conversation(factories.source(name="new"), "later")
     assert campaigns_assign(requests=[(later.pk, TEMPLATE + "say hello")], now=timezone.now()) == {
         later.pk: campaign.pk

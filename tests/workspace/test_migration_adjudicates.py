@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate, schema_at
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -16,15 +16,9 @@ BEFORE, AFTER = ("reviews", "0014_lineage_fast_compression"), ("reviews", "0015_
 
 @pytest.fixture
 def before_0015() -> Iterator[Any]:
-    """The schema as it was before 0015 (its app registry); migrated forward again whatever the test does, so
-    the tests after it find the schema they expect."""
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    try:
-        yield executor.loader.project_state([BEFORE]).apps
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    """The schema as it was before 0015 (its app registry); migrated forward again whatever the test does."""
+    with schema_at(BEFORE) as apps:
+        yield apps
 
 
 def test_existing_adjudication_items_get_their_key_from_the_routed_by_text(before_0015: Any) -> None:
@@ -47,9 +41,7 @@ def test_existing_adjudication_items_get_their_key_from_the_routed_by_text(befor
     other = Conversation.objects.create(source=source, external_id="d", messages=[])
     stray = ReviewItem.objects.create(conversation=other, queue=seniors, routed_by="reviewers disagreed on item 999999")
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([AFTER])
-    ReviewItem = executor.loader.project_state([AFTER]).apps.get_model("reviews", "ReviewItem")
+    ReviewItem = migrate(AFTER).get_model("reviews", "ReviewItem")
 
     assert ReviewItem.objects.get(pk=adjudication.pk).adjudicates_id == split.pk
     assert ReviewItem.objects.get(pk=stray.pk).adjudicates_id is None  # no such item: left unlinked
