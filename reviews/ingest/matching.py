@@ -2,10 +2,11 @@
 similarity, the best few confirmed on their shingles (reviews/ingest/minhash.py).
 
 The candidates of the whole batch are found and ranked by NumPy at once (one sort of the seeds' buckets, one
-binary search per request bucket, one comparison of signatures per pair), so the only Python loop left is the
-confirmation of at most VERIFY pairs per request. A request first looks among the stored seeds; the requests
-that found none there then look among each other in arrival order, so a request can join a seed from earlier in
-the same batch. Only seeds (requests that joined nothing) are ever compared with, as in the database.
+binary search per request bucket; the seeds sharing most buckets, then their signatures compared), so the only
+Python loop left is the confirmation of at most VERIFY pairs per request. A request first looks among the stored
+seeds; the requests that found none there then look among each other in arrival order, so a request can join a
+seed from earlier in the same batch. Only seeds (requests that joined nothing) are ever compared with, as in the
+database.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ import numpy.typing as npt
 from reviews.ingest.minhash import BANDS, SLOTS, Grams, Prints, near_duplicate
 
 VERIFY = 6  # candidates confirmed per request, most similar first
+# Seeds taken from one bucket for one request, the oldest first. A template sent with thousands of goals fills the
+# buckets its own words decide with thousands of seeds, and without a cap a batch would pair every request with
+# every one of them (1,000 requests x 12 buckets x 10,000 seeds). The cap bounds a batch at 3M pairs (0.9 s for
+# 1,000 requests of a template against its 10,000 stored goals). It must stay well above one template's goals in a
+# batch: at 64 the goal's seed is often cut (JailbreakChat pair recall 0.72 instead of 1.00,
+# bench/campaigns_quality.py), at 256 never on that set.
+CROWD = 256
 
 Ints = npt.NDArray[np.int64]
 
@@ -70,7 +78,7 @@ def _pairs(bands: Ints, seed_bands: Ints, limit: int | None) -> tuple[Ints, Ints
     ordered = keys[order]
     ask = bands.ravel()
     lo = np.searchsorted(ordered, ask, "left")
-    hits = np.searchsorted(ordered, ask, "right") - lo
+    hits = np.minimum(np.searchsorted(ordered, ask, "right") - lo, CROWD)
     queries = np.repeat(np.arange(len(ask)) // BANDS, hits)
     seeds = order[np.repeat(lo - (np.cumsum(hits) - hits), hits) + np.arange(len(queries))] // BANDS
     if limit is None:
