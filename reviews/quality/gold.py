@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -238,17 +239,20 @@ def _copy_signals(original: int, copy: int, *, scored_at: datetime) -> None:
 
 def _lookalike_id(source_id: int, external_id: str) -> str:
     """An unused external id of the same shape: each run of digits (and, in a hex id, every hex letter) redrawn,
-    a leading zero only where the original had one."""
+    a leading zero only where the original had one. Where that shape is nearly used up (a source numbering its
+    conversations densely), random digits are appended, longer at each try, and the id is still checked."""
     hexlike = bool(external_id) and set(external_id.lower()) <= _HEX and "-" in external_id
-    for _ in range(3):
-        if hexlike:
+    for attempt in range(12):
+        if attempt >= 4:
+            candidate = external_id + str(secrets.randbelow(10 ** (attempt - 1))).zfill(attempt - 1)
+        elif hexlike:
             candidate = "".join(_redraw_hex(ch) for ch in external_id)
         else:
             candidate = re.sub(r"\d+", _redraw_digits, external_id)
         taken = Conversation.objects.filter(source_id=source_id, external_id=candidate).exists()
         if candidate != external_id and not taken:
             return candidate
-    return f"{external_id}{secrets.randbelow(10**6)}"
+    return f"{external_id}{uuid.uuid4().hex}"  # unreachable in practice: 10**10 ids of that prefix would be taken
 
 
 def _redraw_digits(run: re.Match[str]) -> str:

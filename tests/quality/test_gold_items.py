@@ -19,6 +19,7 @@ from reviews.live import broadcast
 from reviews.models import (
     AuditAction,
     AuditEvent,
+    Conversation,
     Decision,
     GoldItem,
     GoldPresentation,
@@ -154,6 +155,23 @@ def test_queue_counts_never_include_a_gold_presentation(reviewer, gold):
     presented = item_claim_next(reviewer=reviewer, queue=queue)
     assert presented is not None and hasattr(presented, "gold_presentation")
     assert queue_stats(queue_ids=[queue.pk])[0].open_count == before  # type: ignore[attr-defined]
+
+
+def test_a_gold_copy_gets_an_unused_id_where_the_look_alike_ids_are_taken(reviewer, gold, monkeypatch):
+    """A source that numbers its conversations densely leaves few free ids of the same shape: the copy still gets
+    one nobody has (a taken one would fail the claim)."""
+    _real(1)
+    original = gold.item.conversation  # "triage-900"
+    # Redraws made predictable: every digit run becomes 1 then 0s, every appended number 0.
+    monkeypatch.setattr("reviews.quality.gold.secrets.choice", lambda options: options[0])
+    monkeypatch.setattr("reviews.quality.gold.secrets.randbelow", lambda bound: 0)
+    taken = {"triage-100", f"{original.external_id}0"}  # the same shape redrawn, and the original with a digit
+    for external_id in taken:
+        Conversation.objects.create(source=original.source, external_id=external_id, messages=original.messages)
+    presented = item_claim_next(reviewer=reviewer, queue=_gold_rate(100))
+    assert presented is not None and hasattr(presented, "gold_presentation")
+    assert presented.conversation.external_id not in {*taken, original.external_id}
+    assert presented.conversation.external_id.startswith(original.external_id)
 
 
 # --- Who gets gold ------------------------------------------------------------------------------------------------
