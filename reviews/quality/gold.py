@@ -139,24 +139,25 @@ def gold_claim(*, reviewer: Any, queue: Queue) -> ReviewItem | None:
 
 
 def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
-    """A random gold of the queue this reviewer may see: a few drawn at random (a sort of the small gold table),
-    then those whose original they decided dropped (one read)."""
+    """A random gold of the queue this reviewer may see: a few drawn at random (ids only: a sort of the small gold
+    table, no conversation read), those whose original they decided dropped (one read), then the one kept, whole."""
     seen = GoldPresentation.objects.filter(reviewer=reviewer).values("gold_id")
     drawn = list(
         GoldItem.objects.filter(queue=queue, is_active=True)
         .exclude(created_by=reviewer)
         .exclude(pk__in=seen)
-        .select_related("item__conversation")
-        .order_by("?")[:PICK]
+        .order_by("?")
+        .values_list("pk", "item__conversation_id")[:PICK]
     )
     if not drawn:
         return None
     decided = set(
         Decision.objects.filter(
-            reviewer=reviewer, item__conversation_id__in=[g.item.conversation_id for g in drawn]
+            reviewer=reviewer, item__conversation_id__in=[conversation for _, conversation in drawn]
         ).values_list("item__conversation_id", flat=True)
     )
-    return next((g for g in drawn if g.item.conversation_id not in decided), None)
+    pick = next((pk for pk, conversation in drawn if conversation not in decided), None)
+    return None if pick is None else GoldItem.objects.select_related("item__conversation").get(pk=pick)
 
 
 def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
@@ -240,19 +241,21 @@ def _copy_signals(original: int, copy: int, *, scored_at: datetime) -> None:
 def _lookalike_id(source_id: int, external_id: str) -> str:
     """An unused external id of the same shape: each run of digits (and, in a hex id, every hex letter) redrawn,
     a leading zero only where the original had one. Where that shape is nearly used up (a source numbering its
-    conversations densely), random digits are appended, longer at each try, and the id is still checked."""
+    conversations densely), the original with random digits appended, longer for each. All candidates are drawn
+    at once and checked in one read."""
     hexlike = bool(external_id) and set(external_id.lower()) <= _HEX and "-" in external_id
-    for attempt in range(12):
-        if attempt >= 4:
-            candidate = external_id + str(secrets.randbelow(10 ** (attempt - 1))).zfill(attempt - 1)
-        elif hexlike:
-            candidate = "".join(_redraw_hex(ch) for ch in external_id)
-        else:
-            candidate = re.sub(r"\d+", _redraw_digits, external_id)
-        taken = Conversation.objects.filter(source_id=source_id, external_id=candidate).exists()
-        if candidate != external_id and not taken:
-            return candidate
-    return f"{external_id}{uuid.uuid4().hex}"  # unreachable in practice: 10**10 ids of that prefix would be taken
+    candidates = [
+        "".join(_redraw_hex(ch) for ch in external_id) if hexlike else re.sub(r"\d+", _redraw_digits, external_id)
+        for _ in range(4)
+    ]
+    candidates += [external_id + str(secrets.randbelow(10**digits)).zfill(digits) for digits in range(3, 11)]
+    taken = set(
+        Conversation.objects.filter(source_id=source_id, external_id__in=candidates).values_list(
+            "external_id", flat=True
+        )
+    )
+    free = (c for c in candidates if c != external_id and c not in taken)
+    return next(free, f"{external_id}{uuid.uuid4().hex}")  # the last: 10**10 ids of that prefix would be taken
 
 
 def _redraw_digits(run: re.Match[str]) -> str:
