@@ -42,7 +42,6 @@ from reviews.routing.policy import Weights
 from reviews.routing.priority import item_reprioritize
 
 REVIEWER_QUEUES = (QueueKind.TRIAGE, QueueKind.CALIBRATION)
-PICK = 8  # golds drawn per presentation, before dropping those whose original the reviewer decided
 _HEX = set(string.hexdigits.lower() + "-")
 
 
@@ -139,25 +138,21 @@ def gold_claim(*, reviewer: Any, queue: Queue) -> ReviewItem | None:
 
 
 def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
-    """A random gold of the queue this reviewer may see: a few drawn at random (ids only: a sort of the small gold
-    table, no conversation read), those whose original they decided dropped (one read), then the one kept, whole."""
+    """A random gold of the queue this reviewer may see, in one read of the small gold table: not made by them,
+    not shown to them, not one whose original they decided. Its conversation's messages stay in the database
+    (gold_present copies them there)."""
     seen = GoldPresentation.objects.filter(reviewer=reviewer).values("gold_id")
-    drawn = list(
+    decided = Decision.objects.filter(reviewer=reviewer, item__conversation_id=OuterRef("item__conversation_id"))
+    return (
         GoldItem.objects.filter(queue=queue, is_active=True)
         .exclude(created_by=reviewer)
         .exclude(pk__in=seen)
+        .exclude(Exists(decided))
+        .select_related("item__conversation")
+        .defer("item__conversation__messages", "item__conversation__metadata")
         .order_by("?")
-        .values_list("pk", "item__conversation_id")[:PICK]
+        .first()
     )
-    if not drawn:
-        return None
-    decided = set(
-        Decision.objects.filter(
-            reviewer=reviewer, item__conversation_id__in=[conversation for _, conversation in drawn]
-        ).values_list("item__conversation_id", flat=True)
-    )
-    pick = next((pk for pk, conversation in drawn if conversation not in decided), None)
-    return None if pick is None else GoldItem.objects.select_related("item__conversation").get(pk=pick)
 
 
 def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
@@ -174,19 +169,12 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
             # leaves nothing behind but a copy nobody holds, and the reviewer's page claims again.
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
-        copy = Conversation.objects.create(
-            source_id=original.source_id,
-            external_id=_lookalike_id(original.source_id, original.external_id),
-            model_name=original.model_name,
-            messages=original.messages,
-            metadata=original.metadata,
-            content_length=original.content_length,
-            received_at=received,
-            scoring_status=original.scoring_status,
+        copy = _copy_conversation(
+            original.pk, external_id=_lookalike_id(original.source_id, original.external_id), received_at=received
         )
-        _copy_signals(original.pk, copy.pk, scored_at=received + timedelta(seconds=1 + secrets.randbelow(4)))
+        _copy_signals(original.pk, copy, scored_at=received + timedelta(seconds=1 + secrets.randbelow(4)))
         item = ReviewItem(
-            conversation=copy,
+            conversation_id=copy,
             queue=queue,
             risk=source_item.risk,
             priority_base=source_item.priority_base if source_item.priority_base is not None else source_item.priority,
@@ -202,7 +190,7 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
         item_reprioritize(item, age_weight=Weights.model_validate(weights or {}).age, now=now)
         item.save()
         slot = _free_slot(queue=queue, now=now)
-        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation=copy, slot=slot)
+        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation_id=copy, slot=slot)
     return item
 
 
@@ -219,6 +207,21 @@ def _free_slot(*, queue: Queue, now: datetime) -> ReviewItem | None:
 # Copies of the original's flags and scores, each one statement; column names from the models, values as parameters.
 _FLAG_COLUMNS = ("detector", "category", "score", "explanation", "message_index")
 _SCORE_COLUMNS = ("scoring_model_id", "producer", "categories", "risk", "verdicts", "judged")
+
+
+def _copy_conversation(original: int, *, external_id: str, received_at: datetime) -> int:
+    """The original conversation copied within the database (its messages never travel), with the new external
+    id and arrival, its scoring state as a fresh conversation's. Returns the copy's id."""
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (source_id, external_id, model_name, messages, metadata, content_length,"  # noqa: S608
+            " received_at, scoring_status, scoring_attempts, scoring_error)"
+            " SELECT source_id, %s, model_name, messages, metadata, content_length, %s, scoring_status, 0, ''"
+            f" FROM {table} WHERE id = %s RETURNING id",
+            [external_id, received_at, original],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def _copy_signals(original: int, copy: int, *, scored_at: datetime) -> None:
