@@ -190,6 +190,20 @@ def test_gold_goes_once_to_a_reviewer_and_never_to_its_maker(reviewer, senior, g
     assert by_maker is not None and not GoldPresentation.objects.filter(item=by_maker).exists()
 
 
+def test_gold_never_goes_to_a_reviewer_who_decided_its_original(reviewer, senior):
+    original = _real(900)
+    decision_record(item=original, reviewer=reviewer, verdict=GOLD_VERDICT, categories=["cyber"], severity=2)
+    gold_mark(item=original, senior=senior, note="Settled by the reviewer's own decision.")
+    _real(1)
+    presented = item_claim_next(reviewer=reviewer, queue=_gold_rate(100))
+    assert presented is not None and not hasattr(presented, "gold_presentation")  # real work instead
+    _real(2)  # free real work left: gold is only mixed into a queue that has some
+    other = User.objects.create_user("other-reviewer")
+    other.groups.add(*reviewer.groups.all())
+    shown = item_claim_next(reviewer=other, queue=_gold_rate(100))
+    assert shown is not None and hasattr(shown, "gold_presentation")  # the same gold to someone who did not
+
+
 def test_a_gold_presentation_is_nobody_elses_to_claim(reviewer, senior, gold):
     _real(1)
     queue = _gold_rate(100)
