@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from reviews.audit import audit_record
@@ -121,35 +120,19 @@ def gold_claim(*, reviewer: Any, queue: Queue) -> ReviewItem | None:
     """A gold presentation leased to `reviewer`, or None (then claim real work as usual): none while they hold
     an item of the queue, none when the queue has no free real work (an item out of an empty queue would
     stand out), never a gold they saw, made, or decided the original of."""
-    now = timezone.now()
-    open_items = ReviewItem.objects.filter(queue=OuterRef("pk"), status=ItemStatus.OPEN)
-    held, free = (
-        Queue.objects.filter(pk=queue.pk)
-        .annotate(
-            held=Exists(open_items.filter(claimed_by=reviewer, lease_expires_at__gt=now)),
-            free=Exists(open_items.filter(claimed_by__isnull=True)),
-        )
-        .values_list("held", "free")
-        .get()
-    )
-    if held or not free:
-        return None
     gold = _gold_pick(reviewer=reviewer, queue=queue)
     return None if gold is None else gold_present(gold=gold, reviewer=reviewer, queue=queue)
 
 
 def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
-    """A random gold of the queue this reviewer may see (not made by them, not shown to them, not one whose
-    original they decided), then read with its item; its conversation's messages stay in the database
-    (gold_present copies them there)."""
-    tables = {
-        "gold": GoldItem._meta.db_table,
-        "item": ReviewItem._meta.db_table,
-        "shown": GoldPresentation._meta.db_table,
-        "decision": Decision._meta.db_table,
-    }
+    """The gold to present, read with its item (its conversation's messages stay in the database: gold_present
+    copies them there), or None when gold_claim says none."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_PICK.format(**tables), {"queue": queue.pk, "reviewer": reviewer.pk, "pick": PICK})
+        cursor.execute(
+            _PICK.format(**_TABLES),
+            {"queue": queue.pk, "reviewer": reviewer.pk, "pick": PICK, "open": ItemStatus.OPEN, "now": now},
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -157,9 +140,17 @@ def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
     return kept.defer("item__conversation__messages", "item__conversation__metadata").get(pk=row[0])
 
 
+# Gold presentation reads written out once, in portable SQL: one round trip each where the ORM took several
+# and milliseconds of Python to build them (claim-next's p99 with gold mixed in, bench/claim_next.py).
+_TABLES = {
+    "gold": GoldItem._meta.db_table,
+    "item": ReviewItem._meta.db_table,
+    "shown": GoldPresentation._meta.db_table,
+    "decision": Decision._meta.db_table,
+}
 # A few golds drawn at random (the small gold table sorted, no conversation read), then the first whose original
-# the reviewer did not decide: one round trip, where the ORM took three and milliseconds of Python to build them,
-# and cheaper than looking for a decision on every gold. Portable SQL.
+# the reviewer did not decide (cheaper than looking for a decision on every gold); none at all while the reviewer
+# holds an item of the queue or the queue has no free real work.
 _PICK = """
 WITH drawn AS (
     SELECT g.id, i.conversation_id FROM {gold} g JOIN {item} i ON i.id = g.item_id
@@ -172,6 +163,20 @@ WHERE NOT EXISTS (
     SELECT 1 FROM {decision} d JOIN {item} di ON di.id = d.item_id
     WHERE d.reviewer_id = %(reviewer)s AND di.conversation_id = drawn.conversation_id
 )
+  AND NOT EXISTS (
+    SELECT 1 FROM {item} h WHERE h.queue_id = %(queue)s AND h.status = %(open)s
+      AND h.claimed_by_id = %(reviewer)s AND h.lease_expires_at > %(now)s
+)
+  AND EXISTS (SELECT 1 FROM {item} f WHERE f.queue_id = %(queue)s AND f.status = %(open)s AND f.claimed_by_id IS NULL)
+LIMIT 1
+"""
+# The free real item that claims reach last (the claim index read backwards) and that no copy stands in for.
+_FREE_SLOT = """
+SELECT i.id FROM {item} i
+WHERE i.queue_id = %(queue)s AND i.status = %(open)s AND i.claimed_by_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM {shown} p WHERE p.slot_id = i.id AND p.created_at >= %(since)s)
+  AND NOT EXISTS (SELECT 1 FROM {shown} p WHERE p.item_id = i.id)
+ORDER BY i.priority, i.created_at DESC, i.id DESC
 LIMIT 1
 """
 
@@ -211,18 +216,19 @@ def gold_present(*, gold: GoldItem, reviewer: Any, queue: Queue) -> ReviewItem:
         item_reprioritize(item, age_weight=Weights.model_validate(weights or {}).age, now=now)
         item.save()
         slot = _free_slot(queue=queue, now=now)
-        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation_id=copy, slot=slot)
+        GoldPresentation.objects.create(gold=gold, reviewer=reviewer, item=item, conversation_id=copy, slot_id=slot)
     return item
 
 
-def _free_slot(*, queue: Queue, now: datetime) -> ReviewItem | None:
-    """The slot this presentation takes in the queue's open count: the free real item that claims reach last
-    (the claim index read backwards), so that the reviewer's own next items are not the one it stands in for,
-    and that no other copy stands in for."""
-    taken = GoldPresentation.objects.filter(slot__isnull=False, created_at__gte=now - timedelta(days=GOLD_SLOT_DAYS))
-    free = ReviewItem.objects.filter(queue=queue, status=ItemStatus.OPEN, claimed_by__isnull=True)
-    free = free.exclude(pk__in=taken.values("slot_id")).exclude(pk__in=GoldPresentation.objects.values("item_id"))
-    return free.order_by("priority", "-created_at", "-pk").first()
+def _free_slot(*, queue: Queue, now: datetime) -> int | None:
+    """The slot this presentation takes in the queue's open count: the free real item that claims reach last,
+    so that the reviewer's own next items are not the one it stands in for, and that no other copy stands in
+    for (a slot is held at most GOLD_SLOT_DAYS)."""
+    since = connection.ops.adapt_datetimefield_value(now - timedelta(days=GOLD_SLOT_DAYS))
+    with connection.cursor() as cursor:
+        cursor.execute(_FREE_SLOT.format(**_TABLES), {"queue": queue.pk, "open": ItemStatus.OPEN, "since": since})
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 # Copies of the original's flags and scores, each one statement; column names from the models, values as parameters.

@@ -204,6 +204,26 @@ def test_gold_never_goes_to_a_reviewer_who_decided_its_original(reviewer, senior
     assert shown is not None and hasattr(shown, "gold_presentation")  # the same gold to someone who did not
 
 
+def test_no_gold_while_the_reviewer_holds_an_item_of_the_queue(reviewer, gold):
+    _real(1), _real(2)
+    held = item_claim_next(reviewer=reviewer, queue=_gold_rate(0))
+    again = item_claim_next(reviewer=reviewer, queue=_gold_rate(100))
+    assert held is not None and again is not None
+    assert again.pk == held.pk and not hasattr(again, "gold_presentation")
+
+
+def test_each_gold_presentation_stands_in_for_its_own_free_item(reviewer, gold):
+    for n in (1, 2, 3):
+        _real(n)
+    other = User.objects.create_user("other-reviewer")
+    other.groups.add(*reviewer.groups.all())
+    for person in (reviewer, other):
+        shown = item_claim_next(reviewer=person, queue=_gold_rate(100))
+        assert shown is not None and hasattr(shown, "gold_presentation")
+    slots = list(GoldPresentation.objects.values_list("slot_id", flat=True))
+    assert len(slots) == 2 and None not in slots and len(set(slots)) == 2
+
+
 def test_a_gold_presentation_is_nobody_elses_to_claim(reviewer, senior, gold):
     _real(1)
     queue = _gold_rate(100)
