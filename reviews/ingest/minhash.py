@@ -151,17 +151,19 @@ def fingerprints(texts: Sequence[str]) -> Prints:
 def _word_hashes(data: bytes) -> tuple[Row, npt.NDArray[np.bool_]]:
     """A 64-bit hash of each word of `data` (runs of bytes between spaces and punctuation), and which words are
     the sentinel. The hash is the word's bytes as a polynomial in _BASE modulo 2**64 (sum of byte * _BASE**offset
-    in the word): NumPy over the bytes, no Python call per word."""
+    in the word), summed per word by reduceat: NumPy over the bytes, no Python call per word."""
     buf = np.frombuffer(data.translate(_SPACES), dtype=np.uint8)
-    solid = np.flatnonzero(buf != 32)
-    if not solid.size:
+    solid = buf != 32
+    first = solid.copy()
+    first[1:] &= ~solid[:-1]
+    starts = np.flatnonzero(first)
+    if not starts.size:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=bool)
-    firsts = np.flatnonzero(np.diff(solid, prepend=-2) != 1)  # where each word starts among the solid bytes
-    lengths = np.diff(firsts, append=len(solid))
-    offset = np.arange(len(solid)) - np.repeat(firsts, lengths)
-    powers = np.concatenate(([1], np.cumprod(np.full(int(lengths.max()) - 1, _BASE, dtype=np.uint64))))
-    hashes = np.add.reduceat(buf[solid] * powers.astype(np.uint64)[offset], firsts, dtype=np.uint64)
-    return hashes, (lengths == 1) & (buf[solid[firsts]] == 0xFF)
+    at = np.arange(len(buf), dtype=np.int32 if len(buf) < 2**31 else np.int64)
+    offset = (at - np.maximum.accumulate(np.where(first, at, 0))) * solid  # within its word; 0 between words
+    powers = np.concatenate(([1], np.cumprod(np.full(int(offset.max()), _BASE, dtype=np.uint64)))).astype(np.uint64)
+    hashes = np.add.reduceat((buf * solid) * powers[offset], starts, dtype=np.uint64)
+    return hashes, buf[starts] == 0xFF  # 0xFF is never in UTF-8: only the sentinel word holds it
 
 
 def _distinct(
