@@ -140,8 +140,8 @@ def _gold_pick(*, reviewer: Any, queue: Queue) -> GoldItem | None:
     return kept.defer("item__conversation__messages", "item__conversation__metadata").get(pk=row[0])
 
 
-# Gold presentation reads written out once, in portable SQL: one round trip each where the ORM took several
-# and milliseconds of Python to build them (claim-next's p99 with gold mixed in, bench/claim_next.py).
+# Gold presentation reads written out once, in portable SQL: one round trip each, where the ORM took several and
+# milliseconds of Python to build them (claim-next's p99 with gold mixed in, bench/claim_next.py).
 _TABLES = {
     "gold": GoldItem._meta.db_table,
     "item": ReviewItem._meta.db_table,
