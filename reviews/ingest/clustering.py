@@ -38,17 +38,10 @@ def campaigns_assign(*, requests: Sequence[tuple[int, str]], now: datetime) -> d
     Returns conversation id -> campaign id (None: no near-duplicate yet; it became a seed, or it has no word)."""
     ids = [pk for pk, _ in requests]
     prints = fingerprints([text for _, text in requests])
-    found = _stored_seeds(prints)
-    stored_ids = [row[0] for row in found]
-    stored = Seeds(
-        unpack_signatures([row[2] for row in found]),
-        np.array([row[4:] for row in found], dtype=np.int64).reshape(len(found), len(BAND_FIELDS)),
-        [unpack_grams(row[3]) for row in found],
-    )
+    known, stored = _stored_seeds(prints)
     # Every seed as a conversation id: the stored ones first, then this batch's (match's numbering).
-    seed_ids = [*stored_ids, *ids]
+    seed_ids = [*known, *ids]
     joined = {ids[k]: seed_ids[s] for k, s in enumerate(match(prints, stored)) if s is not None}
-    known = {row[0]: row[1] for row in found}
     campaign_of = _campaigns_for(set(joined.values()), known, now)
     rows: list[tuple[Any, ...]] = []
     for k, pk in enumerate(ids):
@@ -78,9 +71,19 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
             copy.write_row(row)
 
 
-def _stored_seeds(prints: Prints) -> list[tuple[Any, ...]]:
-    """The stored seeds sharing a bucket with any request of the batch, ascending by id: (id, campaign,
-    signature, shingles, *buckets)."""
+def _stored_seeds(prints: Prints) -> tuple[dict[int, int | None], Seeds]:
+    """The stored seeds sharing a bucket with any request of the batch, ascending by id: seed id -> its campaign
+    (in that order), and what matching compares."""
+    rows = _seed_rows(prints)
+    return {row[0]: row[1] for row in rows}, Seeds(
+        unpack_signatures([row[2] for row in rows]),
+        np.array([row[4:] for row in rows], dtype=np.int64).reshape(len(rows), len(BAND_FIELDS)),
+        [unpack_grams(row[3]) for row in rows],
+    )
+
+
+def _seed_rows(prints: Prints) -> list[tuple[Any, ...]]:
+    """(id, campaign, signature, shingles, *buckets) of those seeds, ascending by id."""
     asking = prints.bands[prints.has_words()]
     if not len(asking):
         return []

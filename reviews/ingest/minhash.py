@@ -19,8 +19,8 @@ that confirm a near-duplicate. A whole ingest batch is fingerprinted at once, as
   from "the goal changed" in a long template: on the JailbreakBench artifacts two AIM prompts with different goals
   have Jaccard up to 0.975 but always differ by 7 shingles or more (bench/campaigns_quality.py).
 
-`VERSION` names this scheme: stored seeds fingerprinted by another one are re-fingerprinted by a migration
-(0031), since neither their buckets nor their shingles would compare.
+This is scheme 2. A change of scheme needs a migration that fingerprints the stored seeds again, since neither
+their buckets nor their shingles would compare with the new ones (0031 did it for scheme 1).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-VERSION = 2
 SLOTS = 64
 BANDS, ROWS = 12, 5  # 60 of the 64 slots
 MAX_DIFF = 6
