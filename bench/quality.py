@@ -97,7 +97,6 @@ SAMPLE = {  # path prefix under ../shared/data: rows kept
     "edos-sexism/": 2000,
     "stormfront-hate/": 2000,
     "hatemoji/": 2000,
-    "gptfuzz-responses/train.csv": 1000,  # its question-disjoint evaluate split is read whole
     "hh-rlhf/": 2000,
     "toxichat-baheti/": 2000,
     "coconot/coconot_pref.jsonl": 300,

@@ -25,7 +25,10 @@ What it measures, in one process, on a throw-away PostgreSQL database
    copied to the GPU before the clock starts, then only the model's forward and the
    pooling, batch by batch: the rate the GPU could give if tokenising cost nothing.
    task / forward-only is the issue's GPU target (>= 0.5); ``Encoder.encode`` tokenises
-   the next batch on a thread during each forward (pinned-memory, non-blocking copies).
+   the next batches on a thread during each forward (pinned-memory, non-blocking copies).
+5. **tokenize only**: the encoder's tokenizer alone (``Encoder._tokenize``, on one thread) on the same batches;
+   and, as the baseline in the same run, transformers' ``__call__`` that the encoder used before. On a GPU the
+   tokenizer's rate bounds the task's (the issue measured 5,050 conv/s through ``__call__`` on an H200).
 
 Printed: median conversations/second of each over interleaved rounds (order
 alternating per round), task/bare ratios (of the medians and the median of
@@ -68,7 +71,16 @@ from typing import Any
 
 from bench import _harness
 from bench._harness import admin, bench_env
-from bench.rescore_report import SEED, TARGET, per_model, print_profile, report
+from bench.rescore_report import (
+    FORWARD_ONLY,
+    SEED,
+    TARGET,
+    TOKENIZE_BEFORE,
+    TOKENIZE_ONLY,
+    print_profile,
+    report,
+    stage_clocks,
+)
 
 DB = "oversight_bench_rescore"
 DEFAULT_BATCH = 256  # reviews.scoring.services.SCORE_BATCH (checked after Django starts)
@@ -220,11 +232,9 @@ class Bench:
         from worker.encoder import embed_tokens
 
         if not hasattr(self, "_ready_batches"):
-            distinct = list(dict.fromkeys(t for v in self.texts for t in (v.request, *v.reply_chunks)))
-            distinct.sort(key=len)
             self._ready_batches = [
                 {k: v.to(self.encoder.device) for k, v in self.encoder._tokenize(group).items()}
-                for group in chunks(distinct, self.batch)
+                for group in self.text_batches()
             ]
         self.sync()
         start = time.perf_counter()
@@ -234,6 +244,28 @@ class Bench:
         self.sync()
         return len(self.texts) / (time.perf_counter() - start)
 
+    def text_batches(self) -> list[list[str]]:
+        """The distinct texts the encoder reads (requests, reply chunks, openings), sorted by length and batched as
+        Encoder.encode batches them."""
+        from worker.encoder import view_texts
+
+        distinct = sorted(dict.fromkeys(t for v in self.texts for t in view_texts(v)), key=len)
+        return chunks(distinct, self.batch)
+
+    def tokenize_only(self, *, transformers: bool = False) -> float:
+        """The tokenizer alone on the forward's batches, as the encoder runs it (`_tokenize`, on one thread); with
+        `transformers`, through transformers' `__call__` as the encoder did before (the baseline)."""
+        from worker.encoder import MAX_TOKENS
+
+        groups = self.text_batches()
+        start = time.perf_counter()
+        for group in groups:
+            if transformers:
+                self.encoder.tokenizer(group, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+            else:
+                self.encoder._tokenize(group)
+        return len(self.texts) / (time.perf_counter() - start)
+
     def measurements(self) -> dict[str, Callable[[], float]]:
         named = {
             "task": self.task,
@@ -241,7 +273,9 @@ class Bench:
             f"bare encoder, inner {EMBED_INNER_BATCH} (as embed)": lambda: self.bare(None),
         }
         if self.encoder.device.type == "cuda":
-            named["forward only (pre-tokenised)"] = self.forward_only
+            named[FORWARD_ONLY] = self.forward_only
+        named[TOKENIZE_ONLY] = self.tokenize_only
+        named[TOKENIZE_BEFORE] = lambda: self.tokenize_only(transformers=True)
         return named
 
     def warm_up(self) -> None:
@@ -278,62 +312,7 @@ class Bench:
         profiler.disable()
         self.verify(ids)
         print_profile(pstats.Stats(profiler), batches=len(chunks(ids, self.batch)))
-        self.stage_clocks()
-
-    def stage_clocks(self) -> None:
-        """One more task round with a wall clock around each stage (no profiler overhead): the stages'
-        functions are wrapped where the task path looks them up, in this process only, then restored."""
-        from django.db.models import QuerySet
-
-        import worker.scoring
-        import worker.tasks
-        from worker.encoder import Encoder
-
-        spent: dict[str, list[float]] = {}
-
-        def clocked(label: str, func: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                start = time.perf_counter()
-                try:
-                    return func(*args, **kwargs)
-                finally:
-                    spent.setdefault(label, []).append(time.perf_counter() - start)
-
-            return wrapper
-
-        targets: list[tuple[Any, str, str]] = [
-            (worker.tasks, "scoring_attempt_begin", "  attempt bookkeeping"),
-            (worker.scoring, "active_model", "  active_model"),
-            (worker.scoring, "embeddings_cached", "  embedding-cache lookup"),
-            (Encoder, "encode", "  Encoder.encode"),
-            (worker.scoring, "embeddings_store", "  embeddings_store"),
-            (worker.scoring, "predict", "  predict (head)"),
-            (worker.scoring, "scores_store", "  scores_store"),
-            (worker.scoring, "items_route", "  items_route"),
-        ]
-        targets += [(QuerySet, name, f"    {{model}}.{name}") for name in ("bulk_create", "bulk_update", "update")]
-        originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
-        for owner, name, label in targets:
-            original = getattr(owner, name)
-            setattr(owner, name, per_model(label, original, spent) if owner is QuerySet else clocked(label, original))
-        ids = self.insert()
-        try:
-            for chunk in chunks(ids, self.batch):
-                clocked("task body (total)", worker.tasks.score_conversations)(chunk)
-                self.sync()
-        finally:
-            for owner, name, original in originals:
-                setattr(owner, name, original)
-        self.verify(ids)
-        batches = len(chunks(ids, self.batch))
-        total = sum(spent.get("task body (total)", []))
-        encode = sum(spent.get("  Encoder.encode", []))
-        print(f"\nwall clock per stage, one task round ({batches} batches, no profiler):")
-        print(f"{'stage':<48} {'ms/batch':>9} {'calls/batch':>12}")
-        for label, values in sorted(spent.items(), key=lambda item: not item[0].startswith("task")):
-            print(f"{label:<48} {1000 * sum(values) / batches:>9.1f} {len(values) / batches:>12.1f}")
-        print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}"
-              f"   ({(total - encode) / total:.1%} of the task)")  # fmt: skip
+        stage_clocks(self)
 
 
 def main() -> None:

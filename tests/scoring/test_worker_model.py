@@ -30,6 +30,34 @@ def test_encoder_gives_the_sentence_transformers_vectors():
     assert cosine.min() > 0.9999
 
 
+def test_batches_are_tokenised_as_transformers_tokenises_them():
+    # The encoder calls the Rust tokenizer directly (speed): the ids and mask must be transformers' own,
+    # truncated at 256 tokens and padded to the batch's longest text, for empty, long and non-ASCII texts too.
+    from worker.encoder import MAX_TOKENS
+
+    encoder = get_encoder()
+    texts = [*TEXTS, "", "word " * 600, "<script>alert(1)</script> 日本語 émoji 🙂"]
+
+    ours = encoder._tokenize(texts)
+    reference = encoder.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+
+    assert ours["input_ids"].shape == (len(texts), MAX_TOKENS)
+    assert torch.equal(ours["input_ids"], reference["input_ids"])
+    assert torch.equal(ours["attention_mask"], reference["attention_mask"])
+
+
+@pytest.mark.parametrize("groups", [2, 3, 7])
+def test_batches_tokenised_ahead_on_cuda_come_back_in_order(monkeypatch, groups):
+    # The CUDA path tokenises PREFETCH batches ahead on a thread; each forward must still get its own batch.
+    encoder = get_encoder()
+    cuda = type(encoder)(tokenizer=encoder.tokenizer, model=encoder.model, device=torch.device("cuda"))
+    monkeypatch.setattr(cuda, "_tokenize", lambda texts: texts)  # no pinned memory without a GPU
+    texts = [f"text {i}" for i in range(groups * 2)]
+    batches = [[2 * g, 2 * g + 1] for g in range(groups)]
+
+    assert list(cuda._tokenized(texts, batches)) == [[texts[i] for i in b] for b in batches]
+
+
 def test_length_sorted_batches_keep_the_callers_order():
     encoder = get_encoder()
 
