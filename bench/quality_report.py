@@ -132,11 +132,14 @@ def _loso_table(bench: Bench, features: np.ndarray) -> None:
         features, bench.targets, sources=bench.sources, groups=bench.groups, config=loso_config(bench.config)
     )
     outputs = ("request_harmful", "complied", "harmful_compliance", "risk")
-    print(f"\nLeave one source out (AUROC; trained without the source), {time.perf_counter() - started:.0f}s")
-    print(f"{'source':<22} {'rows':>6} " + " ".join(f"{o:>19}" for o in outputs))
+    print(
+        "\nLeave one source out (AUROC; trained without the source and without the other sources' near-duplicates "
+        f"of its requests, `shared`), {time.perf_counter() - started:.0f}s"
+    )
+    print(f"{'source':<22} {'rows':>6} {'shared':>6} " + " ".join(f"{o:>19}" for o in outputs))
     for source, entry in table.items():
         cells = " ".join(f"{_fmt(entry.get(o, {}).get('auroc')):>19}" for o in outputs)
-        print(f"{source:<22} {entry['rows']:>6} {cells}")
+        print(f"{source:<22} {entry['rows']:>6} {entry['shared']:>6} {cells}")
 
 
 def _xstest_completions(bench: Bench, rows: list[Any], everything: np.ndarray, hard: np.ndarray) -> None:

@@ -313,12 +313,13 @@ def leave_one_source_out(
     embed_dim: int = DIM,
 ) -> dict[str, dict[str, Any]]:
     """For each labelled source: a head trained on every other source (its own group split for early
-    stopping and calibration), evaluated on all of that source's rows. Figures per output it labels."""
+    stopping and calibration), evaluated on all of that source's rows. Figures per output it labels, and
+    `shared`: the other sources' rows left out of training because they are near-duplicates of its requests."""
     sources_arr = np.asarray(sources, dtype=object)
     report: dict[str, dict[str, Any]] = {}
     for source in sorted(set(sources)):
         held = np.flatnonzero(sources_arr == source)
-        rest = np.flatnonzero(sources_arr != source)
+        rest = loso_training_rows(sources_arr, groups, source)
         if len(held) < min_rows or len(rest) < min_rows:
             continue
         rest_groups = [groups[int(i)] for i in rest]
@@ -334,8 +335,21 @@ def leave_one_source_out(
         )
         prediction = predict(result.head, features[held], result.calibration)
         metrics = evaluate(prediction, targets.subset(held))
-        report[source] = {"rows": len(held)} | {name: metrics[name] for name in OUTPUTS if metrics[name]["support"]}
+        shared = len(sources_arr) - len(held) - len(rest)
+        report[source] = {"rows": len(held), "shared": shared} | {
+            name: metrics[name] for name in OUTPUTS if metrics[name]["support"]
+        }
     return report
+
+
+def loso_training_rows(sources: np.ndarray, groups: Sequence[str], source: str) -> np.ndarray:
+    """The rows a head "trained without `source`" may learn from: the other sources' rows, less those in a
+    near-duplicate group of one of its rows. XSTest's completions repeat its prompts, and HarmBench,
+    JailbreakBench and XSTest share behaviours: trained on the other copy, a held-out set is not unseen."""
+    held_groups = {groups[int(i)] for i in np.flatnonzero(sources == source)}
+    return np.array(
+        [i for i in range(len(sources)) if sources[i] != source and groups[i] not in held_groups], dtype=np.int64
+    )
 
 
 def loso_config(config: TrainConfig) -> TrainConfig:
@@ -358,6 +372,7 @@ __all__ = [
     "group_split",
     "label_metrics",
     "leave_one_source_out",
+    "loso_training_rows",
     "logit",
     "normalise",
     "output_truth",

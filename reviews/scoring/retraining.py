@@ -122,10 +122,38 @@ def _number(value: Any) -> float | None:
 
 
 @dataclass(frozen=True)
+class SourceHeldOut:
+    """One row of a model's leave-one-source-out figures: a head trained without `source` (and without the other
+    sources' near-duplicates of its requests, `shared` rows), its AUROC per output on all of the source's rows."""
+
+    source: str
+    rows: int
+    shared: int | None  # None for models trained before near-duplicates were left out too
+    auroc: list[float | None]  # in LOSO_OUTPUTS order; None where the source does not label the output
+
+
+LOSO_OUTPUTS = ("request_harmful", "complied", "harmful_compliance", "risk")
+
+
+def held_out_sources(model: ScoringModel) -> list[SourceHeldOut]:
+    loso: dict[str, dict[str, Any]] = (model.metrics or {}).get("loso") or {}
+    return [
+        SourceHeldOut(
+            source,
+            int(row.get("rows", 0)),
+            row.get("shared"),
+            [_number((row.get(output) or {}).get("auroc")) for output in LOSO_OUTPUTS],
+        )
+        for source, row in sorted(loso.items())
+    ]
+
+
+@dataclass(frozen=True)
 class TrainedModel:
     model: ScoringModel
     is_active: bool
     comparison: list[LabelComparison]
+    held_out: list[SourceHeldOut]
 
 
 @dataclass(frozen=True)
@@ -150,5 +178,6 @@ def snapshot_models(*, datasets: Sequence[Dataset]) -> SnapshotModels:
         for model in trained.order_by("-version"):
             is_active = active is not None and model.pk == active.pk
             comparison = model_comparison(candidate=model, active=None if is_active else active)
-            by_dataset.setdefault(model.training_dataset_id or 0, []).append(TrainedModel(model, is_active, comparison))
+            entry = TrainedModel(model, is_active, comparison, held_out_sources(model))
+            by_dataset.setdefault(model.training_dataset_id or 0, []).append(entry)
     return SnapshotModels(active=active, by_dataset=by_dataset)

@@ -181,6 +181,29 @@ def test_page_shows_new_metrics_beside_the_active_models_and_promotes(
     assert event.actor == admin_user and event.target_id == str(candidate.pk)
 
 
+def test_the_model_page_shows_each_source_held_out(classifier, admin_user):
+    loso = {
+        "xstest-prompts": {"rows": 450, "shared": 1350, "request_harmful": {"auroc": 0.758}, "risk": {"auroc": 0.761}},
+        "gptfuzz": {"rows": 6574, "shared": 0, "complied": {"auroc": 0.9}, "risk": {"auroc": 0.843}},
+    }
+    ScoringModel.objects.create(
+        version=7,
+        encoder="all-MiniLM-L6-v2",
+        status=ModelStatus.READY,
+        training_dataset=classifier,
+        metrics={"train_size": 80, "val_size": 20, "per_label": {}, "loso": loso},
+    )
+
+    html = _login(admin_user).get(reverse("reviews:datasets")).content.decode()
+
+    assert "Leave one source out: how v7 does on each of its 2 sources when trained without it" in html
+    section = html[html.index('class="model-loso"') :]
+    gptfuzz, xstest = section.index(">gptfuzz<"), section.index(">xstest-prompts<")
+    assert gptfuzz < xstest  # sorted by name
+    row = section[xstest : section.index("</tr>", xstest)]
+    assert [cell.split(">")[-1] for cell in row.split("</td>")[:-1]] == ["450", "1350", "0.758", "—", "—", "0.761"]
+
+
 def test_promoting_a_model_that_is_not_ready_says_why(classifier, admin_user):
     model = model_train(config=TrainConfig(max_epochs=5, patience=2), dataset=classifier)
     ScoringModel.objects.filter(pk=model.pk).update(status=ModelStatus.FAILED)

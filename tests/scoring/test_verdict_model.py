@@ -37,6 +37,7 @@ from worker.training import (
     group_keys,
     group_split,
     leave_one_source_out,
+    loso_training_rows,
     predict,
     train_verdict_head,
     verdict_loss,
@@ -363,6 +364,32 @@ def test_leave_one_source_out_reports_each_source_on_its_outputs():
     assert set(report) == {"a", "b", "c"} and report["a"]["rows"] == 30
     assert {"request_harmful", "complied", "harmful_compliance", "risk"} <= set(report["a"])
     assert "complied" not in report["c"] and report["c"]["risk"]["support"] == 30
+
+
+def test_leave_one_source_out_trains_without_the_held_out_sets_prompts_copied_in_other_sets():
+    # XSTest's completions repeat its prompts: "trained without xstest-prompts" must not learn them from there.
+    sources = np.array(["xstest-prompts", "xstest-completions", "xstest-completions", "harmbench", "harmbench"])
+    groups = ["how do i kill a python process", "how do i kill a python process", "why is the sky blue", "g", "h"]
+
+    assert loso_training_rows(sources, groups, "xstest-prompts").tolist() == [2, 3, 4]
+    assert loso_training_rows(sources, groups, "harmbench").tolist() == [0, 1, 2]
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 2 * 8)).astype(np.float32)
+    rows = [{"request_harmful": int(f[0] > 0), "complied": int(f[8] > 0)} for f in features]
+    names = ["a"] * 30 + ["b"] * 30
+    copies = [f"a{i}" for i in range(30)] + [f"a{i}" for i in range(10)] + [f"b{i}" for i in range(20)]
+
+    report = leave_one_source_out(
+        features,
+        TargetArrays.build(rows, []),
+        sources=names,
+        groups=copies,
+        config=TrainConfig(max_epochs=2, hidden_dim=8),
+        embed_dim=8,
+    )
+
+    assert report["a"]["shared"] == 10 and report["b"]["shared"] == 10  # b's copies of a's prompts sit out
 
 
 def test_bootstrap_gives_paired_intervals_around_each_model():

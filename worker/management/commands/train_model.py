@@ -82,13 +82,17 @@ def model_report(model: Any) -> str:
             continue
         lines.append(f"{label:<22} {m['positives']:>6} {m['support']:>6} {_cells(m)}")
     if metrics.get("loso"):
-        lines += ["", "Leave one source out (trained without the source, evaluated on all its rows): AUROC"]
+        lines += [
+            "",
+            "Leave one source out (trained without the source and the other sources' near-duplicates of its",
+            "requests, `shared`; evaluated on all its rows): AUROC",
+        ]
         outputs = ("request_harmful", "complied", "harmful_compliance", "risk")
-        lines.append(f"{'source':<24} {'rows':>6} " + " ".join(f"{o[:18]:>18}" for o in outputs))
+        lines.append(f"{'source':<24} {'rows':>6} {'shared':>6} " + " ".join(f"{o[:18]:>18}" for o in outputs))
         for source, row in metrics["loso"].items():
             cells = [row.get(o, {}).get("auroc") for o in outputs]
             shown = " ".join(f"{c:>18.3f}" if c is not None else f"{'-':>18}" for c in cells)
-            lines.append(f"{source:<24} {row['rows']:>6} {shown}")
+            lines.append(f"{source:<24} {row['rows']:>6} {row.get('shared', '-'):>6} {shown}")
     comparison = metrics.get("comparison")
     if comparison:
         auprc = comparison["harmful_compliance_auprc"]
