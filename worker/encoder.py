@@ -9,11 +9,12 @@ same vectors.
 
 Throughput: batches are tokenised by the Rust tokenizer itself (`BatchTokenizer`: it
 releases the GIL and spreads a batch over cores) and padded by NumPy. transformers'
-`__call__` kept about 55 µs per text serial, in Python on one thread, which capped a GPU
-at about 6,000 conv/s whatever its cores (5,050 measured on an H200 against a 44,748
-conv/s forward); what stays serial now is about 9 µs. On CUDA the next batches are tokenised on a thread while
-the GPU runs the current one and copied from pinned memory without blocking; on the CPU the
-tokenizer would only take cores from the forward, so batches run one after the other there.
+`__call__` kept about 55 µs a text serial, in Python on one thread, which capped a GPU at
+about 6,000 conv/s whatever its cores (5,050 measured on an H200 against a 44,748 conv/s
+forward); about 8 µs a text stays serial now. On CUDA the next batches are tokenised on a
+thread while the GPU runs the current one and copied from pinned memory without blocking;
+on the CPU the tokenizer would only take cores from the forward, so batches run one after
+the other there.
 
 `encode_views` reads a conversation as views (`reviews.scoring.text.text_views`): the
 request, the reply (its chunks mean-pooled) and the reply's opening; a conversation's vector
@@ -143,8 +144,9 @@ class BatchTokenizer:
     """`tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")`'s
     `input_ids` and `attention_mask` without transformers' Python wrapper: the Rust tokenizer behind it
     (`encode_batch_fast`: no character offsets, which nothing here reads) returns each text's ids, and
-    NumPy pads them to the batch's longest. The Python left per text is a list of ids (about 3 µs), so
-    more cores tokenise faster; transformers' `__call__` spent about 55 µs per text on one thread."""
+    NumPy pads them to the batch's longest. About 8 µs a text stays serial (measured with 1 and 2 Rust
+    threads), so more cores tokenise faster; transformers' `__call__` kept about 55 µs a text serial. Its
+    settings are fixed here once: transformers sets them on the shared backend at every call."""
 
     def __init__(self, tokenizer: Any) -> None:
         from tokenizers import Tokenizer
