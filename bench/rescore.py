@@ -69,6 +69,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from bench import _encoder_rates as rates
 from bench import _harness
 from bench._harness import admin, bench_env
 from bench.rescore_report import (
@@ -225,46 +226,13 @@ class Bench:
         return len(texts) / (time.perf_counter() - start)
 
     def forward_only(self) -> float:
-        """The model's forward and pooling alone, on batches tokenised and moved to the device beforehand
-        (the same distinct texts, sorted by length and batched as Encoder.encode batches them)."""
-        import torch
-
-        from worker.encoder import embed_tokens
-
+        """The model's forward and pooling alone, on batches tokenised and moved to the device beforehand."""
         if not hasattr(self, "_ready_batches"):
-            self._ready_batches = [
-                {k: v.to(self.encoder.device) for k, v in self.encoder._tokenize(group).items()}
-                for group in self.text_batches()
-            ]
-        self.sync()
-        start = time.perf_counter()
-        with torch.inference_mode():
-            for tokens in self._ready_batches:
-                embed_tokens(self.encoder.model, tokens)
-        self.sync()
-        return len(self.texts) / (time.perf_counter() - start)
-
-    def text_batches(self) -> list[list[str]]:
-        """The distinct texts the encoder reads (requests, reply chunks, openings), sorted by length and batched as
-        Encoder.encode batches them."""
-        from worker.encoder import view_texts
-
-        distinct = sorted(dict.fromkeys(t for v in self.texts for t in view_texts(v)), key=len)
-        return chunks(distinct, self.batch)
+            self._ready_batches = rates.ready_batches(self.encoder, self.texts, self.batch)
+        return rates.forward_only(self.encoder, self.texts, self._ready_batches, self.sync)
 
     def tokenize_only(self, *, transformers: bool = False) -> float:
-        """The tokenizer alone on the forward's batches, as the encoder runs it (`_tokenize`, on one thread); with
-        `transformers`, through transformers' `__call__` as the encoder did before (the baseline)."""
-        from worker.encoder import MAX_TOKENS
-
-        groups = self.text_batches()
-        start = time.perf_counter()
-        for group in groups:
-            if transformers:
-                self.encoder.tokenizer(group, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-            else:
-                self.encoder._tokenize(group)
-        return len(self.texts) / (time.perf_counter() - start)
+        return rates.tokenize_only(self.encoder, self.texts, self.batch, transformers=transformers)
 
     def measurements(self) -> dict[str, Callable[[], float]]:
         named = {
