@@ -30,6 +30,11 @@ Run from the repository root:
     .venv/bin/python bench/quality.py --encode-only   # fill the vector cache and stop
     .venv/bin/python bench/quality.py --no-loso       # skip the leave-one-source-out table
     .venv/bin/python bench/quality.py --cached-only   # only the rows whose texts are cached (says which it left out)
+    .venv/bin/python bench/quality.py --fine-tune     # the same with a fine-tuned encoder (bench/quality_tuned.py)
+
+On a device machine (no Django, no ../shared/data): here `bench/quality.py --export-rows
+var/device/rows.jsonl.gz` and `bench/device_weights.py`; there, carrying `var/device`,
+`PYTHONPATH=var/device python bench/quality.py --rows var/device/rows.jsonl.gz --fine-tune --threads 8`.
 """
 
 from __future__ import annotations
@@ -204,25 +209,40 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (1: on a shared 2-core machine two threads thrash)"
     )
+    parser.add_argument("--export-rows", type=Path, metavar="PATH", help="write the rows read (gzipped) and stop")
+    parser.add_argument("--rows", type=Path, metavar="PATH", help="read the rows from --export-rows' file: no Django")
+    parser.add_argument("--fine-tune", action="store_true", help="fine-tune the encoder first (bench/quality_tuned.py)")
+    parser.add_argument("--ft-set", action="append", default=[], metavar="KEY=VALUE", help="a FineTuneConfig field")
     args = parser.parse_args()
     import torch
 
+    from bench import quality_tuned
+
     torch.set_num_threads(args.threads)
-    if not DATA.is_dir():
-        sys.exit(f"The shared datasets are not at {DATA}.")
-    setup_django()
     started = time.perf_counter()
     chosen = set(args.only.split(",")) if args.only else None
-    rows = load_rows([s for s in SETS if chosen is None or s[2] in chosen])
-    if not args.full:
-        rows = sample(rows)
-    rows, features = encode_rows(rows, cached_only=args.cached_only)
-    if args.encode_only:
-        print(f"total {time.perf_counter() - started:.0f}s")
+    if args.rows:
+        rows = [r for r in quality_tuned.read_rows(args.rows, Row) if chosen is None or r.source in chosen]
+    else:
+        if not DATA.is_dir():
+            sys.exit(f"The shared datasets are not at {DATA}.")
+        setup_django()
+        rows = load_rows([s for s in SETS if chosen is None or s[2] in chosen])
+        rows = rows if args.full else sample(rows)
+    if args.export_rows:
+        quality_tuned.save_rows(rows, args.export_rows)
         return
     from bench.quality_report import report
     from reviews.vocabulary import TAXONOMY
 
+    if args.fine_tune:
+        tuning = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.ft_set)}
+        features = quality_tuned.tuned_features(rows, list(TAXONOMY), tuning)
+    else:
+        rows, features = encode_rows(rows, cached_only=args.cached_only)
+    if args.encode_only:
+        print(f"total {time.perf_counter() - started:.0f}s")
+        return
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     report(
         rows,

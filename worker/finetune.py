@@ -19,17 +19,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reviews.models import Conversation
 from reviews.scoring.text import TextViews, text_views
-from reviews.scoring.training_data import Example
 from worker.encoder import DIM, ENCODER_ID, MAX_TOKENS, Encoder, embed_tokens, load_encoder, pick_device, views_key
 from worker.head import HeadConfig, VerdictHead
 from worker.training import Batch, TargetArrays, TrainConfig, verdict_loss
+
+if TYPE_CHECKING:
+    from reviews.scoring.training_data import Example
 
 
 @dataclass
@@ -100,14 +102,33 @@ def fine_tune_encoder(
     weights: np.ndarray,
     config: FineTuneConfig,
 ) -> FineTuned:
-    device = str(pick_device(config.device))
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    rows = train_rows if config.max_rows is None else rng.permutation(train_rows)[: config.max_rows]
+    """`fine_tune_views` on the stored conversations of the training rows of `examples`."""
+    from reviews.models import Conversation
+
+    rows = _sampled(train_rows, config)
     messages = dict(
         Conversation.objects.filter(pk__in=[examples[i].conversation_id for i in rows]).values_list("pk", "messages")
     )
     views = {int(i): text_views(messages[examples[i].conversation_id]) for i in rows}
+    del val_rows  # the validation rows stay untouched: the head trained after this one calibrates on them
+    return fine_tune_views(views, targets, weights=weights, config=config)
+
+
+def _sampled(train_rows: np.ndarray, config: FineTuneConfig) -> np.ndarray:
+    rng = np.random.default_rng(config.seed)
+    return train_rows if config.max_rows is None else rng.permutation(train_rows)[: config.max_rows]
+
+
+def fine_tune_views(
+    views: dict[int, TextViews], targets: TargetArrays, *, weights: np.ndarray, config: FineTuneConfig
+) -> FineTuned:
+    """The encoder and a verdict head trained together on the rows `views` holds (row index -> its views, indexing
+    `targets` and `weights`; a sample of `max_rows` of them); no database: `bench/quality.py --fine-tune` runs it
+    on rows read from a file."""
+    device = str(pick_device(config.device))
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    rows = _sampled(np.array(sorted(views), dtype=np.int64), config)
     encoder = load_encoder(device, train=True)
     head = VerdictHead(HeadConfig(embed_dim=DIM, n_categories=len(targets.categories), views=3)).to(encoder.device)
     optimizer = torch.optim.AdamW(
@@ -120,7 +141,7 @@ def fine_tune_encoder(
     steps_per_epoch = max(1, math.ceil(len(rows) / config.batch_size))
     total = steps_per_epoch * config.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / max(1, total)))
-    reply = np.zeros(len(examples), dtype=bool)
+    reply = np.zeros(len(weights), dtype=bool)
     for i in rows:
         reply[i] = bool(views[int(i)].reply_chunks)
     pos_weight = torch.ones(len(targets.categories), device=encoder.device)
@@ -144,5 +165,4 @@ def fine_tune_encoder(
             step += 1
     encoder.model.eval()
     state = {k: v.detach().float().cpu() for k, v in encoder.model.state_dict().items()}
-    del val_rows  # the validation rows stay untouched: the head trained after this one calibrates on them
     return FineTuned(encoder_state=state, device=device, steps=step)
