@@ -13,12 +13,15 @@ from typing import Any
 Sync = Callable[[], None]
 
 
+def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
 def text_batches(views: Sequence[Any], batch: int) -> list[list[str]]:
     """The distinct texts the encoder reads (requests, reply chunks, openings), sorted by length, in batches."""
     from worker.encoder import view_texts
 
-    distinct = sorted(dict.fromkeys(t for v in views for t in view_texts(v)), key=len)
-    return [distinct[i : i + batch] for i in range(0, len(distinct), batch)]
+    return chunks(sorted(dict.fromkeys(t for v in views for t in view_texts(v)), key=len), batch)
 
 
 def ready_batches(encoder: Any, views: Sequence[Any], batch: int) -> list[dict[str, Any]]:

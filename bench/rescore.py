@@ -154,10 +154,6 @@ def truncate() -> None:
 # --- The benchmark ------------------------------------------------------------------
 
 
-def chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 @dataclass
 class Bench:
     params: Params
@@ -189,7 +185,7 @@ class Bench:
 
         self.sync()
         start = time.perf_counter()
-        for chunk in chunks(ids, self.batch):
+        for chunk in rates.chunks(ids, self.batch):
             scored = score_conversations(chunk)
             assert scored == len(chunk), f"the task scored {scored} of {len(chunk)}"
         self.sync()
@@ -214,7 +210,7 @@ class Bench:
         """Encoder.encode_views per chunk of `batch` conversations, at batch_size=inner (None: its default, as
         embed calls it)."""
         texts = self.texts if texts is None else texts
-        groups = chunks(texts, self.batch)
+        groups = rates.chunks(texts, self.batch)
         self.sync()
         start = time.perf_counter()
         for group in groups:
@@ -279,7 +275,7 @@ class Bench:
         self.run_task(ids)
         profiler.disable()
         self.verify(ids)
-        print_profile(pstats.Stats(profiler), batches=len(chunks(ids, self.batch)))
+        print_profile(pstats.Stats(profiler), batches=len(rates.chunks(ids, self.batch)))
         stage_clocks(self)
 
 

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bench._encoder_rates import chunks
+
 if TYPE_CHECKING:
     from bench.rescore import Bench
 
@@ -162,14 +164,14 @@ def stage_clocks(bench: Bench) -> None:
         setattr(owner, name, per_model(label, original, spent) if owner is QuerySet else clocked(label, original))
     ids = bench.insert()
     try:
-        for chunk in _chunks(ids, bench.batch):
+        for chunk in chunks(ids, bench.batch):
             clocked("task body (total)", worker.tasks.score_conversations)(chunk)
             bench.sync()
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
     bench.verify(ids)
-    batches = len(_chunks(ids, bench.batch))
+    batches = len(chunks(ids, bench.batch))
     total = sum(spent.get("task body (total)", []))
     encode = sum(spent.get("  Encoder.encode", []))
     print(f"\nwall clock per stage, one task round ({batches} batches, no profiler):")
@@ -178,7 +180,3 @@ def stage_clocks(bench: Bench) -> None:
         print(f"{label:<48} {1000 * sum(values) / batches:>9.1f} {len(values) / batches:>12.1f}")
     print(f"{'task minus Encoder.encode (the overhead)':<48} {1000 * (total - encode) / batches:>9.1f}"
           f"   ({(total - encode) / total:.1%} of the task)")  # fmt: skip
-
-
-def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
