@@ -95,15 +95,15 @@ SETS = [
     ("harmfulqa", "catqa-harmfulqa/harmfulqa.json", "catqa-harmfulqa"),
     ("simplesafetytests", "simplesafetytests/SimpleSafetyTests - test cases.csv", "simplesafetytests"),
 ]
-# A deterministic sample of the biggest files bounds the encoding time on two shared cores (about 20 texts/s); the
-# product's source weights give a source at most 4,000 rows' weight in training anyway. The sample keeps the
-# replies to one request together (hh-rlhf pairs). --full reads everything.
+# A deterministic sample of the biggest files of short user-side texts and one-sided requests bounds the encoding
+# time on two shared cores; the product's source weights give a source at most 4,000 rows' weight in training (and a
+# one-sided one 300) anyway. Sets that label replies (GPTFuzz, ToxiChat, hh-rlhf) are read whole, as `train_model`
+# reads them: they are what the reply outputs learn from. The sample keeps the replies to one request together.
+# --full reads everything.
 SAMPLE = {  # path prefix under ../shared/data: rows kept
     "edos-sexism/": 2000,
     "stormfront-hate/": 2000,
     "hatemoji/": 2000,
-    "hh-rlhf/": 2000,
-    "toxichat-baheti/": 2000,
     "coconot/coconot_pref.jsonl": 300,
     "aart-adversarial/": 1500,
     "catqa-harmfulqa/harmfulqa.json": 1000,

@@ -189,6 +189,19 @@ def _xstest_prompts(bench: Bench, features: np.ndarray, everything: np.ndarray) 
                 f"(target <= 10%: {'met' if flagged <= 0.10 else 'NOT met'}); unsafe prompts flagged {caught:.1%}, "
                 f"safe vs unsafe AUROC {_fmt(auroc)}"
             )
+        _by_type([bench.rows[i] for i in prompts], prediction.risk)
+
+
+def _by_type(rows: list[Any], risk: np.ndarray) -> None:
+    """XSTest's prompt types (homonyms, safe targets, … and their unsafe contrasts): which look-alikes are flagged."""
+    types: dict[str, list[float]] = {}
+    for row, value in zip(rows, risk, strict=True):
+        types.setdefault(str(row.metadata.get("xstest_type", "?")), []).append(float(value))
+    cells = [
+        f"{name} {np.mean(np.array(values) >= ISSUE_THRESHOLD):.0%}"
+        for name, values in sorted(types.items(), key=lambda item: (item[0].startswith("contrast"), item[0]))
+    ]
+    print(f"  flagged at risk >= {ISSUE_THRESHOLD} by XSTest type: " + ", ".join(cells))
 
 
 def report(
