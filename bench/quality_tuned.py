@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ def tuned_features(rows: list[Any], categories: list[str], overrides: dict[str, 
     from worker.targets import TargetArrays
     from worker.training import TrainConfig, training_weights
 
-    config = FineTuneConfig(**overrides)
+    config = replace(FineTuneConfig.for_device(overrides.get("device")), **overrides)  # a CPU gets its sample
     targets = TargetArrays.build([r.targets for r in rows], categories)
     weights = training_weights([r.source for r in rows], targets, TrainConfig())
     views = [text_views(r.messages) for r in rows]

@@ -59,10 +59,11 @@ def train_model(
     promote: bool = False,
     fine_tune: bool | None = None,
     loso: bool = True,
+    fine_tune_rows: int | None = None,
 ) -> int:
     """Train a new model version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
     With `promote` (the demo's first model) it becomes the active model at once. `fine_tune` None: fine-tune
-    the encoder where this worker has CUDA."""
+    the encoder where this worker has CUDA; `fine_tune_rows`: on a sample of that many conversations."""
     from reviews.models import Dataset
     from reviews.scoring.model_registry import model_promote
     from worker.encoder import pick_device
@@ -71,7 +72,13 @@ def train_model(
     dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
     if fine_tune is None:
         fine_tune = pick_device().type == "cuda"
-    model = model_train(include_imported=include_imported, dataset=dataset, fine_tune=fine_tune, loso=loso)
+    model = model_train(
+        include_imported=include_imported,
+        dataset=dataset,
+        fine_tune=fine_tune,
+        fine_tune_rows=fine_tune_rows,
+        loso=loso,
+    )
     if promote:
         model_promote(model=model, force=True)
     return model.version

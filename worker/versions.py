@@ -92,9 +92,12 @@ def model_train(
     dataset: Dataset | None = None,
     fine_tune: bool = False,
     fine_tune_config: FineTuneConfig | None = None,
+    fine_tune_rows: int | None = None,
     loso: bool = True,
 ) -> ScoringModel:
-    """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`."""
+    """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`.
+    Fine-tuning uses `fine_tune_config`, else this device's (`FineTuneConfig.for_device`, `fine_tune_rows` the
+    sample's size)."""
     config = config or TrainConfig()
     decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
     examples = training_examples(include_imported=include_imported, decision_ids=decision_ids, dataset=dataset)
@@ -104,7 +107,7 @@ def model_train(
     model = _allocate_version(categories, views_key())
     model.training_dataset = dataset
     try:
-        tuning = (fine_tune_config or FineTuneConfig()) if fine_tune else None
+        tuning = (fine_tune_config or FineTuneConfig.for_device(max_rows=fine_tune_rows)) if fine_tune else None
         _train_into(model, examples, categories, config, fine_tune=tuning, loso=loso)
         model.status = ModelStatus.READY
     except Exception as exc:

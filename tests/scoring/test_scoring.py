@@ -301,3 +301,33 @@ def test_fine_tuning_makes_a_new_encoder_version_that_scores_on_the_cpu(labeled,
 
     backlog = promote(model)
     assert Score.objects.filter(producer=f"model-v{model.version}").count() == len(backlog) > 0
+
+
+def test_fine_tuning_on_a_cpu_trains_on_a_sample_two_cores_can_finish():
+    full, cpu = FineTuneConfig.for_device("cuda"), FineTuneConfig.for_device("cpu")
+
+    assert (full.max_rows, full.epochs, full.max_tokens, full.max_chunks) == (None, 3, 256, 2)
+    assert (cpu.max_rows, cpu.epochs, cpu.max_tokens, cpu.max_chunks) == (6000, 2, 128, 1)
+    assert FineTuneConfig.for_device("cpu", max_rows=500).max_rows == 500
+    assert FineTuneConfig.for_device("cuda", max_rows=500).max_tokens == 256
+
+
+@pytest.mark.parametrize("here", [True, False], ids=["here", "queued"])
+def test_train_model_fine_tunes_on_the_sample_size_asked_for(labeled, settings, here):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # queued: the task runs in-process on the arguments the command sends
+    out = StringIO()
+    call_command(
+        "train_model", *(["--here"] if here else []), "--fine-tune", "--fine-tune-rows", "12", "--no-loso", stdout=out
+    )
+
+    model = ScoringModel.objects.get(status="ready")
+    assert model.model_args["fine_tune"]["max_rows"] == 12 and model.model_args["fine_tune"]["max_tokens"] == 128
+    assert model.encoder == views_key(f"{ENCODER_ID}+ft-v{model.version}")
+    assert f"Scoring model v{model.version} is ready" in out.getvalue() if here else "queued" in out.getvalue()
+
+
+@pytest.mark.parametrize("rows", ["0", "-5", "many"])
+def test_train_model_refuses_a_sample_that_is_not_a_positive_count(labeled, rows):
+    with pytest.raises(CommandError, match="--fine-tune-rows: expected a whole number of conversations"):
+        call_command("train_model", "--here", "--fine-tune", "--fine-tune-rows", rows)
+    assert not ScoringModel.objects.exists()

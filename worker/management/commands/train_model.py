@@ -1,4 +1,4 @@
-from argparse import BooleanOptionalAction
+from argparse import ArgumentTypeError, BooleanOptionalAction
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -6,6 +6,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from reviews.models import Dataset
 from reviews.scoring.training_data import DatasetUnusable, snapshot_decision_ids
 from reviews.taskqueue import TRAIN_QUEUE, TRAIN_TASK, enqueue
+
+
+def positive_int(text: str) -> int:
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise ArgumentTypeError(f"expected a whole number of conversations, 1 or more; got {text!r}")
+    return value
 
 
 class Command(BaseCommand):
@@ -22,6 +29,12 @@ class Command(BaseCommand):
             help="Train the encoder end to end too (default: on where the worker has CUDA, off on a CPU).",
         )
         parser.add_argument(
+            "--fine-tune-rows",
+            type=positive_int,
+            metavar="N",
+            help="Fine-tune on a random sample of N training conversations (default: all on CUDA, 6,000 on a CPU).",
+        )
+        parser.add_argument(
             "--no-loso", action="store_true", help="Skip the leave-one-source-out figures (one extra head per source)."
         )
 
@@ -32,6 +45,7 @@ class Command(BaseCommand):
         here: bool,
         dataset: int | None,
         fine_tune: bool | None,
+        fine_tune_rows: int | None,
         no_loso: bool,
         **options: Any,
     ) -> None:
@@ -51,13 +65,19 @@ class Command(BaseCommand):
                 fine_tune = pick_device().type == "cuda"
             try:
                 model = model_train(
-                    include_imported=not exclude_imported, dataset=snapshot, fine_tune=fine_tune, loso=not no_loso
+                    include_imported=not exclude_imported,
+                    dataset=snapshot,
+                    fine_tune=fine_tune,
+                    fine_tune_rows=fine_tune_rows,
+                    loso=not no_loso,
                 )
             except NotEnoughLabels as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(model_report(model))
             return
-        enqueue(TRAIN_TASK, dataset, not exclude_imported, False, fine_tune, not no_loso, queue=TRAIN_QUEUE)
+        enqueue(
+            TRAIN_TASK, dataset, not exclude_imported, False, fine_tune, not no_loso, fine_tune_rows, queue=TRAIN_QUEUE
+        )
         self.stdout.write("Training queued on the score worker; the new version appears in status 'ready'.")
 
 
