@@ -66,12 +66,9 @@ def train_model(
     the encoder where this worker has CUDA; `fine_tune_rows`: on a sample of that many conversations."""
     from reviews.models import Dataset
     from reviews.scoring.model_registry import model_promote
-    from worker.encoder import pick_device
     from worker.versions import model_train
 
     dataset = Dataset.objects.get(pk=dataset_id) if dataset_id is not None else None
-    if fine_tune is None:
-        fine_tune = pick_device().type == "cuda"
     model = model_train(
         include_imported=include_imported,
         dataset=dataset,

@@ -20,7 +20,7 @@ from reviews.scoring.training_data import (
     snapshot_decision_ids,
     training_examples,
 )
-from worker.encoder import views_key
+from worker.encoder import pick_device, views_key
 from worker.finetune import FineTuneConfig
 from worker.head import checkpoint_dumps
 from worker.scoring import LoadedModel, active_model, embed, score_outputs
@@ -90,14 +90,14 @@ def model_train(
     include_imported: bool = True,
     config: TrainConfig | None = None,
     dataset: Dataset | None = None,
-    fine_tune: bool = False,
+    fine_tune: bool | None = False,
     fine_tune_config: FineTuneConfig | None = None,
     fine_tune_rows: int | None = None,
     loso: bool = True,
 ) -> ScoringModel:
     """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`.
-    Fine-tuning uses `fine_tune_config`, else this device's (`FineTuneConfig.for_device`, `fine_tune_rows` the
-    sample's size)."""
+    `fine_tune` None: fine-tune where this process has CUDA. Fine-tuning uses `fine_tune_config`, else this
+    device's (`FineTuneConfig.for_device`, `fine_tune_rows` the sample's size)."""
     config = config or TrainConfig()
     decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
     examples = training_examples(include_imported=include_imported, decision_ids=decision_ids, dataset=dataset)
@@ -106,6 +106,8 @@ def model_train(
     categories = category_names()
     model = _allocate_version(categories, views_key())
     model.training_dataset = dataset
+    if fine_tune is None:
+        fine_tune = pick_device().type == "cuda"
     try:
         tuning = (fine_tune_config or FineTuneConfig.for_device(max_rows=fine_tune_rows)) if fine_tune else None
         _train_into(model, examples, categories, config, fine_tune=tuning, loso=loso)

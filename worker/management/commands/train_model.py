@@ -58,11 +58,8 @@ class Command(BaseCommand):
             except DatasetUnusable as exc:
                 raise CommandError(str(exc)) from exc
         if here:
-            from worker.encoder import pick_device
             from worker.versions import NotEnoughLabels, model_train
 
-            if fine_tune is None:
-                fine_tune = pick_device().type == "cuda"
             try:
                 model = model_train(
                     include_imported=not exclude_imported,
