@@ -74,7 +74,7 @@ class Watch:
         self.expected_status: dict[str, int] = {}
         page.on("console", lambda m: self._console(page, m))
         page.on("pageerror", lambda e: self._add(page, f"exception: {e}"))
-        page.on("requestfailed", lambda r: self._add(page, f"failed: {r.url} {r.failure}"))
+        page.on("requestfailed", lambda r: self._failed(page, r))
         page.on("response", self._response)
         self.page = page
 
@@ -84,6 +84,10 @@ class Watch:
         if message.type != "error" or (expected and f"status of {expected}" in message.text):
             return  # Chromium logs the page's own (expected) 403 as a failed resource
         self._add(page, f"console: {message.text}")
+
+    def _failed(self, page: Any, request: Any) -> None:
+        if request.failure != "net::ERR_ABORTED":  # cancelled by the browser as the page navigated on: no fault
+            self._add(page, f"failed: {request.url} {request.failure}")
 
     def _add(self, page: Any, text: str) -> None:
         self.problems.append(f"{page.url}: {text}")
