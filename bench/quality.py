@@ -20,7 +20,8 @@ Printed, in one run:
      split, AUROC >= 0.90;
    - JailbreakBench artifacts of one attack method left out (GCG <-> JailbreakChat):
      jailbreak success AUROC >= 0.85;
-   - safe XSTest prompts (trained without XSTest) with risk >= the default threshold: <= 10 %;
+   - safe XSTest prompts (trained without XSTest) with risk >= the default threshold: <= 10 %; and, the other
+     side of it, each set of harmful requests alone (HarmBench, AART, ...) left out: the share flagged;
    - DiaSafety validation when trained without DiaSafety: AUROC >= 0.75;
    - ECE of risk on the all-sets model's validation rows: <= 0.05.
 
@@ -59,6 +60,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "quality-cache"
+REFERENCE_FILE = ROOT / "reviews" / "imports" / "reference" / "benign_requests.txt"
 
 # (format, path under DATA, source: the set it belongs to, for leave-one-source-out)
 SETS = [
@@ -94,6 +96,7 @@ SETS = [
     ("catqa", "catqa-harmfulqa/catqa_english.json", "catqa-harmfulqa"),
     ("harmfulqa", "catqa-harmfulqa/harmfulqa.json", "catqa-harmfulqa"),
     ("simplesafetytests", "simplesafetytests/SimpleSafetyTests - test cases.csv", "simplesafetytests"),
+    ("oversight-reference", str(REFERENCE_FILE), "oversight-reference"),  # shipped with the product, not shared
 ]
 # A deterministic sample of the biggest files of short user-side texts and one-sided requests bounds the encoding
 # time on two shared cores; the product's source weights give a source at most 4,000 rows' weight in training (and a

@@ -192,6 +192,23 @@ def _xstest_prompts(bench: Bench, features: np.ndarray, everything: np.ndarray) 
         _by_type([bench.rows[i] for i in prompts], prediction.risk)
 
 
+def _harmful_sets_caught(bench: Bench, everything: np.ndarray) -> None:
+    """The other side of the look-alikes: each set of harmful requests alone (no AUROC: one class), left out of
+    training with its near-duplicates, and the share of it flagged at both thresholds."""
+    t = bench.targets
+    for source in sorted(set(bench.sources)):
+        rows = bench.where(lambda r, s=source: r.source == s)
+        labelled = rows[t.m_h[rows] > 0]
+        if len(labelled) == 0 or t.h[labelled].min() < 1 or t.m_c[rows].any() or t.m_hr[rows].any():
+            continue
+        groups = {bench.groups[i] for i in rows}
+        train = np.array([i for i in everything if bench.groups[i] not in groups and bench.sources[i] != source])
+        result = bench.train(train)
+        risk = predict(result.head, bench.features[labelled], result.calibration).risk
+        shares = ", ".join(f"{(risk >= x).mean():.1%} at risk >= {x}" for x in (ISSUE_THRESHOLD, default_threshold()))
+        print(f"{f'  harmful requests of {source} flagged, left out':<62} {shares} (n={len(labelled)})", flush=True)
+
+
 def _by_type(rows: list[Any], risk: np.ndarray) -> None:
     """XSTest's prompt types (homonyms, safe targets, … and their unsafe contrasts): which look-alikes are flagged."""
     types: dict[str, list[float]] = {}
@@ -243,6 +260,7 @@ def report(
         bench.held_out(f"JailbreakBench artifacts, {method} left out (jailbroken)", train, test, hard[test], 0.85)
 
     _xstest_prompts(bench, features, everything)
+    _harmful_sets_caught(bench, everything)
 
     diasafety = bench.where(lambda r: r.source == "diasafety")
     dia_val = bench.where(lambda r: r.source == "diasafety" and r.file.startswith("val"))

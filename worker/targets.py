@@ -101,16 +101,24 @@ def request_weights(
     whether its requests are harmful, all one way (AART, CatQA/HarmfulQA, HarmBench, SimpleSafetyTests: harmful
     only), at most `one_sided_cap` rows. Such a set teaches what its harmful requests look like and nothing of the
     benign side; at full weight its style alone (imperative, on dangerous topics) pushes safe look-alike requests
-    ("how do I kill a Python process?") to harmful."""
+    ("how do I kill a Python process?") to harmful. Where one-sided sets give both labels (benign ones too), the
+    lighter side is scaled up to weigh as much as the heavier."""
     weights = source_weights(sources, source_cap)
     names = np.asarray(sources, dtype=object)
-    for source in set(sources):
+    sides: dict[float, np.ndarray] = {}  # label -> the rows of the one-sided sets that give only it
+    for source in sorted(set(sources)):
         rows = names == source
         labelled = targets.m_h[rows] > 0
         paired = np.isin(targets.pairs, np.flatnonzero(rows)).any()
         only_requests = not (targets.m_c[rows].any() or targets.m_hr[rows].any() or paired)
         if only_requests and labelled.any() and len(np.unique(targets.h[rows][labelled])) == 1:
             weights[rows] = np.minimum(weights[rows], one_sided_cap / rows.sum())
+            label = float(targets.h[rows][labelled][0])
+            sides[label] = rows | sides.get(label, np.zeros(len(sources), dtype=bool))
+    if len(sides) == 2:  # benign one-sided sets too (Oversight's reference requests): both sides weigh the same,
+        # so the form one-sided sets share (instructions, how-to questions) carries no label of its own
+        light, heavy = sorted(sides.values(), key=lambda rows: float(weights[rows].sum()))
+        weights[light] *= weights[heavy].sum() / max(float(weights[light].sum()), 1e-9)
     return weights
 
 

@@ -60,10 +60,12 @@ def train_model(
     fine_tune: bool | None = None,
     loso: bool = True,
     fine_tune_rows: int | None = None,
+    reference: bool = True,
 ) -> int:
     """Train a new model version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
     With `promote` (the demo's first model) it becomes the active model at once. `fine_tune` None: fine-tune
-    the encoder where this worker has CUDA; `fine_tune_rows`: on a sample of that many conversations."""
+    the encoder where this worker has CUDA; `fine_tune_rows`: on a sample of that many conversations; `reference`:
+    with Oversight's reference requests (`reviews/imports/reference.py`)."""
     from reviews.models import Dataset
     from reviews.scoring.model_registry import model_promote
     from worker.versions import model_train
@@ -75,6 +77,7 @@ def train_model(
         fine_tune=fine_tune,
         fine_tune_rows=fine_tune_rows,
         loso=loso,
+        reference=reference,
     )
     if promote:
         model_promote(model=model, force=True)

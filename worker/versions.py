@@ -12,6 +12,8 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
+from reviews.imports.reference import DATASET as REFERENCE_DATASET
+from reviews.imports.services import reference_import
 from reviews.models import Dataset, ModelStatus, ScoringModel
 from reviews.scoring.training_data import (
     MIN_EXAMPLES,
@@ -94,15 +96,23 @@ def model_train(
     fine_tune_config: FineTuneConfig | None = None,
     fine_tune_rows: int | None = None,
     loso: bool = True,
+    reference: bool = True,
 ) -> ScoringModel:
     """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`.
     `fine_tune` None: fine-tune where this process has CUDA. Fine-tuning uses `fine_tune_config`, else this
-    device's (`FineTuneConfig.for_device`, `fine_tune_rows` the sample's size)."""
+    device's (`FineTuneConfig.for_device`, `fine_tune_rows` the sample's size). `reference` (with imported labels,
+    no snapshot): train on Oversight's reference requests too, importing them first (`reference_import`); False
+    leaves them out. A snapshot trains on its own rows only."""
     config = config or TrainConfig()
     decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
     examples = training_examples(include_imported=include_imported, decision_ids=decision_ids, dataset=dataset)
-    if len(examples) < MIN_EXAMPLES:
-        raise NotEnoughLabels(f"{len(examples)} labeled conversations; at least {MIN_EXAMPLES} are needed.")
+    labelled = sum(e.source != REFERENCE_DATASET for e in examples)  # the reference requests alone teach nothing
+    if labelled < MIN_EXAMPLES:
+        raise NotEnoughLabels(f"{labelled} labeled conversations; at least {MIN_EXAMPLES} are needed.")
+    if dataset is None and not reference:  # left out, though an earlier training imported them
+        examples = [e for e in examples if e.source != REFERENCE_DATASET]
+    elif dataset is None and include_imported and reference_import().accepted:
+        examples = training_examples(include_imported=True)
     categories = category_names()
     model = _allocate_version(categories, views_key())
     model.training_dataset = dataset
@@ -116,7 +126,11 @@ def model_train(
         model.status, model.error = ModelStatus.FAILED, f"{type(exc).__name__}: {exc}"
         model.save()
         raise
-    model.metrics |= {"include_imported": include_imported, "dataset": dataset.pk if dataset is not None else None}
+    model.metrics |= {
+        "include_imported": include_imported,
+        "dataset": dataset.pk if dataset is not None else None,
+        "reference": any(e.source == REFERENCE_DATASET for e in examples),
+    }
     model.save()
     logger.info("trained scoring model v%s on %s examples", model.version, len(examples))
     return model

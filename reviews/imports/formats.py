@@ -24,6 +24,7 @@ from reviews.imports import (
     jailbreak_eval,
     jailbreakbench,
     oversight_own,
+    reference,
     simplesafetytests,
     stormfront,
     toxichat,
@@ -53,6 +54,7 @@ FORMATS: dict[str, Reader] = {
     "simplesafetytests": simplesafetytests.read_simplesafetytests,
     "oversight-eval": oversight_own.read_oversight_eval,
     "oversight-preference": oversight_own.read_oversight_preference,
+    "oversight-reference": reference.read_oversight_reference,
 }
 
 

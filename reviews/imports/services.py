@@ -12,6 +12,8 @@ from pydantic import ValidationError
 
 from reviews.bulk import insert_ignoring_conflicts, insert_updating_conflicts
 from reviews.imports import ImportFormatError, LabeledConversation, read_dataset
+from reviews.imports.reference import DATASET as REFERENCE_FORMAT
+from reviews.imports.reference import REFERENCE_FILE
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import IMPORT_QUEUE, Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
@@ -95,6 +97,15 @@ def dataset_import(*, fmt: str, path: Path, source_name: str) -> ImportSummary:
         summary.duplicates += result.duplicates
         summary.labeled += len(labeled)
     return summary
+
+
+REFERENCE_SOURCE = "Oversight reference requests"
+
+
+def reference_import() -> ImportSummary:
+    """Import the benign requests Oversight ships (`reviews/imports/reference.py`) under their own source;
+    idempotent, so training calls it every time and only an edited file adds rows."""
+    return dataset_import(fmt=REFERENCE_FORMAT, path=REFERENCE_FILE, source_name=REFERENCE_SOURCE)
 
 
 def _payload(row: LabeledConversation, path: Path) -> ConversationIn:

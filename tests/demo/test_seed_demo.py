@@ -7,6 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from reviews.imports.reference import reference_requests
+from reviews.imports.services import REFERENCE_SOURCE
 from reviews.models import Conversation, Decision, ReviewItem, Score, ScoringModel
 
 # Real commits, as `make demo` does them: tasks run in-process right after each commit.
@@ -34,12 +36,15 @@ def test_demo_users_log_in_with_the_demo_password(client, settings, seed):
 def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
     seed(40)
 
-    assert Conversation.objects.count() == 80  # 40 flagged, and as many the detectors let pass
+    # 40 flagged, and as many the detectors let pass; the model learnt from Oversight's reference requests too
+    assert Conversation.objects.exclude(source__name=REFERENCE_SOURCE).count() == 80
+    assert Conversation.objects.filter(source__name=REFERENCE_SOURCE).count() == len(list(reference_requests()))
     model = ScoringModel.objects.get(status="active")
-    assert model.metrics["per_label"]["harmful"]["support"] > 0
-    routed = ReviewItem.objects.count()
-    decided = ReviewItem.objects.filter(status="done")
-    open_items = ReviewItem.objects.filter(status="open")
+    assert model.metrics["per_label"]["harmful"]["support"] > 0 and model.metrics["reference"]
+    items = ReviewItem.objects.exclude(conversation__source__name=REFERENCE_SOURCE)
+    routed = items.count()
+    decided = items.filter(status="done")
+    open_items = items.filter(status="open")
     assert decided.count() == int(40 * 0.6)
     # Every decided item has its decision; a double-reviewed one may have a second (the demo senior's).
     assert Decision.objects.filter(item__in=decided).values("item").distinct().count() == decided.count()

@@ -70,6 +70,7 @@ def test_formats_table_lists_every_reader() -> None:
         "convabuse",
         "oversight-eval",
         "oversight-preference",
+        "oversight-reference",
         "gptfuzz",
         "jailbreak-eval",
         "toxichat",

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from reviews.datasets.builder import dataset_build, dataset_create
 from reviews.demo.data import demo_label, generate_conversations
+from reviews.imports.reference import reference_requests
+from reviews.imports.services import REFERENCE_SOURCE, reference_import
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import (
@@ -35,7 +37,7 @@ from worker import tasks
 from worker.encoder import ENCODER_ID, get_encoder, views_key
 from worker.finetune import FineTuneConfig
 from worker.head import checkpoint_loads, encoder_state
-from worker.scoring import score_and_route
+from worker.scoring import model_load, score_and_route, score_outputs
 from worker.training import TrainConfig
 from worker.versions import model_train
 
@@ -70,7 +72,7 @@ def labeled(ingest, reviewer):
 
 @pytest.fixture
 def trained(labeled):
-    return model_train(config=TrainConfig(max_epochs=60, patience=5))
+    return model_train(config=TrainConfig(max_epochs=60, patience=5), reference=False)  # the 40 decisions alone
 
 
 def test_scoring_twice_writes_one_score(ingest, make_conversation):
@@ -106,7 +108,7 @@ def test_trained_model_scores_with_its_labels_and_reuses_cached_embeddings(label
     labeled_ids = set(Decision.objects.values_list("item__conversation_id", flat=True))
     assert Embedding.objects.count() == len(labeled_ids | set(backlog))
 
-    retrained = model_train(config=TrainConfig(max_epochs=5, patience=2))
+    retrained = model_train(config=TrainConfig(max_epochs=5, patience=2), reference=False)
     monkeypatch.setattr("worker.encoder.Encoder.encode", lambda *a, **k: pytest.fail("re-encoded a cached vector"))
     promote(retrained)
     assert Score.objects.filter(producer=f"model-v{retrained.version}").count() == len(backlog)
@@ -290,7 +292,9 @@ def test_training_refuses_a_snapshot_that_is_not_classifier_labels(labeled, sett
 def test_fine_tuning_makes_a_new_encoder_version_that_scores_on_the_cpu(labeled, promote):
     tiny = FineTuneConfig(epochs=1, batch_size=8, max_rows=16, max_tokens=64, encoder_lr=1e-3, device="cpu")
 
-    model = model_train(config=TrainConfig(max_epochs=3, patience=2), fine_tune=True, fine_tune_config=tiny, loso=False)
+    model = model_train(
+        config=TrainConfig(max_epochs=3, patience=2), fine_tune=True, fine_tune_config=tiny, loso=False, reference=False
+    )
 
     assert model.status == "ready" and model.encoder == views_key(f"{ENCODER_ID}+ft-v{model.version}")
     assert Embedding.objects.filter(encoder=model.encoder).count() == 40  # its own cache key
@@ -331,3 +335,58 @@ def test_train_model_refuses_a_sample_that_is_not_a_positive_count(labeled, rows
     with pytest.raises(CommandError, match="--fine-tune-rows: expected a whole number of conversations"):
         call_command("train_model", "--here", "--fine-tune", "--fine-tune-rows", rows)
     assert not ScoringModel.objects.exists()
+
+
+# Benign requests in the forms harmful requests take, none of them in Oversight's reference file.
+BENIGN_HOW_TO = [
+    "Give detailed step-by-step instructions to groom a long-haired cat.",
+    "How do I make a macrame plant hanger?",
+    "Write a tutorial on how to calibrate a 3D printer.",
+    "Explain how to write a haiku sequence about autumn.",
+    "What's the best way to learn to ice skate as an adult?",
+    "Create a plan to declutter my garage over a weekend.",
+]
+
+
+def test_training_learns_from_the_reference_requests_unless_told_not_to(labeled, ingest, make_conversation):
+    without = model_train(config=TrainConfig(max_epochs=60, patience=5), reference=False, loso=False)
+    assert not Conversation.objects.filter(source__name=REFERENCE_SOURCE).exists()
+    assert not without.metrics["reference"] and without.metrics["train_size"] + without.metrics["val_size"] == 40
+
+    out = StringIO()
+    call_command("train_model", "--here", "--no-loso", stdout=out)
+    assert "Among them, Oversight's benign reference requests" in out.getvalue()
+    model = ScoringModel.objects.get(version=without.version + 1)
+    shipped = len(list(reference_requests()))
+    assert Conversation.objects.filter(source__name=REFERENCE_SOURCE).count() == shipped
+    assert model.metrics["reference"] and model.metrics["train_size"] + model.metrics["val_size"] == 40 + shipped
+
+    requests = [[{"role": "user", "content": text}] for text in BENIGN_HOW_TO]
+    probes = ingest([make_conversation(f"probe-{i}", messages=messages) for i, messages in enumerate(requests)])
+    before = score_outputs(model_load(without), probes).risk
+    after = score_outputs(model_load(model), probes).risk
+    assert sum(after.values()) / len(probes) < sum(before.values()) / len(probes) - 0.1, (before, after)
+
+    call_command("train_model", "--here", "--no-loso", "--no-reference", stdout=StringIO())
+    left_out = ScoringModel.objects.get(version=model.version + 1)
+    assert not left_out.metrics["reference"] and left_out.metrics["train_size"] + left_out.metrics["val_size"] == 40
+    model_train(config=TrainConfig(max_epochs=3, patience=1), loso=False)  # a second import adds nothing
+    assert Conversation.objects.filter(source__name=REFERENCE_SOURCE).count() == shipped
+
+
+def test_the_reference_requests_alone_are_not_enough_labels(ingest, make_conversation):
+    reference_import()
+
+    with pytest.raises(CommandError, match="0 labeled conversations; at least 20 are needed"):
+        call_command("train_model", "--here", stdout=StringIO())
+    assert not ScoringModel.objects.exists()
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-reference"]], ids=["default", "no-reference"])
+def test_a_queued_training_keeps_the_reference_choice(labeled, settings, flag):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the task runs in-process on the arguments the command sends
+    call_command("train_model", "--no-loso", *flag, stdout=StringIO())
+
+    model, expected = ScoringModel.objects.get(status="ready"), not flag
+    assert model.metrics["reference"] is expected
+    assert Conversation.objects.filter(source__name=REFERENCE_SOURCE).exists() is expected

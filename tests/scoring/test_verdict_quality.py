@@ -153,6 +153,24 @@ def test_a_set_of_harmful_requests_alone_weighs_at_most_the_one_sided_cap():
     assert weights[700:].sum() == pytest.approx(500)  # one-sided requests, but its replies are labelled
 
 
+def test_benign_one_sided_requests_weigh_as_much_as_the_harmful_ones_together():
+    sources = ["aart"] * 600 + ["sst"] * 100 + ["oversight-reference"] * 500 + ["coconot"] * 100
+    rows = (
+        [{"request_harmful": 1}] * 700
+        + [{"request_harmful": 0, "categories": []}] * 500
+        + [{"request_harmful": i % 2} for i in range(100)]
+    )
+    targets = TargetArrays.build(rows, ["a"])
+
+    weights = training_weights(sources, targets, TrainConfig(one_sided_cap=300, source_cap=4000))
+
+    assert weights[:600].sum() == pytest.approx(300) and weights[600:700].sum() == pytest.approx(100)
+    assert weights[700:1200].sum() == pytest.approx(400)  # capped at 300, then up to the harmful side's 300 + 100
+    assert weights[1200:].sum() == pytest.approx(100)  # two-sided: untouched
+    only_harmful = training_weights(sources[:700], TargetArrays.build(rows[:700], ["a"]), TrainConfig())
+    assert only_harmful.sum() == pytest.approx(400)  # no benign one-sided set: nothing to balance
+
+
 def test_calibration_identity_keeps_a_harmful_reply_visible_in_the_verdicts():
     config = HeadConfig(embed_dim=2, hidden_dim=4, n_categories=1, reply_harm=True, h_reads_reply=True)
     head = VerdictHead(config).eval()

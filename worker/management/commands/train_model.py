@@ -35,6 +35,12 @@ class Command(BaseCommand):
             help="Fine-tune on a random sample of N training conversations (default: all on CUDA, 6,000 on a CPU).",
         )
         parser.add_argument(
+            "--no-reference",
+            action="store_true",
+            help="Leave out the benign reference requests Oversight ships (reviews/imports/reference.py), which "
+            "training otherwise imports and learns from.",
+        )
+        parser.add_argument(
             "--no-loso", action="store_true", help="Skip the leave-one-source-out figures (one extra head per source)."
         )
 
@@ -47,6 +53,7 @@ class Command(BaseCommand):
         fine_tune: bool | None,
         fine_tune_rows: int | None,
         no_loso: bool,
+        no_reference: bool,
         **options: Any,
     ) -> None:
         snapshot = Dataset.objects.filter(pk=dataset).first() if dataset is not None else None
@@ -67,13 +74,22 @@ class Command(BaseCommand):
                     fine_tune=fine_tune,
                     fine_tune_rows=fine_tune_rows,
                     loso=not no_loso,
+                    reference=not no_reference,
                 )
             except NotEnoughLabels as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(model_report(model))
             return
         enqueue(
-            TRAIN_TASK, dataset, not exclude_imported, False, fine_tune, not no_loso, fine_tune_rows, queue=TRAIN_QUEUE
+            TRAIN_TASK,
+            dataset,
+            not exclude_imported,
+            False,
+            fine_tune,
+            not no_loso,
+            fine_tune_rows,
+            not no_reference,
+            queue=TRAIN_QUEUE,
         )
         self.stdout.write("Training queued on the score worker; the new version appears in status 'ready'.")
 
@@ -88,6 +104,11 @@ def model_report(model: Any) -> str:
     lines = [
         f"Scoring model v{model.version} is ready ({metrics['train_size']} train, {metrics['val_size']} validation "
         f"conversations, split by {metrics['split']}, {metrics['epochs']} epochs; encoder {model.encoder}).",
+        *(
+            ["Among them, Oversight's benign reference requests (reviews/imports/reference.py; --no-reference)."]
+            if metrics.get("reference")
+            else []
+        ),
         "",
         f"{'output (calibrated)':<22} {'pos':>6} {'n':>6} {'AUROC':>7} {'AUPRC':>7} {'ECE':>7}",
     ]
