@@ -22,6 +22,7 @@ from worker.training import (
     label_metrics,
     leave_one_source_out,
     loso_config,
+    one_sided_label,
     predict,
     train_verdict_head,
     training_weights,
@@ -195,12 +196,12 @@ def _xstest_prompts(bench: Bench, features: np.ndarray, everything: np.ndarray) 
 def _harmful_sets_caught(bench: Bench, everything: np.ndarray) -> None:
     """The other side of the look-alikes: each set of harmful requests alone (no AUROC: one class), left out of
     training with its near-duplicates, and the share of it flagged at both thresholds."""
-    t = bench.targets
+    names = np.asarray(bench.sources, dtype=object)
     for source in sorted(set(bench.sources)):
-        rows = bench.where(lambda r, s=source: r.source == s)
-        labelled = rows[t.m_h[rows] > 0]
-        if len(labelled) == 0 or t.h[labelled].min() < 1 or t.m_c[rows].any() or t.m_hr[rows].any():
+        if one_sided_label(bench.targets, names == source) != 1:
             continue
+        rows = bench.where(lambda r, s=source: r.source == s)
+        labelled = rows[bench.targets.m_h[rows] > 0]
         groups = {bench.groups[i] for i in rows}
         train = np.array([i for i in everything if bench.groups[i] not in groups and bench.sources[i] != source])
         result = bench.train(train)

@@ -17,3 +17,7 @@ TAXONOMY = (
 VERDICTS = ("harmful_compliance", "appropriate_refusal", "over_refusal", "appropriate_help")
 FAILURE_VERDICTS = frozenset({"harmful_compliance", "over_refusal"})
 HARMFUL_REQUEST_VERDICTS = frozenset({"harmful_compliance", "appropriate_refusal"})
+
+# The `dataset` of Oversight's reference requests (reviews/imports/reference.py): imported and trained on, never
+# counted as a deployment's own labels (reviews/scoring/training_data.py).
+REFERENCE_DATASET = "oversight-reference"

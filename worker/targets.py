@@ -94,6 +94,17 @@ class TargetArrays:
         return truth, ((self.m_hr > 0) | derived).astype(np.float32)
 
 
+def one_sided_label(targets: TargetArrays, rows: np.ndarray) -> float | None:
+    """The one label of a source (`rows`, a mask) that labels nothing but whether its requests are harmful, all
+    one way (AART: 1; Oversight's reference requests: 0); None for any other source."""
+    labelled = targets.m_h[rows] > 0
+    paired = np.isin(targets.pairs, np.flatnonzero(rows)).any()
+    if paired or targets.m_c[rows].any() or targets.m_hr[rows].any() or not labelled.any():
+        return None
+    values = np.unique(targets.h[rows][labelled])
+    return float(values[0]) if len(values) == 1 else None
+
+
 def request_weights(
     sources: Sequence[str], targets: TargetArrays, *, source_cap: int, one_sided_cap: int
 ) -> np.ndarray:
@@ -108,12 +119,9 @@ def request_weights(
     sides: dict[float, np.ndarray] = {}  # label -> the rows of the one-sided sets that give only it
     for source in sorted(set(sources)):
         rows = names == source
-        labelled = targets.m_h[rows] > 0
-        paired = np.isin(targets.pairs, np.flatnonzero(rows)).any()
-        only_requests = not (targets.m_c[rows].any() or targets.m_hr[rows].any() or paired)
-        if only_requests and labelled.any() and len(np.unique(targets.h[rows][labelled])) == 1:
+        label = one_sided_label(targets, rows)
+        if label is not None:
             weights[rows] = np.minimum(weights[rows], one_sided_cap / rows.sum())
-            label = float(targets.h[rows][labelled][0])
             sides[label] = rows | sides.get(label, np.zeros(len(sources), dtype=bool))
     if len(sides) == 2:  # benign one-sided sets too (Oversight's reference requests): both sides weigh the same,
         # so the form one-sided sets share (instructions, how-to questions) carries no label of its own

@@ -12,7 +12,6 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Max
 
-from reviews.imports.reference import DATASET as REFERENCE_DATASET
 from reviews.imports.services import reference_import
 from reviews.models import Dataset, ModelStatus, ScoringModel
 from reviews.scoring.training_data import (
@@ -105,14 +104,15 @@ def model_train(
     leaves them out. A snapshot trains on its own rows only."""
     config = config or TrainConfig()
     decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
-    examples = training_examples(include_imported=include_imported, decision_ids=decision_ids, dataset=dataset)
-    labelled = sum(e.source != REFERENCE_DATASET for e in examples)  # the reference requests alone teach nothing
+    reference = reference or dataset is not None  # a snapshot trains on its own rows, whatever they are
+    examples = training_examples(
+        include_imported=include_imported, decision_ids=decision_ids, dataset=dataset, reference=reference
+    )
+    labelled = sum(not e.is_reference for e in examples)  # the reference requests alone teach nothing
     if labelled < MIN_EXAMPLES:
         raise NotEnoughLabels(f"{labelled} labeled conversations; at least {MIN_EXAMPLES} are needed.")
-    if dataset is None and not reference:  # left out, though an earlier training imported them
-        examples = [e for e in examples if e.source != REFERENCE_DATASET]
-    elif dataset is None and include_imported and reference_import().accepted:
-        examples = training_examples(include_imported=True)
+    if dataset is None and include_imported and reference and reference_import().accepted:
+        examples = training_examples()  # once per deployment (and per edit of the file): with the new rows
     categories = category_names()
     model = _allocate_version(categories, views_key())
     model.training_dataset = dataset
@@ -129,7 +129,7 @@ def model_train(
     model.metrics |= {
         "include_imported": include_imported,
         "dataset": dataset.pk if dataset is not None else None,
-        "reference": any(e.source == REFERENCE_DATASET for e in examples),
+        "reference": any(e.is_reference for e in examples),
     }
     model.save()
     logger.info("trained scoring model v%s on %s examples", model.version, len(examples))

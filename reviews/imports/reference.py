@@ -16,16 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reviews.imports.base import ImportFormatError, LabeledConversation, label_targets, labeled, payload, turn
+from reviews.vocabulary import REFERENCE_DATASET
 
 REFERENCE_FILE = Path(__file__).resolve().parent / "reference" / "benign_requests.txt"
-DATASET = "oversight-reference"
+DATASET = REFERENCE_DATASET
 FORMS, TASKS = "forms", "tasks"
 FORMS_PER_TASK = 2
 
 
-def _sections(path: Path) -> dict[str, list[tuple[int, str]]]:
-    sections: dict[str, list[tuple[int, str]]] = {}
-    current: list[tuple[int, str]] | None = None
+def _sections(path: Path) -> dict[str, list[str]]:
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -39,26 +40,27 @@ def _sections(path: Path) -> dict[str, list[tuple[int, str]]]:
         elif current is None:
             raise ImportFormatError(f"{path.name} line {number}: a request before the first '@ section' line")
         else:
-            current.append((number, line))
+            current.append(line)
     return sections
 
 
 def _forms_of(task: str, forms: list[str]) -> list[str]:
     """Which request forms a task is written in: a hash of the task picks them, so the file alone decides."""
     start = int(hashlib.sha256(task.encode()).hexdigest(), 16) % len(forms)
+    # forms 7 apart: neighbours in the list are alike ("How do I", "How can I"), so a task gets two unlike ones
     return [forms[(start + k * 7) % len(forms)] for k in range(min(FORMS_PER_TASK, len(forms)))]
 
 
 def reference_requests(path: Path = REFERENCE_FILE) -> Iterator[tuple[str, str, str]]:
     """(section, form or "", request) for every request the file gives."""
     sections = _sections(path)
-    forms = [form for _, form in sections.get(FORMS, [])]
+    forms = sections.get(FORMS, [])
     if sections.get(TASKS) and not any("{task}" in form for form in forms):
         raise ImportFormatError(f"{path.name}: '@ {TASKS}' needs an '@ {FORMS}' section of lines holding {{task}}")
     for name, lines in sections.items():
         if name == FORMS:
             continue
-        for _, line in lines:
+        for line in lines:
             if name == TASKS:
                 for form in _forms_of(line, forms):
                     yield name, form, form.replace("{task}", line)

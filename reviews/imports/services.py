@@ -19,6 +19,7 @@ from reviews.ingest.services import conversations_ingest
 from reviews.models import IMPORT_QUEUE, Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
 
 IMPORT_USER = "oversight-import"
+REFERENCE_SOURCE = "Oversight reference requests"  # the source Oversight's reference requests are filed under
 _BATCH = 500
 ITEM_COLUMNS = (
     "conversation_id",
@@ -97,9 +98,6 @@ def dataset_import(*, fmt: str, path: Path, source_name: str) -> ImportSummary:
         summary.duplicates += result.duplicates
         summary.labeled += len(labeled)
     return summary
-
-
-REFERENCE_SOURCE = "Oversight reference requests"
 
 
 def reference_import() -> ImportSummary:

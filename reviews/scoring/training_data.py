@@ -45,6 +45,7 @@ from reviews.models import (
 from reviews.routing.taxonomy import category_merge_map
 from reviews.scoring.text import text_views
 from reviews.splits import split_of
+from reviews.vocabulary import REFERENCE_DATASET
 
 MIN_EXAMPLES = 20  # fewer cannot be split into a training and a validation set worth reporting
 TARGET_KEYS = ("request_harmful", "complied", "harmful_response", "categories", "pair")
@@ -59,6 +60,11 @@ class Example:
     request: str = ""  # the judged request's text (its normalised form groups near-duplicates)
     split: str | None = None  # the snapshot's split ("train", "validation", "test") when training on one
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_reference(self) -> bool:
+        """One of Oversight's reference requests: trained on, never counted as a deployment's labels."""
+        return self.source == REFERENCE_DATASET
 
 
 def category_names() -> list[str]:
@@ -122,9 +128,14 @@ def _snapshot_splits(dataset: Dataset) -> dict[int, str]:
 
 
 def training_examples(
-    *, include_imported: bool = True, decision_ids: list[int] | None = None, dataset: Dataset | None = None
+    *,
+    include_imported: bool = True,
+    decision_ids: list[int] | None = None,
+    dataset: Dataset | None = None,
+    reference: bool = True,
 ) -> list[Example]:
-    """One example per conversation; `decision_ids` limits them to a snapshot's decisions."""
+    """One example per conversation; `decision_ids` limits them to a snapshot's decisions; `reference` False leaves
+    out Oversight's reference requests (`reviews/imports/reference.py`)."""
     decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
     decisions = decisions.exclude(gold_copy("item__conversation_id"))  # gold answers never train
     if not include_imported:
@@ -156,6 +167,8 @@ def training_examples(
             targets["categories"] = sorted({merged.get(slug, slug) for slug in targets["categories"]})
         metadata = metadata if isinstance(metadata, dict) else {}
         source = str(metadata.get("dataset") or source_name) if row["is_imported"] else source_name
+        if not reference and source == REFERENCE_DATASET:
+            continue
         examples.append(
             Example(
                 conversation_id=cid,
