@@ -25,7 +25,7 @@ def db_url(name: str) -> str:
 def admin(sql: str) -> None:
     """Run `sql` on the `postgres` database, outside a transaction (CREATE/DROP DATABASE)."""
     with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  (names are our constants)
+        conn.execute(sql)  # names are our constants
 
 
 def drop_database(name: str) -> None:

@@ -173,9 +173,9 @@ def measure_ingest(rounds: int, batches: int, size: int) -> list[tuple[float, fl
         finally:
             printing[0] += time.perf_counter() - start
 
-    services.scoring_enqueue = lambda **_: None  # type: ignore[assignment]
-    services.campaigns_enqueue = lambda *, conversation_ids: queued.extend(conversation_ids)  # type: ignore[assignment,misc]
-    clustering.fingerprints = timed_print  # type: ignore[assignment]
+    services.scoring_enqueue = lambda **_: None
+    services.campaigns_enqueue = lambda *, conversation_ids: queued.extend(conversation_ids)
+    clustering.fingerprints = timed_print
     per_batch: list[tuple[float, float, float]] = []
     try:
         for round_no in range(rounds):
@@ -196,7 +196,7 @@ def measure_ingest(rounds: int, batches: int, size: int) -> list[tuple[float, fl
             print(f"  round {round_no + 1}/{rounds}: clustering/ingest median so far {ratios[len(ratios) // 2]:.3f}",
                   flush=True)  # fmt: skip
     finally:
-        services.scoring_enqueue, services.campaigns_enqueue, clustering.fingerprints = real  # type: ignore[assignment]
+        services.scoring_enqueue, services.campaigns_enqueue, clustering.fingerprints = real
     return per_batch
 
 
@@ -247,7 +247,7 @@ def load(members: int, db: str) -> None:
                     conversation += 1
         for table, last in (("reviews_conversation", members), ("reviews_reviewitem", members),
                             ("reviews_campaign", len(sizes))):  # fmt: skip
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (last,))  # type: ignore[arg-type]
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (last,))
         conn.commit()
     with psycopg.connect(db_url(db), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

@@ -110,7 +110,7 @@ def load(n: int) -> None:
 
     source = Source.objects.create(name="bench", kind="sampler").pk
     with psycopg.connect(db_url(DB)) as conn:
-        queues = dict(conn.execute("SELECT slug, id FROM reviews_queue").fetchall())  # type: ignore[arg-type]
+        queues: dict[str, int] = dict(conn.execute("SELECT slug, id FROM reviews_queue").fetchall())
         slugs, weights = list(SHARES), list(SHARES.values())
         with conn.cursor().copy(CONVERSATION_COPY) as copy:
             for i in range(1, n + 1):

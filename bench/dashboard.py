@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bench import _harness
@@ -280,7 +281,7 @@ def measure(rounds: int) -> list[tuple[str, str, float]]:
     results = [("count(*)", "-", median_ms(bare_count, rounds))]
     for name, label, filters in cases:
         build = name.removesuffix(" (own)")
-        results.append((name, label, median_ms(lambda b=build, f=filters: dashboard_build(name=b, filters=f), rounds)))
+        results.append((name, label, median_ms(partial(dashboard_build, name=build, filters=filters), rounds)))
         print(f"  {name:16} {label:9} {results[-1][2]:8.1f} ms", flush=True)
     return results
 

@@ -51,6 +51,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -231,8 +232,8 @@ class Bench:
         p = self.params
         named: dict[str, Callable[[], float]] = {}
         for size in p.batch_sizes:
-            named[label("api", size)] = lambda s=size: self.api(s)
-            named[label("COPY", size)] = lambda s=size: self.copy(s)
+            named[label("api", size)] = partial(self.api, size)
+            named[label("COPY", size)] = partial(self.copy, size)
         named[label("api", max(p.batch_sizes), p.prefill)] = lambda: self.api_prefilled(max(p.batch_sizes))
         return named
 

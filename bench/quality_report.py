@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from reviews.scoring.text import text_views
+from worker.targets import one_sided_label
 from worker.training import (
     TargetArrays,
     TrainConfig,
@@ -22,7 +23,6 @@ from worker.training import (
     label_metrics,
     leave_one_source_out,
     loso_config,
-    one_sided_label,
     predict,
     train_verdict_head,
     training_weights,
@@ -149,7 +149,7 @@ def _xstest_completions(bench: Bench, rows: list[Any], everything: np.ndarray, h
     pooled_truth, pooled_risk, safe_risk = [], [], []
     for model_file in sorted({rows[i].file for i in xstest_completions}):
         mine = np.array([i for i in xstest_completions if rows[i].file == model_file], dtype=np.int64)
-        train = np.setdiff1d(everything, bench.where(lambda r, f=model_file: r.file == f))
+        train = np.setdiff1d(everything, np.flatnonzero([r.file == model_file for r in rows]))
         model = model_file.removeprefix("xstest_v2_completions_").removesuffix(".csv")
         result = bench.train(train)
         risk = predict(result.head, bench.features[mine], result.calibration).risk
@@ -200,7 +200,7 @@ def _harmful_sets_caught(bench: Bench, everything: np.ndarray) -> None:
     for source in sorted(set(bench.sources)):
         if one_sided_label(bench.targets, names == source) != 1:
             continue
-        rows = bench.where(lambda r, s=source: r.source == s)
+        rows = np.flatnonzero(names == source)
         labelled = rows[bench.targets.m_h[rows] > 0]
         groups = {bench.groups[i] for i in rows}
         train = np.array([i for i in everything if bench.groups[i] not in groups and bench.sources[i] != source])

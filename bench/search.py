@@ -105,7 +105,7 @@ def load(start: int, stop: int, text: Text) -> None:
     rng = random.Random(SEED + start)
     now = datetime.now(UTC)
     with psycopg.connect(db_url(DB)) as conn:
-        queues = dict(conn.execute("SELECT slug, id FROM reviews_queue").fetchall())  # type: ignore[arg-type]
+        queues: dict[str, int] = dict(conn.execute("SELECT slug, id FROM reviews_queue").fetchall())
         source = conn.execute("SELECT id FROM reviews_source WHERE name = 'bench'").fetchone()[0]  # type: ignore[index]
         conn.execute("DROP INDEX IF EXISTS conversation_search")
         slugs, weights = list(SHARES), list(SHARES.values())
@@ -127,7 +127,7 @@ def load(start: int, stop: int, text: Text) -> None:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (stop,))
         conn.commit()  # the deferred foreign-key checks run here, before the index is built
         conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute(INDEX)  # type: ignore[arg-type]
+        conn.execute(INDEX)
         conn.commit()
     with psycopg.connect(db_url(DB), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

@@ -134,7 +134,7 @@ def tile(base: np.ndarray, targets: list[dict[str, Any]], rows: int) -> tuple[np
 
 
 class Bench:
-    def __init__(self, texts: list[str], encoder: Any, batch: int) -> None:
+    def __init__(self, texts: list[Any], encoder: Any, batch: int) -> None:
         self.texts, self.encoder, self.batch = texts, encoder, batch
 
     def sync(self) -> None:
@@ -167,7 +167,7 @@ def train(features: np.ndarray, targets: Any) -> tuple[float, Any]:
 
 
 def _rounds(
-    bench: Bench, features: np.ndarray, targets: np.ndarray, rounds: int
+    bench: Bench, features: np.ndarray, targets: Any, rounds: int
 ) -> tuple[list[float], list[float], list[int], Any]:
     """Encode and train `rounds` times, alternating which goes first; the rates, seconds, epochs and last result."""
     encode_rates: list[float] = []
