@@ -11,6 +11,8 @@ Printed, in one run:
 
 1. the model trained on all sets with the product's group split: validation AUROC,
    AUPRC and ECE per output (h, c, harmful compliance, risk);
+   and the same model on a second writer's user turns (bench/user_turns_heldout.tsv), never
+   trained on: the share flagged of the harmful and the benign ones;
 2. leave-one-source-out: for each set, a head trained on all the others, evaluated on it;
 3. the issue's targets, each with its own held-out training run:
    - XSTest completions of a model left out of training (all its rows and the other
@@ -61,6 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 CACHE = ROOT / "var" / "quality-cache"
 REFERENCE_FILE = ROOT / "reviews" / "imports" / "reference" / "benign_requests.txt"
+HELDOUT_TURNS = ROOT / "bench" / "user_turns_heldout.tsv"  # never trained on
 
 # (format, path under DATA, source: the set it belongs to, for leave-one-source-out)
 SETS = [
@@ -97,6 +100,7 @@ SETS = [
     ("harmfulqa", "catqa-harmfulqa/harmfulqa.json", "catqa-harmfulqa"),
     ("simplesafetytests", "simplesafetytests/SimpleSafetyTests - test cases.csv", "simplesafetytests"),
     ("oversight-reference", str(REFERENCE_FILE), "oversight-reference"),  # shipped with the product, not shared
+    ("oversight-reference", str(REFERENCE_FILE.with_name("user_turns.txt")), "oversight-reference-user-turns"),
 ]
 # A deterministic sample of the biggest files of short user-side texts and one-sided requests bounds the encoding
 # time on two shared cores; the product's source weights give a source at most 4,000 rows' weight in training (and a
@@ -121,6 +125,17 @@ class Row:
     file: str  # the file it came from (a split or a model)
     path: str  # the file under ../shared/data
     metadata: dict[str, Any]
+
+
+def heldout_turns(path: Path = HELDOUT_TURNS) -> list[Row]:
+    """A second writer's user turns (label, category, message per line), scored by the all-sets model only."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            label, category, text = line.split("\t")
+            targets = {"request_harmful": int(label), "categories": [category] if label == "1" else []}
+            rows.append(Row([{"role": "user", "content": text}], targets, "heldout", path.name, path.name, {}))
+    return rows
 
 
 def setup_django() -> None:
@@ -247,6 +262,7 @@ def main() -> None:
         print(f"total {time.perf_counter() - started:.0f}s")
         return
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    heldout = None if args.fine_tune or args.rows else encode_rows(heldout_turns())
     report(
         rows,
         features,
@@ -254,6 +270,7 @@ def main() -> None:
         loso=not args.no_loso,
         targets=not args.no_targets,
         overrides=overrides,
+        heldout=heldout,
     )
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
 

@@ -111,8 +111,8 @@ def _print_outputs(title: str, metrics: dict[str, Any]) -> None:
         )
 
 
-def _all_sets(bench: Bench, features: np.ndarray) -> float | None:
-    """The all-sets model, as train_model trains it; the ECE of its risk."""
+def _all_sets(bench: Bench, features: np.ndarray) -> Any:
+    """The all-sets model, as train_model trains it."""
     started = time.perf_counter()
     train_rows, val_rows = group_split(bench.groups, val_fraction=bench.config.val_fraction, seed=bench.config.seed)
     result = train_verdict_head(
@@ -123,7 +123,31 @@ def _all_sets(bench: Bench, features: np.ndarray) -> float | None:
         f"groups), {result.epochs} epochs, {time.perf_counter() - started:.0f}s",
         result.val_metrics,
     )
-    return result.val_metrics["risk"]["ece"]
+    return result
+
+
+def _heldout_turns(result: Any, heldout: tuple[list[Any], np.ndarray]) -> None:
+    """A second writer's user turns (bench/user_turns_heldout.tsv), scored by the all-sets model: the flagged share of
+    each side, at both thresholds, and of each harmful category."""
+    rows, features = heldout
+    risk = predict(result.head, features, result.calibration).risk
+    harmful = np.array([r.targets["request_harmful"] == 1 for r in rows])
+    shares = [
+        f"{name} {(risk[side] >= t).mean():.1%}"
+        for t in (ISSUE_THRESHOLD, default_threshold())
+        for name, side in ((f"harmful flagged at {t}", harmful), ("benign", ~harmful))
+    ]
+    auroc = _fmt(label_metrics(harmful.astype(int), risk)["auroc"])
+    print(
+        f"\nA second writer's user turns, never trained on ({harmful.sum()} harmful, {(~harmful).sum()} benign): "
+        f"AUROC {auroc}; " + ", ".join(shares)
+    )
+    by_category: dict[str, list[bool]] = {}
+    for row, value in zip(rows, risk, strict=True):
+        for category in row.targets["categories"]:
+            by_category.setdefault(category, []).append(bool(value >= ISSUE_THRESHOLD))
+    cells = [f"{category} {np.mean(flags):.0%}" for category, flags in sorted(by_category.items())]
+    print(f"  harmful flagged at {ISSUE_THRESHOLD} by category: " + ", ".join(cells))
 
 
 def _loso_table(bench: Bench, features: np.ndarray) -> None:
@@ -230,13 +254,17 @@ def report(
     loso: bool = True,
     targets: bool = True,
     overrides: dict[str, Any] | None = None,
+    heldout: tuple[list[Any], np.ndarray] | None = None,
 ) -> None:
     bench = Bench(rows, features, categories, overrides or {})
     if overrides:
         print(f"TrainConfig overrides: {overrides}")
     everything = np.arange(len(rows))
 
-    risk_ece = _all_sets(bench, features)
+    everything_model = _all_sets(bench, features)
+    risk_ece = everything_model.val_metrics["risk"]["ece"]
+    if heldout is not None:
+        _heldout_turns(everything_model, heldout)
     if loso:
         _loso_table(bench, features)
     if not targets:

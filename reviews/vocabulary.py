@@ -18,6 +18,9 @@ VERDICTS = ("harmful_compliance", "appropriate_refusal", "over_refusal", "approp
 FAILURE_VERDICTS = frozenset({"harmful_compliance", "over_refusal"})
 HARMFUL_REQUEST_VERDICTS = frozenset({"harmful_compliance", "appropriate_refusal"})
 
-# The `dataset` of Oversight's reference requests (reviews/imports/reference.py): imported and trained on, never
-# counted as a deployment's own labels (reviews/scoring/training_data.py).
+# The `dataset`s of Oversight's reference conversations (reviews/imports/reference.py): its benign requests and its
+# user turns (harmful and look-alike); imported and trained on, never counted as a deployment's own labels
+# (reviews/scoring/training_data.py).
 REFERENCE_DATASET = "oversight-reference"
+REFERENCE_TURNS_DATASET = "oversight-reference-user-turns"
+REFERENCE_DATASETS = frozenset({REFERENCE_DATASET, REFERENCE_TURNS_DATASET})

@@ -65,7 +65,7 @@ def train_model(
     """Train a new model version (status `ready`) from decisions, or from a `classifier` snapshot; its version.
     With `promote` (the demo's first model) it becomes the active model at once. `fine_tune` None: fine-tune
     the encoder where this worker has CUDA; `fine_tune_rows`: on a sample of that many conversations; `reference`:
-    with Oversight's reference requests (`reviews/imports/reference.py`)."""
+    with Oversight's reference conversations (`reviews/imports/reference.py`)."""
     from reviews.models import Dataset
     from reviews.scoring.model_registry import model_promote
     from worker.versions import model_train

@@ -100,7 +100,7 @@ def model_train(
     """Train a model on every labelled conversation, or on a `classifier` snapshot's; it waits in `ready`.
     `fine_tune` None: fine-tune where this process has CUDA. Fine-tuning uses `fine_tune_config`, else this
     device's (`FineTuneConfig.for_device`, `fine_tune_rows` the sample's size). `reference` (with imported labels,
-    no snapshot): train on Oversight's reference requests too, importing them first (`reference_import`); False
+    no snapshot): train on Oversight's reference conversations too, importing them first (`reference_import`); False
     leaves them out. A snapshot trains on its own rows only."""
     config = config or TrainConfig()
     decision_ids = snapshot_decision_ids(dataset=dataset) if dataset is not None else None
@@ -108,7 +108,7 @@ def model_train(
     examples = training_examples(
         include_imported=include_imported, decision_ids=decision_ids, dataset=dataset, reference=reference
     )
-    labelled = sum(not e.is_reference for e in examples)  # the reference requests alone teach nothing
+    labelled = sum(not e.is_reference for e in examples)  # the reference conversations alone teach nothing
     if labelled < MIN_EXAMPLES:
         raise NotEnoughLabels(f"{labelled} labeled conversations; at least {MIN_EXAMPLES} are needed.")
     if dataset is None and include_imported and reference and reference_import().accepted:

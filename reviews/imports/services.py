@@ -13,13 +13,17 @@ from pydantic import ValidationError
 from reviews.bulk import insert_ignoring_conflicts, insert_updating_conflicts
 from reviews.imports import ImportFormatError, LabeledConversation, read_dataset
 from reviews.imports.reference import DATASET as REFERENCE_FORMAT
-from reviews.imports.reference import REFERENCE_FILE
+from reviews.imports.reference import REFERENCE_FILE, USER_TURNS_FILE
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
 from reviews.models import IMPORT_QUEUE, Decision, ItemStatus, Queue, QueueKind, ReviewItem, Source, SourceKind
 
 IMPORT_USER = "oversight-import"
-REFERENCE_SOURCE = "Oversight reference requests"  # the source Oversight's reference requests are filed under
+# the sources Oversight's reference files are filed under (apart: the benign requests are a one-sided set, whose
+# weight `worker.targets.request_weights` balances, and the user turns give both labels)
+REFERENCE_SOURCE = "Oversight reference requests"
+REFERENCE_TURNS_SOURCE = "Oversight reference user turns"
+REFERENCE_SOURCES = (REFERENCE_SOURCE, REFERENCE_TURNS_SOURCE)
 _BATCH = 500
 ITEM_COLUMNS = (
     "conversation_id",
@@ -101,9 +105,14 @@ def dataset_import(*, fmt: str, path: Path, source_name: str) -> ImportSummary:
 
 
 def reference_import() -> ImportSummary:
-    """Import the benign requests Oversight ships (`reviews/imports/reference.py`) under their own source;
-    idempotent, so training calls it every time and only an edited file adds rows."""
-    return dataset_import(fmt=REFERENCE_FORMAT, path=REFERENCE_FILE, source_name=REFERENCE_SOURCE)
+    """Import the reference conversations Oversight ships (`reviews/imports/reference.py`), each file under its own
+    source; idempotent, so training calls it every time and only an edited file adds rows."""
+    total = ImportSummary()
+    for path, source in zip((REFERENCE_FILE, USER_TURNS_FILE), REFERENCE_SOURCES, strict=True):
+        summary = dataset_import(fmt=REFERENCE_FORMAT, path=path, source_name=source)
+        for name in ("read", "accepted", "duplicates", "labeled"):
+            setattr(total, name, getattr(total, name) + getattr(summary, name))
+    return total
 
 
 def _payload(row: LabeledConversation, path: Path) -> ConversationIn:

@@ -45,7 +45,7 @@ from reviews.models import (
 from reviews.routing.taxonomy import category_merge_map
 from reviews.scoring.text import text_views
 from reviews.splits import split_of
-from reviews.vocabulary import REFERENCE_DATASET
+from reviews.vocabulary import REFERENCE_DATASETS
 
 MIN_EXAMPLES = 20  # fewer cannot be split into a training and a validation set worth reporting
 TARGET_KEYS = ("request_harmful", "complied", "harmful_response", "categories", "pair")
@@ -63,8 +63,8 @@ class Example:
 
     @property
     def is_reference(self) -> bool:
-        """One of Oversight's reference requests: trained on, never counted as a deployment's labels."""
-        return self.source == REFERENCE_DATASET
+        """One of Oversight's reference conversations: trained on, never counted as a deployment's labels."""
+        return self.source in REFERENCE_DATASETS
 
 
 def category_names() -> list[str]:
@@ -135,7 +135,7 @@ def training_examples(
     reference: bool = True,
 ) -> list[Example]:
     """One example per conversation; `decision_ids` limits them to a snapshot's decisions; `reference` False leaves
-    out Oversight's reference requests (`reviews/imports/reference.py`)."""
+    out Oversight's reference conversations (`reviews/imports/reference.py`)."""
     decisions = Decision.objects.order_by("item__conversation_id", "is_final", "created_at", "pk")
     decisions = decisions.exclude(gold_copy("item__conversation_id"))  # gold answers never train
     if not include_imported:
@@ -167,7 +167,7 @@ def training_examples(
             targets["categories"] = sorted({merged.get(slug, slug) for slug in targets["categories"]})
         metadata = metadata if isinstance(metadata, dict) else {}
         source = str(metadata.get("dataset") or source_name) if row["is_imported"] else source_name
-        if not reference and source == REFERENCE_DATASET:
+        if not reference and source in REFERENCE_DATASETS:
             continue
         examples.append(
             Example(

@@ -7,8 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from reviews.imports.reference import reference_requests
-from reviews.imports.services import REFERENCE_SOURCE
+from reviews.imports import read_dataset
+from reviews.imports.reference import REFERENCE_FILE, USER_TURNS_FILE
+from reviews.imports.services import REFERENCE_SOURCES
 from reviews.models import Conversation, Decision, ReviewItem, Score, ScoringModel
 
 # Real commits, as `make demo` does them: tasks run in-process right after each commit.
@@ -36,12 +37,15 @@ def test_demo_users_log_in_with_the_demo_password(client, settings, seed):
 def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
     seed(40)
 
-    # 40 flagged, and as many the detectors let pass; the model learnt from Oversight's reference requests too
-    assert Conversation.objects.exclude(source__name=REFERENCE_SOURCE).count() == 80
-    assert Conversation.objects.filter(source__name=REFERENCE_SOURCE).count() == len(list(reference_requests()))
+    # 40 flagged, and as many the detectors let pass; the model learnt from Oversight's reference conversations too
+    assert Conversation.objects.exclude(source__name__in=REFERENCE_SOURCES).count() == 80
+    shipped = len(list(read_dataset("oversight-reference", REFERENCE_FILE))) + len(
+        list(read_dataset("oversight-reference", USER_TURNS_FILE))
+    )
+    assert Conversation.objects.filter(source__name__in=REFERENCE_SOURCES).count() == shipped
     model = ScoringModel.objects.get(status="active")
     assert model.metrics["per_label"]["harmful"]["support"] > 0 and model.metrics["reference"]
-    items = ReviewItem.objects.exclude(conversation__source__name=REFERENCE_SOURCE)
+    items = ReviewItem.objects.exclude(conversation__source__name__in=REFERENCE_SOURCES)
     routed = items.count()
     decided = items.filter(status="done")
     open_items = items.filter(status="open")

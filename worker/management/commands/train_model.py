@@ -37,8 +37,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-reference",
             action="store_true",
-            help="Leave out the benign reference requests Oversight ships (reviews/imports/reference.py), which "
-            "training otherwise imports and learns from.",
+            help="Leave out the reference conversations Oversight ships (reviews/imports/reference.py: benign "
+            "requests, flagged user turns and their look-alikes), which training otherwise imports and learns from.",
         )
         parser.add_argument(
             "--no-loso", action="store_true", help="Skip the leave-one-source-out figures (one extra head per source)."
@@ -105,7 +105,7 @@ def model_report(model: Any) -> str:
         f"Scoring model v{model.version} is ready ({metrics['train_size']} train, {metrics['val_size']} validation "
         f"conversations, split by {metrics['split']}, {metrics['epochs']} epochs; encoder {model.encoder}).",
         *(
-            ["Among them, Oversight's benign reference requests (reviews/imports/reference.py; --no-reference)."]
+            ["Among them, Oversight's reference conversations (reviews/imports/reference.py; --no-reference)."]
             if metrics.get("reference")
             else []
         ),

@@ -1,4 +1,5 @@
-"""Oversight's reference requests: the benign requests it ships, read, imported and trained on by default."""
+"""Oversight's reference conversations: the benign requests and the user turns it ships, read, imported and trained on
+by default."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reviews.imports import ImportFormatError, read_dataset
-from reviews.imports.reference import REFERENCE_FILE, reference_requests
+from reviews.imports.reference import REFERENCE_FILE, USER_TURNS_FILE, reference_requests
+from reviews.imports.services import REFERENCE_SOURCES, reference_import
 from reviews.models import Conversation
+from reviews.vocabulary import TAXONOMY
 from tests.imports.test_importers import _check_items
 
 
@@ -31,6 +34,49 @@ def test_the_shipped_file_gives_hundreds_of_benign_requests_in_the_forms_harmful
     assert sum("bake sourdough bread" in t for t in texts) == 2
     assert any(t.startswith("Give detailed step-by-step instructions to ") for t in texts)
     assert [i.conversation["external_id"] for i in read_dataset("oversight-reference", REFERENCE_FILE)] == ids
+
+
+def test_the_shipped_user_turns_give_harmful_turns_by_category_and_as_many_look_alikes():
+    items = list(read_dataset("oversight-reference", USER_TURNS_FILE))
+    _check_items(items)
+
+    harmful = [i for i in items if i.targets["request_harmful"] == 1]
+    benign = [i for i in items if i.targets == {"request_harmful": 0, "categories": []}]
+    assert len(harmful) + len(benign) == len(items) and abs(len(harmful) - len(benign)) <= 0.1 * len(items)
+    # each harmful turn is labelled with its section's category, and the legacy label agrees
+    assert all(
+        i.targets["categories"] == i.categories == [i.conversation["metadata"]["section"].split()[1]] for i in harmful
+    )
+    assert all(i.harmful for i in harmful) and not any(i.harmful for i in benign)
+    assert {c for i in harmful for c in i.categories} == {
+        "self-harm",
+        "sexual-content",
+        "child-safety",
+        "violent-crime",
+        "harassment",
+    }
+    assert {i.conversation["metadata"]["dataset"] for i in items} == {"oversight-reference-user-turns"}
+    requests = {i.conversation["external_id"] for i in read_dataset("oversight-reference", REFERENCE_FILE)}
+    assert not requests & {i.conversation["external_id"] for i in items}
+
+
+def test_a_harmful_section_must_name_a_taxonomy_category(tmp_path: Path):
+    path = tmp_path / "turns.txt"
+    path.write_text("@ harmful self-harm\nI want to disappear for good.\n@ harmful spam\nBuy my pills!\n")
+    with pytest.raises(ImportFormatError, match=f"'@ harmful spam' names no taxonomy category \\(one of {TAXONOMY[0]}"):
+        list(read_dataset("oversight-reference", path))
+
+
+@pytest.mark.django_db
+def test_each_reference_file_is_imported_once_under_its_own_source():
+    first = reference_import()
+    shipped = sum(len(list(read_dataset("oversight-reference", p))) for p in (REFERENCE_FILE, USER_TURNS_FILE))
+    assert first.accepted == first.labeled == shipped
+    assert Conversation.objects.filter(source__name=REFERENCE_SOURCES[1], metadata__section="benign").exists()
+    assert not Conversation.objects.filter(source__name=REFERENCE_SOURCES[0], metadata__section="benign").exists()
+    again = reference_import()
+    assert again.accepted == 0 and again.duplicates == shipped
+    assert Conversation.objects.count() == shipped
 
 
 def test_an_edited_line_keeps_every_other_rows_id(tmp_path: Path):
