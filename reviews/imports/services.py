@@ -3,7 +3,7 @@ become decisions by a system account, marked as imported so analytics and export
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -58,6 +58,9 @@ class ImportSummary:
     duplicates: int = 0
     labeled: int = 0
 
+    def __add__(self, other: ImportSummary) -> ImportSummary:
+        return ImportSummary(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
 
 def import_account() -> User:
     user, created = User.objects.get_or_create(username=IMPORT_USER, defaults={"is_active": False})
@@ -107,12 +110,8 @@ def dataset_import(*, fmt: str, path: Path, source_name: str) -> ImportSummary:
 def reference_import() -> ImportSummary:
     """Import the reference conversations Oversight ships (`reviews/imports/reference.py`), each file under its own
     source; idempotent, so training calls it every time and only an edited file adds rows."""
-    total = ImportSummary()
-    for path, source in zip((REFERENCE_FILE, USER_TURNS_FILE), REFERENCE_SOURCES, strict=True):
-        summary = dataset_import(fmt=REFERENCE_FORMAT, path=path, source_name=source)
-        for name in ("read", "accepted", "duplicates", "labeled"):
-            setattr(total, name, getattr(total, name) + getattr(summary, name))
-    return total
+    files = zip((REFERENCE_FILE, USER_TURNS_FILE), REFERENCE_SOURCES, strict=True)
+    return sum((dataset_import(fmt=REFERENCE_FORMAT, path=p, source_name=s) for p, s in files), ImportSummary())
 
 
 def _payload(row: LabeledConversation, path: Path) -> ConversationIn:

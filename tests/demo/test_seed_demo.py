@@ -7,10 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from reviews.imports import read_dataset
-from reviews.imports.reference import REFERENCE_FILE, USER_TURNS_FILE
 from reviews.imports.services import REFERENCE_SOURCES
 from reviews.models import Conversation, Decision, ReviewItem, Score, ScoringModel
+from tests.imports.test_reference_conversations import shipped_rows
 
 # Real commits, as `make demo` does them: tasks run in-process right after each commit.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -39,9 +38,7 @@ def test_demo_trains_a_first_model_that_scores_the_open_backlog(seed):
 
     # 40 flagged, and as many the detectors let pass; the model learnt from Oversight's reference conversations too
     assert Conversation.objects.exclude(source__name__in=REFERENCE_SOURCES).count() == 80
-    shipped = len(list(read_dataset("oversight-reference", REFERENCE_FILE))) + len(
-        list(read_dataset("oversight-reference", USER_TURNS_FILE))
-    )
+    shipped = shipped_rows()
     assert Conversation.objects.filter(source__name__in=REFERENCE_SOURCES).count() == shipped
     model = ScoringModel.objects.get(status="active")
     assert model.metrics["per_label"]["harmful"]["support"] > 0 and model.metrics["reference"]

@@ -18,6 +18,11 @@ from reviews.vocabulary import TAXONOMY
 from tests.imports.test_importers import _check_items
 
 
+def shipped_rows() -> int:
+    """How many conversations Oversight's reference files give (what `reference_import` adds to a deployment)."""
+    return sum(len(list(read_dataset("oversight-reference", p))) for p in (REFERENCE_FILE, USER_TURNS_FILE))
+
+
 def test_the_shipped_file_gives_hundreds_of_benign_requests_in_the_forms_harmful_requests_use():
     items = list(read_dataset("oversight-reference", REFERENCE_FILE))
     _check_items(items)
@@ -70,7 +75,7 @@ def test_a_harmful_section_must_name_a_taxonomy_category(tmp_path: Path):
 @pytest.mark.django_db
 def test_each_reference_file_is_imported_once_under_its_own_source():
     first = reference_import()
-    shipped = sum(len(list(read_dataset("oversight-reference", p))) for p in (REFERENCE_FILE, USER_TURNS_FILE))
+    shipped = shipped_rows()
     assert first.accepted == first.labeled == shipped
     assert Conversation.objects.filter(source__name=REFERENCE_SOURCES[1], metadata__section="benign").exists()
     assert not Conversation.objects.filter(source__name=REFERENCE_SOURCES[0], metadata__section="benign").exists()

@@ -14,8 +14,6 @@ from django.utils import timezone
 
 from reviews.datasets.builder import dataset_build, dataset_create
 from reviews.demo.data import demo_label, generate_conversations
-from reviews.imports import read_dataset
-from reviews.imports.reference import REFERENCE_FILE, USER_TURNS_FILE
 from reviews.imports.services import REFERENCE_SOURCES, reference_import
 from reviews.ingest.schemas import ConversationIn
 from reviews.ingest.services import conversations_ingest
@@ -35,6 +33,7 @@ from reviews.scoring.attempts import MAX_ATTEMPTS, SWEEP_AFTER, scoring_attempt_
 from reviews.scoring.model_registry import PromotionError, model_promote
 from reviews.scoring.training_data import category_names
 from reviews.workspace.decisions import decision_record
+from tests.imports.test_reference_conversations import shipped_rows
 from worker import tasks
 from worker.encoder import ENCODER_ID, get_encoder, views_key
 from worker.finetune import FineTuneConfig
@@ -358,10 +357,6 @@ HARMFUL_TURNS = [
 ]
 
 
-def _shipped() -> int:
-    return sum(len(list(read_dataset("oversight-reference", path))) for path in (REFERENCE_FILE, USER_TURNS_FILE))
-
-
 def _mean_risk(before: Any, after: Any, texts: list[str], ingest: Any, make_conversation: Any) -> tuple[float, float]:
     probes = ingest([make_conversation(f"probe-{t[:20]}", messages=[{"role": "user", "content": t}]) for t in texts])
     old, new = score_outputs(model_load(before), probes).risk, score_outputs(model_load(after), probes).risk
@@ -377,7 +372,7 @@ def test_training_learns_from_the_reference_requests_unless_told_not_to(labeled,
     call_command("train_model", "--here", "--no-loso", stdout=out)
     assert "Among them, Oversight's reference conversations" in out.getvalue()
     model = ScoringModel.objects.get(version=without.version + 1)
-    shipped = _shipped()
+    shipped = shipped_rows()
     assert Conversation.objects.filter(source__name__in=REFERENCE_SOURCES).count() == shipped
     assert model.metrics["reference"] and model.metrics["train_size"] + model.metrics["val_size"] == 40 + shipped
 
